@@ -1,0 +1,369 @@
+"""Configuration schema of a tokenmarket run: every parameter with its unit, allowed range and source.
+
+The schema is the single home of defaults: the CLI, scenario files, sweeps and the browser page all read it.
+Each field carries ``unit`` and ``source`` metadata; ``source`` is a key of the calibration table
+(``market/data/calibration.csv``) or ``"assumption: <reason>"``.
+
+Scenario files are TOML with the same nesting as :class:`MarketConfig`. Overrides use dotted paths
+(``world.gpu_price_usd_per_hour=3``, ``labs.0.skill=2``); ``__`` is accepted in place of ``.`` so that
+keyword arguments (``mesa.batch_run``, SolaraViz) can carry them.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+VERTICALS: tuple[str, ...] = ("general_chat", "coding", "customer_support", "writing")
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "runs" / "scenarios"
+
+
+class ConfigError(ValueError):
+    """Bad configuration: names the field, the value given and what is allowed."""
+
+
+def F(default: Any, unit: str, source: str, description: str, **bounds: Any) -> Any:
+    """A schema field with unit and source metadata (``bounds`` are pydantic ``ge``/``le``/``gt``/``lt``)."""
+    return Field(default, description=description, json_schema_extra={"unit": unit, "source": source}, **bounds)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class PolicyConfig(_Strict):
+    """A pricing policy chosen per seller: its name and parameters.
+
+    ``markup`` is used by cost-plus (price = unit cost × (1 + markup)); ``step`` is the relative price move of
+    the competitive policy per round; ``floor_markup`` is the competitive floor above unit cost.
+    """
+
+    name: Literal["cost_plus", "competitive", "logit_best_response"] = "cost_plus"
+    markup: float = F(0.5, "fraction", "assumption: middle of the 2025 list-price/unit-cost gaps", "markup on unit cost", ge=-0.9, le=50)
+    step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "competitive price step", gt=0, le=0.5)
+    floor_markup: float = F(0.0, "fraction", "assumption: competitive sellers stop at unit cost", "floor over unit cost", ge=-0.9, le=10)
+
+
+class WorldConfig(_Strict):
+    """Exogenous world: time, GPU prices, efficiency and usage trends, open-weight diffusion."""
+
+    rounds: int = F(60, "months", "assumption: five years, the horizon of the 2025 debate", "rounds to simulate", ge=1, le=1200)
+    gpu_owned_usd_per_hour: float = F(2.3, "$/GPU-hour", "h100_atcost_usd_per_gpu_hour_estimate", "all-in cost of an owned GPU", gt=0, le=50)
+    gpu_rent_usd_per_hour: float = F(2.95, "$/GPU-hour", "h100_median_posted_usd_per_hour", "on-demand rental price", gt=0, le=50)
+    gpu_price_change_per_year: float = F(-0.1, "fraction per year", "assumption: H100 rent fell from 2.99 (2024-10) toward the 1.65 break-even floor", "drift of GPU prices", ge=-0.9, le=2)
+    efficiency_gain_per_year: float = F(0.3, "fraction per year", "assumption: well below google_gemini_serving_unit_cost_reduction_2025_pct (78 %), which bundles one-off model changes", "throughput gain per GPU", ge=0, le=5)
+    usage_growth_per_year: float = F(0.5, "fraction per year", "assumption: tokens per user grow with agents/reasoning; chatgpt_wau_2024_08→2025_08 grew users 3.5×", "growth of token use per customer", ge=-0.5, le=10)
+    frontier_quality_growth_per_year: float = F(0.15, "quality index per year", "assumption: steady capability gains; replaced by training in the strategy issue", "frontier quality drift", ge=0, le=2)
+    open_weight_lag_months: int = F(6, "months", "assumption: DeepSeek-R1 (2025-01) matched o1 (2024-09) about four to six months later", "lag of the open-weight frontier", ge=0, le=120)
+    open_weight_quality_gap: float = F(0.05, "quality index", "assumption: open models trail closed ones by a little even after the lag", "gap below lagged frontier", ge=0, le=1)
+    scale_economies: bool = F(True, "switch", "DESIGN.md Q2", "serving cost falls with volume (False: flat curve)")
+
+
+class SegmentConfig(_Strict):
+    """A customer segment: a vectorised population with heavy-tailed token use, in one mix of verticals."""
+
+    name: str
+    share: float = F(..., "fraction of customers", "assumption", "share of simulated customers", gt=0, le=1)
+    vertical_mix: dict[str, float] = F(..., "fractions", "assumption", "share of the segment in each vertical")
+    wtp_median_usd_per_month: float = F(..., "$/month", "assumption", "median willingness to pay for a quality-1 service", gt=0, le=1e6)
+    wtp_sigma: float = F(1.0, "log-sd", "assumption: wide dispersion of willingness to pay", "lognormal sigma of WTP", ge=0, le=4)
+    usage_median_mtok: float = F(..., "Mtok/month", "assumption", "median monthly token use", gt=0, le=1e6)
+    usage_sigma: float = F(1.5, "log-sd", "assumption: DESIGN.md §4 heavy tail (mean ≈ 3× median)", "lognormal sigma of token use", ge=0, le=4)
+    price_scale_usd: float = F(..., "$/month", "assumption", "logit scale μ: a price change of μ moves odds by e", gt=0, le=1e6)
+    quality_exponent: float = F(2.0, "exponent", "assumption: value convex in quality near the frontier", "curvature of value in quality", gt=0, le=10)
+    switching_cost_usd: float = F(..., "$/month-equivalent", "assumption", "median one-off cost of moving between offers", ge=0, le=1e6)
+    reconsider_prob: float = F(0.1, "per month", "assumption: a tenth of customers look around each month", "share reconsidering each round", gt=0, le=1)
+    api_capable: bool = F(False, "switch", "assumption", "may buy tokens directly from APIs")
+
+    @model_validator(mode="after")
+    def _mix(self) -> "SegmentConfig":
+        bad = [k for k in self.vertical_mix if k not in VERTICALS]
+        if bad:
+            raise ValueError(f"vertical_mix: unknown vertical {bad[0]!r}; allowed: {', '.join(VERTICALS)}")
+        total = sum(self.vertical_mix.values())
+        if any(v < 0 for v in self.vertical_mix.values()) or not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"vertical_mix: shares must be ≥ 0 and sum to 1, got sum {total:.6g}")
+        return self
+
+
+def _default_segments() -> list[SegmentConfig]:
+    # Shares: ≈ 40M developers and ≈ 10M business buyers among ≈ 1B users (assumption; chatgpt_wau_2025_08
+    # quotes 5M paying business users). Token medians put total demand in the hundreds of trillions of tokens a
+    # month, the order of google_tokens_per_month_2025_07 (980T, all Google surfaces). WTP medians put ≈ 1-3 %
+    # of consumers on a $20 plan, like chatgpt_plus_subscribers_2024_06 over chatgpt_wau_2024_08.
+    return [
+        SegmentConfig(name="consumer", share=0.95, vertical_mix={"general_chat": 0.7, "writing": 0.2, "coding": 0.1},
+                      wtp_median_usd_per_month=5.0, usage_median_mtok=0.05, price_scale_usd=5.0,
+                      switching_cost_usd=4.0, reconsider_prob=0.08),
+        SegmentConfig(name="developer", share=0.04, vertical_mix={"coding": 0.7, "general_chat": 0.2, "writing": 0.1},
+                      wtp_median_usd_per_month=50.0, usage_median_mtok=1.0, price_scale_usd=20.0,
+                      switching_cost_usd=20.0, reconsider_prob=0.12, api_capable=True, quality_exponent=3.0),
+        SegmentConfig(name="enterprise", share=0.01,
+                      vertical_mix={"customer_support": 0.5, "coding": 0.2, "general_chat": 0.2, "writing": 0.1},
+                      wtp_median_usd_per_month=300.0, usage_median_mtok=5.0, price_scale_usd=100.0,
+                      switching_cost_usd=150.0, reconsider_prob=0.05, api_capable=True, quality_exponent=3.0),
+    ]
+
+
+class CustomersConfig(_Strict):
+    """The customer population: size, population weight, segments and apps' vertical fit."""
+
+    n_customers: int = F(1_000_000, "simulated customers", "assumption: DESIGN.md §4 (a million must be cheap)", "simulated population", ge=100, le=20_000_000)
+    market_size: float = F(1e9, "real customers", "chatgpt_wau_2025_08 (7e8) plus other assistants' users ≈ 1e9 people", "real customers the population stands for", gt=0, le=1e11)
+    free_tier_cap_mtok: float = F(0.5, "Mtok/month", "assumption: free tiers are rate-limited to light use", "token cap of a free-tier user", ge=0, le=1e4)
+    free_quality_factor: float = F(0.85, "fraction", "assumption: free tiers get a smaller or throttled model", "quality of free tier relative to paid", ge=0, le=1)
+    general_app_fit: float = F(0.8, "fraction", "assumption: a general assistant does a specialised job less well than a built-for-purpose app", "fit of a general chat app outside general chat", ge=0, le=1)
+    api_fit: float = F(0.85, "fraction", "assumption: building on the raw API costs integration effort", "fit of direct API use", ge=0, le=1)
+    segments: list[SegmentConfig] = Field(default_factory=_default_segments, min_length=1)
+
+    @property
+    def population_weight(self) -> float:
+        """Real customers each simulated customer stands for (market_size / n_customers)."""
+        return self.market_size / self.n_customers
+
+    @model_validator(mode="after")
+    def _shares(self) -> "CustomersConfig":
+        total = sum(s.share for s in self.segments)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"segments: shares must sum to 1, got {total:.6g}")
+        return self
+
+
+class LabConfig(_Strict):
+    """A frontier lab: model quality, serving skill, fleet, prices, funding."""
+
+    name: str
+    funding: Literal["investor", "self_funded", "efficient"] = "investor"
+    quality: float = F(1.0, "quality index (2025 frontier = 1)", "assumption: normalised", "initial model quality", gt=0, le=10)
+    skill: float = F(1.0, "throughput multiplier", "costs.lab_tech (DeepSeek-style expert parallelism vs a tensor-parallel baseline)", "serving skill relative to the calibrated lab", gt=0, le=10)
+    compute_per_token: float = F(7.2, "× DeepSeek-V3 GPU time per token", "DERIVED: API GPU cost share 0.283 (openai_api_a100eq_gpus_estimate × openai_api_gpu_rent_usd_per_hour_estimate × 730 / openai_api_monthly_revenue_2024_06_usd) × 4.13 $/Mtok (price_gpt4o_2024_08) = 1.17 $/Mtok unit cost; ÷ 0.8 utilisation ÷ 0.129 $/Mtok DeepSeek marginal cost at 2.3 $/h", "size of the lab's model relative to DeepSeek-V3's", gt=0, le=100)
+    cash_usd: float = F(5e9, "$", "assumption: order of a 2024-25 frontier-lab funding round", "initial cash", ge=0, le=1e13)
+    training_share: float = F(0.5, "fraction of GPUs", "assumption: labs report roughly half their compute on R&D/training", "GPUs kept for training", ge=0, le=0.95)
+    free_share: float = F(0.45, "fraction of serving GPUs", "assumption: free users dominate consumer traffic", "serving GPUs given to the free tier", ge=0, le=1)
+    api_price_usd_per_mtok: float = F(4.13, "$/Mtok blended", "price_gpt4o_2024_08 input 2.5 / output 10 at DeepSeek's 78:22 mix", "initial API price", gt=0, le=1000)
+    app_price_usd_per_month: float = F(20.0, "$/month", "openai_arr_chatgpt_plus_2024_06_usd / chatgpt_plus_subscribers_2024_06 ≈ $20", "paid app price", ge=0, le=10000)
+    free_tier: bool = F(True, "switch", "assumption", "offers a free tier")
+    # markup 2.53 = 1 / 0.283 − 1: the API cost share above (openai_api_* rows), as a markup on unit cost.
+    api_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="cost_plus", markup=2.53))
+    app_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
+    capacity_lead_months: int = F(3, "months", "assumption: GPU delivery and data-centre build-out", "lead time of GPU orders", ge=0, le=36)
+    target_utilisation: float = F(0.8, "fraction", "deepseek_avg_over_peak_utilisation_derived", "utilisation the fleet is sized for", gt=0.05, le=1)
+    opex_usd_per_month: float = F(1e8, "$/month", "assumption: staff and overheads of a frontier lab", "fixed operating cost", ge=0, le=1e11)
+    parent_budget_usd_per_month: float = F(0.0, "$/month", "alphabet_q2_2025_net_income_usd / 3 bounds what a parent can transfer", "parent transfer budget (self_funded and efficient labs)", ge=0, le=1e11)
+
+
+class ProvidersConfig(_Strict):
+    """Low-volume providers: host the best open-weight model on rented GPUs and price near cost."""
+
+    n: int = F(4, "firms", "assumption: Together, Fireworks, DeepInfra and the long tail, in miniature", "number of providers", ge=0, le=100)
+    skill: float = F(1.0, "throughput multiplier", "costs.provider_tech (NIM 2×H100 curve)", "serving skill", gt=0, le=10)
+    cash_usd: float = F(2e8, "$", "assumption: a Series B inference host (together_valuation_2024_03_usd)", "initial cash", ge=0, le=1e12)
+    api_price_usd_per_mtok: float = F(0.88, "$/Mtok blended", "price_llama3_70b_together_input_usd_per_m", "initial price", gt=0, le=1000)
+    policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="competitive", floor_markup=0.05))
+    opex_usd_per_month: float = F(2e6, "$/month", "assumption: a 100-person company", "fixed operating cost", ge=0, le=1e10)
+    max_gpus: int = F(20000, "GPUs", "assumption: what the rental market can lend one host", "rental cap", ge=1, le=10_000_000)
+
+
+class WrappersConfig(_Strict):
+    """Wrapper apps: per vertical, how many, their product multiplier and price."""
+
+    per_vertical: dict[str, int] = F({"general_chat": 0, "coding": 3, "customer_support": 2, "writing": 2}, "firms", "assumption: a handful of funded wrappers per vertical; general chat is the labs' own app", "wrappers per vertical")
+    product_multiplier: float = F(1.1, "× upstream quality", "assumption: wrappers win on workflow fit", "quality added by the wrapper", gt=0, le=5)
+    price_usd_per_month: float = F(20.0, "$/month", "cursor_pro_price_usd_per_month", "initial price", gt=0, le=10000)
+    cash_usd: float = F(1e8, "$", "assumption: a Series A/B app company", "initial cash", ge=0, le=1e11)
+    opex_usd_per_month: float = F(1e6, "$/month", "assumption: a 50-person company", "fixed operating cost", ge=0, le=1e10)
+    policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
+    switch_delay_months: int = F(2, "months", "assumption: re-tuning prompts and evals for a new model", "time to switch upstream", ge=0, le=24)
+
+    @model_validator(mode="after")
+    def _verticals(self) -> "WrappersConfig":
+        for k, v in self.per_vertical.items():
+            if k not in VERTICALS:
+                raise ValueError(f"per_vertical: unknown vertical {k!r}; allowed: {', '.join(VERTICALS)}")
+            if v < 0 or v > 50:
+                raise ValueError(f"per_vertical.{k}: {v} out of range [0, 50]")
+        return self
+
+
+class FinanceConfig(_Strict):
+    """Funding: when firms raise, from whom, and how much."""
+
+    runway_trigger_months: float = F(6.0, "months", "assumption: firms raise with about six months of runway left", "raise when runway falls below", ge=0, le=120)
+    investor_growth_hurdle: float = F(0.0, "fraction per 6 months", "assumption: investors fund any growing firm", "revenue growth investors require", ge=-1, le=100)
+    raise_months_of_burn: float = F(18.0, "months", "assumption: a round buys 18 months of burn", "size of a round", gt=0, le=120)
+    max_raise_usd: float = F(4e10, "$", "assumption: the largest 2025 private rounds", "cap on one round", gt=0, le=1e13)
+
+
+def _default_labs() -> list[LabConfig]:
+    return [
+        LabConfig(name="lab_investor_a", funding="investor", quality=1.0, cash_usd=1e10),
+        LabConfig(name="lab_investor_b", funding="investor", quality=1.0, cash_usd=5e9,
+                  api_price_usd_per_mtok=5.61),  # price_claude35_sonnet 3/15 at the 78:22 mix
+        LabConfig(name="lab_self_funded", funding="self_funded", quality=0.97, cash_usd=2e10,
+                  api_price_usd_per_mtok=3.15,  # price_gemini25_pro 1.25/10 at the 78:22 mix
+                  parent_budget_usd_per_month=9.4e9),  # alphabet_q2_2025_net_income_usd / 3
+        LabConfig(name="lab_efficient", funding="efficient", quality=0.93, cash_usd=1e9, compute_per_token=1.0,
+                  api_price_usd_per_mtok=0.45,  # price_deepseek_v3 0.27/1.1 at the 78:22 mix
+                  app_price_usd_per_month=0.0, opex_usd_per_month=1e7,
+                  training_share=0.3,  # assumption: deepseek_v3_training_cost_usd was small next to serving
+                  parent_budget_usd_per_month=1e8,  # assumption: a quant-fund parent, far smaller than Alphabet
+                  api_policy=PolicyConfig(name="cost_plus", markup=1.0)),
+    ]
+
+
+class MarketConfig(_Strict):
+    """A whole run's configuration."""
+
+    name: str = "baseline"
+    description: str = "Calibrated to the 2025 market."
+    world: WorldConfig = Field(default_factory=WorldConfig)
+    customers: CustomersConfig = Field(default_factory=CustomersConfig)
+    labs: list[LabConfig] = Field(default_factory=_default_labs, max_length=20)
+    providers: ProvidersConfig = Field(default_factory=ProvidersConfig)
+    wrappers: WrappersConfig = Field(default_factory=WrappersConfig)
+    finance: FinanceConfig = Field(default_factory=FinanceConfig)
+
+    @model_validator(mode="after")
+    def _names(self) -> "MarketConfig":
+        names = [lab.name for lab in self.labs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"labs: names must be unique, got {names}")
+        return self
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+def _format_error(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"]) or "<root>"
+        value = e.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{…}"
+        msg = e["msg"]
+        ctx = e.get("ctx") or {}
+        bounds = ", ".join(f"{k} {v}" for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
+        allowed = f" (allowed: {bounds})" if bounds else ""
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{path}: {msg}{allowed}; got {shown}")
+    return "; ".join(lines)
+
+
+def _coerce(text: str) -> Any:
+    """Parse an override value written on a command line: TOML scalar syntax, else a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of nested config ``data`` with dotted-path ``overrides`` set.
+
+    Keys look like ``world.gpu_rent_usd_per_hour`` or ``labs.0.skill`` (``__`` works as ``.``). String
+    values are parsed as TOML scalars, so ``"3"`` becomes 3 and ``"true"`` becomes True.
+
+    Raises:
+        ConfigError: the path names no field (unknown key, list index out of range).
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for raw_key, raw_value in overrides.items():
+        key = raw_key.replace("__", ".")
+        value = _coerce(raw_value) if isinstance(raw_value, str) else raw_value
+        parts = key.split(".")
+        node: Any = out
+        schema: Any = MarketConfig
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            where = ".".join(parts[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"{where}: no such list element (have {len(node)})")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+                continue
+            fields = getattr(schema, "model_fields", None)
+            if fields is not None and part not in fields:
+                raise ConfigError(f"{where}: unknown key; allowed: {', '.join(sorted(fields))}")
+            if last:
+                node[part] = value
+                break
+            if part not in node or node[part] is None:
+                node[part] = {}
+            node = node[part]
+            if fields is not None:
+                ann = fields[part].annotation
+                args = getattr(ann, "__args__", ())
+                schema = args[0] if args and isinstance(node, list) else ann
+    return out
+
+
+def build_config(base: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> MarketConfig:
+    """Validate nested ``base`` (e.g. a parsed scenario) with ``overrides`` applied.
+
+    Raises:
+        ConfigError: naming every bad field with its value and allowed range.
+    """
+    data = apply_overrides(base or {}, overrides or {})
+    try:
+        return MarketConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_error(err)) from None
+
+
+def list_scenarios() -> dict[str, str]:
+    """Shipped scenarios: name → first line of their description."""
+    out = {}
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        data = tomllib.loads(path.read_text())
+        out[path.stem] = str(data.get("description", "")).strip().splitlines()[0] if data.get("description") else ""
+    return out
+
+
+def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
+    """Parse a scenario (a shipped name or a path to a TOML file) into nested config data.
+
+    Raises:
+        ConfigError: unknown scenario name, unreadable file or bad TOML.
+    """
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SCENARIO_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            names = ", ".join(list_scenarios()) or "none"
+            raise ConfigError(f"scenario: unknown scenario {str(name_or_path)!r}; shipped: {names}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"scenario: file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"scenario: {path}: bad TOML: {err}") from None
+    data.setdefault("name", path.stem)
+    return data
+
+
+def config_from(scenario: str | Path | None = None, overrides: dict[str, Any] | None = None) -> MarketConfig:
+    """Scenario (or the schema defaults) plus overrides, validated. Raises :class:`ConfigError`."""
+    base = load_scenario(scenario) if scenario else {}
+    return build_config(base, overrides)
+
+
+def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """Unit, source, description and bounds of one field (for docs, sliders and the schema file)."""
+    info = model.model_fields[name]
+    extra = info.json_schema_extra or {}
+    bounds = {}
+    for m in info.metadata:
+        for attr in ("ge", "gt", "le", "lt"):
+            if getattr(m, attr, None) is not None:
+                bounds[attr] = getattr(m, attr)
+    return {"unit": extra.get("unit"), "source": extra.get("source"), "description": info.description,
+            "default": info.default, **bounds}

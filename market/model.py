@@ -1,0 +1,244 @@
+"""TokenMarket: the Mesa model. One ``step()`` is one round (a month) and reads as DESIGN.md §3's phase list."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+
+from agents.customers import CustomerSegment
+from agents.lab import FrontierLab
+from agents.provider import LowVolumeProvider
+from agents.wrapper import WrapperApp
+from market import costs, demand
+from market.clearing import Clearing, clear_market
+from market.config import VERTICALS, MarketConfig, config_from
+from market.finance import fund_and_exit
+from market.ledger import Ledger
+from market.offers import OfferBook
+from market.recording import Recorder
+from market.settlement import settle
+
+CS_SAMPLE_PER_SEGMENT = 20_000  # customers per segment used to estimate consumer surplus (assumption: <1 % error)
+
+
+class TokenMarket(mesa.Model):
+    """The market for LLM inference: labs, providers, wrapper apps and customer segments, month by month.
+
+    Args:
+        config: a validated :class:`MarketConfig`; when None it is built from ``scenario`` and ``overrides``.
+        scenario: a shipped scenario name or TOML path (any other object, such as the one SolaraViz passes on
+            reset, is ignored).
+        rng: seed (int) for ``model.rng``; pass one explicitly, ``None`` is not reproducible.
+        **overrides: flat dotted (or ``__``-separated) config overrides, e.g. ``world__gpu_rent_usd_per_hour=3``,
+            so that ``mesa.batch_run`` and SolaraViz can set parameters by keyword.
+
+    Raises:
+        market.config.ConfigError: bad scenario or overrides (before anything is built).
+    """
+
+    def __init__(self, config: MarketConfig | None = None, *, scenario: Any = None, rng: Any = None,
+                 **overrides: Any) -> None:
+        if config is None:
+            name = scenario if isinstance(scenario, (str, Path)) else None
+            config = config_from(name, overrides)
+        elif overrides:
+            config = _with(config, overrides)
+        super().__init__(rng=rng)
+        self.config = config
+        self.seed = rng if isinstance(rng, (int, np.integer)) else None
+        self.round = 0
+        self.ledger = Ledger()
+        self.recorder = Recorder()
+        w = config.world
+        self.lab_tech = costs.lab_tech(scale_economies=w.scale_economies)
+        self.provider_tech = costs.provider_tech(skill=config.providers.skill, scale_economies=w.scale_economies)
+        self.gpu_owned_usd_per_hour = w.gpu_owned_usd_per_hour
+        self.gpu_rent_usd_per_hour = w.gpu_rent_usd_per_hour
+        self.efficiency = 1.0
+        self.usage_factor = 1.0
+        self.frontier_history: list[float] = []
+        self.open_weight_quality = 0.0
+
+        self._build_customers()
+        self.labs: list[FrontierLab] = [FrontierLab(self, lab, gpus=0.0) for lab in config.labs]
+        self.providers: list[LowVolumeProvider] = [
+            LowVolumeProvider(self, f"provider_{i + 1}", config.providers) for i in range(config.providers.n)]
+        for firm in (*self.labs, *self.providers):
+            self.ledger.open(firm, firm.cash_usd, "parents" if firm.funding == "self_funded" else "investors")
+        self._update_open_weights()
+        self.wrappers: list[WrapperApp] = []
+        for vertical, count in config.wrappers.per_vertical.items():
+            for i in range(count):
+                wrapper = WrapperApp(self, f"{vertical}_wrapper_{i + 1}", vertical, config.wrappers, upstream_id=-1)
+                self.ledger.open(wrapper, wrapper.cash_usd)
+                wrapper.choose_upstream(self.upstream_offers(), 0, forced=True)
+                self.wrappers.append(wrapper)
+        self.book = OfferBook(self)
+        self._initial_market()
+        self.running = True
+
+    # ------------------------------------------------------------------------------------------ set-up
+
+    def _build_customers(self) -> None:
+        cfg = self.config.customers
+        n_total = cfg.n_customers
+        counts = [int(round(s.share * n_total)) for s in cfg.segments]
+        counts[-1] = n_total - sum(counts[:-1])
+        self.segments: list[CustomerSegment] = [
+            CustomerSegment(self, seg, n, VERTICALS) for seg, n in zip(cfg.segments, counts)]
+        # One global array per attribute, segments hold views: clearing runs over everyone at once.
+        start = 0
+        for attr in ("vertical", "wtp_usd", "usage_mtok", "switching_cost_usd", "choice"):
+            setattr(self, attr, np.concatenate([getattr(s, attr) for s in self.segments]))
+        for seg in self.segments:
+            seg.start, seg.stop = start, start + seg.n
+            for attr in ("vertical", "wtp_usd", "usage_mtok", "switching_cost_usd", "choice"):
+                setattr(seg, attr, getattr(self, attr)[seg.start:seg.stop])
+            k = min(seg.n, CS_SAMPLE_PER_SEGMENT)
+            seg.cs_sample = np.sort(self.rng.choice(seg.n, size=k, replace=False)) if k else np.empty(0, int)
+            start += seg.n
+        self.weight = cfg.population_weight
+
+    def _initial_market(self) -> None:
+        """Everyone chooses once at the initial prices; fleets are then sized to that demand."""
+        offers = self.current_offers = self.book.build()
+        for seg in self.segments:
+            idx = np.arange(seg.n)
+            self._choose(seg, idx, offers)
+        clearing = clear_market(self, offers, capacity_limited=False)
+        self._tally(offers)
+        for lab in self.labs:
+            lab.gpus = self.gpus_needed(lab, clearing)
+        self.last_clearing = clearing
+
+    # ------------------------------------------------------------------------------------------ the round
+
+    def step(self) -> None:
+        """One month: world moves, firms decide, customers choose, market clears, settle, exit, record."""
+        self.round += 1
+        self._world_moves()
+        offers = self._firms_decide()
+        self._customers_choose(offers)
+        clearing = clear_market(self, offers)
+        settle(self, offers, clearing)
+        self._tally(offers)
+        fund_and_exit(self)
+        self.recorder.record(self, offers, clearing)
+        self.last_clearing = clearing
+        if self.round >= self.config.world.rounds:
+            self.running = False
+
+    def _world_moves(self) -> None:
+        w, years = self.config.world, self.round / 12.0
+        self.efficiency = (1.0 + w.efficiency_gain_per_year) ** years
+        self.usage_factor = (1.0 + w.usage_growth_per_year) ** years
+        drift = (1.0 + w.gpu_price_change_per_year) ** years
+        self.gpu_owned_usd_per_hour = w.gpu_owned_usd_per_hour * drift
+        self.gpu_rent_usd_per_hour = w.gpu_rent_usd_per_hour * drift
+        for lab in self.alive(self.labs):
+            lab.quality += w.frontier_quality_growth_per_year / 12.0
+            lab.gpus *= 1.0 - 1.0 / 48.0  # assumption: four-year GPU life, retired evenly
+            lab.receive_capacity(self.round)
+        self._update_open_weights()
+        for wrapper in self.alive(self.wrappers):
+            if wrapper.complete_switch(self.round):
+                self.recorder.event(self, "upstream_switch", wrapper, self.agent_by_id(wrapper.upstream_id))
+
+    def _update_open_weights(self) -> None:
+        w = self.config.world
+        alive = self.alive(self.labs)
+        self.frontier_history.append(max((lab.quality for lab in alive), default=0.0))
+        lagged = self.frontier_history[max(0, len(self.frontier_history) - 1 - w.open_weight_lag_months)]
+        self.open_weight_quality = max(0.0, lagged - w.open_weight_quality_gap)
+        for p in self.alive(self.providers):
+            p.quality = self.open_weight_quality
+
+    def _firms_decide(self) -> demand.Offers:
+        firms = self.alive([*self.labs, *self.providers, *self.wrappers])
+        for i in self.rng.permutation(len(firms)):
+            firm = firms[i]
+            if isinstance(firm, FrontierLab):
+                firm.set_prices(self.book.api_observation(firm), self.book.app_observation(firm))
+                firm.order_capacity(self.gpus_needed(firm, self.last_clearing, ahead=True), self.round)
+            elif isinstance(firm, LowVolumeProvider):
+                firm.set_prices(self.book.api_observation(firm))
+            else:
+                firm.set_prices(self.book.wrapper_observation(firm))
+                new = firm.choose_upstream(self.upstream_offers(), self.round)
+                if new is not None:
+                    self.recorder.event(self, "upstream_switch_started", firm, self.agent_by_id(new))
+        self.current_offers = self.book.build()
+        return self.current_offers
+
+    def _customers_choose(self, offers: demand.Offers) -> None:
+        for seg in self.segments:
+            self._choose(seg, seg.reconsidering(self.rng), offers)
+
+    def _choose(self, seg: CustomerSegment, idx: np.ndarray, offers: demand.Offers,
+                blocked: np.ndarray | None = None) -> None:
+        """Members ``idx`` (segment-local) choose by logit among the offers (``blocked``: closed offers)."""
+        if idx.size == 0:
+            return
+        v = demand.utilities(offers, seg.vertical[idx], seg.wtp_usd[idx], seg.usage_mtok[idx] * self.usage_factor,
+                             seg.switching_cost_usd[idx], seg.choice[idx], seg.price_scale_usd,
+                             seg.quality_exponent, seg.api_capable, blocked=blocked)
+        seg.choice[idx] = demand.logit_choice(v, self.rng)
+
+    def _tally(self, offers: demand.Offers) -> None:
+        """Customers per (segment, offer) and per (segment, vertical) among those inside: sellers' market view."""
+        self.segment_offer_counts = np.zeros((len(self.segments), offers.n))
+        self.segment_vertical_inside = np.zeros((len(self.segments), len(VERTICALS)))
+        for s, seg in enumerate(self.segments):
+            inside = seg.choice >= 0
+            self.segment_offer_counts[s] = np.bincount(seg.choice[inside], minlength=offers.n)
+            self.segment_vertical_inside[s] = np.bincount(seg.vertical[inside], minlength=len(VERTICALS))
+        self.segment_price_scale = np.array([seg.price_scale_usd for seg in self.segments])
+
+    # ------------------------------------------------------------------------------------------ helpers
+
+    def alive(self, firms: list) -> list:
+        """The firms of ``firms`` that have not exited."""
+        return [f for f in firms if f.alive]
+
+    def agent_by_id(self, unique_id: int):
+        """The agent with ``unique_id`` (firms and segments), or None."""
+        return next((a for a in self.agents if a.unique_id == unique_id), None)
+
+    def tech_of(self, firm) -> costs.ServingTech:
+        """Serving technology of a lab or provider this round (skill × efficiency gains)."""
+        if isinstance(firm, FrontierLab):
+            skill = self.lab_tech.skill * firm.skill * self.efficiency / firm.cfg.compute_per_token
+            return dataclasses.replace(self.lab_tech, skill=skill)
+        return dataclasses.replace(self.provider_tech, skill=self.provider_tech.skill * self.efficiency)
+
+    def upstream_offers(self):
+        """APIs a wrapper can buy from: alive labs and providers with their price ($/Mtok) and quality."""
+        from agents.types import UpstreamOffer
+
+        return [UpstreamOffer(f.unique_id, f.api_price, f.quality)
+                for f in self.alive([*self.labs, *self.providers])]
+
+    def gpus_needed(self, lab: FrontierLab, clearing: Clearing, ahead: bool = False) -> float:
+        """GPUs the lab wants so that both its paid and free pools run at target utilisation (GPUs).
+
+        Demand is last round's (served + unserved), grown over the order lead time when ``ahead``
+        (assumption: labs know the usage trend).
+        """
+        growth = (1.0 + self.config.world.usage_growth_per_year) ** (lab.cfg.capacity_lead_months / 12) if ahead else 1.0
+        tech = self.tech_of(lab)
+        paid = costs.gpus_required(clearing.pool_demand[self.book.paid_pool[lab.unique_id]] * growth, tech)
+        need = paid / max(1e-9, 1.0 - lab.free_share)
+        if lab.free_share > 0:
+            free = costs.gpus_required(clearing.pool_demand[self.book.free_pool[lab.unique_id]] * growth, tech)
+            need = max(need, free / lab.free_share)
+        return float(need / lab.cfg.target_utilisation / max(1e-9, 1.0 - lab.training_share))
+
+
+def _with(config: MarketConfig, overrides: dict[str, Any]) -> MarketConfig:
+    from market.config import build_config
+
+    return build_config(config.model_dump(), overrides)

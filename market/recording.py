@@ -1,0 +1,152 @@
+"""Per-round rows for model.csv, agents.csv and events.csv (DESIGN.md §5). Units are in the column names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from market import demand, metrics
+from market.clearing import Clearing
+from market.config import VERTICALS
+from market.offers import API, APP, FREE, WRAPPER
+
+MODEL_COLUMNS_DOC = {
+    "round": "month since start",
+    "api_price_usd_per_mtok": "volume-weighted API price (direct + wrapper token bills)",
+    "api_unit_cost_usd_per_mtok": "volume-weighted unit cost of API tokens (idle capacity included)",
+    "lerner_api": "Lerner index of the API (pipe) layer, revenue-weighted",
+    "lerner_app": "Lerner index of the app layer (labs' apps incl. free tier, wrappers), revenue-weighted",
+    "gross_profit_api_usd": "pipe-layer gross profit, $/month",
+    "gross_profit_app_usd": "app-layer gross profit, $/month",
+    "app_share_of_gross_profit": "app layer / (app + pipe) gross profit",
+}
+
+
+class Recorder:
+    """Collects rows as the run goes; :meth:`frames` returns model, agents and events DataFrames."""
+
+    def __init__(self) -> None:
+        self.model_rows: list[dict[str, Any]] = []
+        self.agent_rows: list[dict[str, Any]] = []
+        self.event_rows: list[dict[str, Any]] = []
+
+    def event(self, model, kind: str, actor, target, amount: float = 0.0, unit: str = "usd") -> None:
+        """Record an event (entry, exit, funding round, upstream switch …): round, kind, actor, target, amount."""
+        self.event_rows.append(dict(round=model.round, kind=kind, actor=getattr(actor, "name", ""),
+                                    target=getattr(target, "name", "") if target is not None else "",
+                                    amount=float(amount), unit=unit))
+
+    def record(self, model, offers: demand.Offers, clearing: Clearing) -> None:
+        """Append this round's model row and one row per firm (alive or exited this round)."""
+        self.model_rows.append(model_row(model, offers, clearing))
+        for firm in [*model.labs, *model.providers, *model.wrappers]:
+            if firm.alive or firm.last.get("_recorded_exit") is None:
+                self.agent_rows.append(agent_row(model, firm))
+                if not firm.alive:
+                    firm.last["_recorded_exit"] = model.round
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(model, agents, events) DataFrames."""
+        events = pd.DataFrame(self.event_rows, columns=["round", "kind", "actor", "target", "amount", "unit"])
+        return pd.DataFrame(self.model_rows), pd.DataFrame(self.agent_rows), events
+
+
+def agent_row(model, firm) -> dict[str, Any]:
+    """One firm's row: identity, price, unit cost, volume, money, capacity, quality."""
+    last = firm.last
+    if firm.kind == "wrapper":
+        up = model.agent_by_id(firm.upstream_id)
+        price, unit, vertical, upstream = firm.price, last.get("unit_cost", np.nan), firm.vertical, up.name if up else ""
+        tokens, gpus, util, quality = last.get("tokens_mtok", 0.0), 0.0, np.nan, (up.quality if up else 0) * firm.product_multiplier
+        price_unit = "usd_per_month"
+    else:
+        price, unit, vertical, upstream = firm.api_price, last.get("unit_cost_usd_per_mtok", np.nan), "", ""
+        tokens, gpus, util, quality = last.get("paid_tokens_mtok", 0.0), firm.gpus, last.get("utilisation", np.nan), firm.quality
+        price_unit = "usd_per_mtok"
+    return dict(round=model.round, agent_id=firm.unique_id, type=firm.kind, name=firm.name, funding=firm.funding,
+                vertical=vertical, upstream=upstream, alive=firm.alive, price=price, price_unit=price_unit,
+                unit_cost=unit, app_price_usd_per_month=getattr(firm, "app_price", np.nan),
+                tokens_mtok=tokens, free_tokens_mtok=last.get("free_tokens_mtok", 0.0),
+                subscribers=last.get("subscribers", 0.0), revenue_usd=last.get("revenue_usd", 0.0),
+                cost_usd=last.get("cost_usd", 0.0), gross_profit_usd=last.get("gross_profit_usd", 0.0),
+                operating_profit_usd=last.get("operating_profit_usd", 0.0), cash_usd=firm.cash_usd,
+                gpus=gpus, utilisation=util, quality=quality)
+
+
+def _vertical_hhi(model, offers: demand.Offers) -> dict[str, float]:
+    """HHI per vertical over firms, by customers served in that vertical (API users count for the API seller)."""
+    book, out = model.book, {}
+    owner = np.array([e.firm.unique_id for e in book.entries] + [-1])
+    choice, vert = model.choice, model.vertical
+    for v, name in enumerate(VERTICALS):
+        sel = choice[(vert == v) & (choice >= 0)]
+        counts = np.bincount(owner[sel]) if sel.size else np.zeros(1)
+        out[f"hhi_{name}"] = metrics.hhi(counts)
+    return out
+
+
+def consumer_surplus_usd(model, offers: demand.Offers) -> float:
+    """Expected consumer surplus over the outside option, $/month, real units: μ × logit inclusive value
+    (Small & Rosen 1981) on a fixed random sample per segment, scaled to the segment and population weight.
+    Switching costs are left out (a welfare measure of the offers, not of moving)."""
+    total = 0.0
+    for seg in model.segments:
+        s = seg.cs_sample
+        if s.size == 0:
+            continue
+        v = demand.utilities(offers, seg.vertical[s], seg.wtp_usd[s], seg.usage_mtok[s] * model.usage_factor,
+                             seg.switching_cost_usd[s], seg.choice[s], seg.price_scale_usd, seg.quality_exponent,
+                             seg.api_capable, with_switching=False)
+        total += float(demand.inclusive_value(v).mean()) * seg.price_scale_usd * seg.n
+    return total * model.weight
+
+
+def model_row(model, offers: demand.Offers, clearing: Clearing) -> dict[str, Any]:
+    """Market-level figures of the round (units in the names)."""
+    labs, provs, wraps = model.alive(model.labs), model.alive(model.providers), model.alive(model.wrappers)
+    api_sellers = [*labs, *provs]
+    api_rev = np.array([f.last["api_revenue_usd"] for f in api_sellers]) if api_sellers else np.zeros(0)
+    api_cost = np.array([f.last["api_serving_cost_usd"] for f in api_sellers]) if api_sellers else np.zeros(0)
+    api_tok = np.array([f.last["api_tokens_mtok"] for f in api_sellers]) if api_sellers else np.zeros(0)
+    app_rev = sum(f.last["app_revenue_usd"] for f in labs) + sum(f.last["revenue_usd"] for f in wraps)
+    app_cost = (sum(f.last["app_serving_cost_usd"] + f.last["free_gpu_cost_usd"] for f in labs)
+                + sum(f.last["token_bill_usd"] for f in wraps))
+    gp_api, gp_app = float(api_rev.sum() - api_cost.sum()), app_rev - app_cost
+    total_tok = api_tok.sum()
+    flows = model.ledger.new_round()
+    paid = float(clearing.pool_served[[model.book.paid_pool[f.unique_id] for f in api_sellers]].sum()) if api_sellers else 0.0
+    free = float(sum(f.last.get("free_tokens_mtok", 0.0) for f in labs))
+    lab_gpus = sum(f.gpus for f in labs)
+    w = model.weight
+    n_customers = model.choice.shape[0]
+    row = dict(
+        round=model.round,
+        api_price_usd_per_mtok=float(api_rev.sum() / total_tok) if total_tok > 0 else np.nan,
+        api_unit_cost_usd_per_mtok=float(api_cost.sum() / total_tok) if total_tok > 0 else np.nan,
+        lerner_api=metrics.weighted_lerner(api_rev, api_cost),
+        lerner_app=metrics.weighted_lerner(np.array([app_rev]), np.array([app_cost])),
+        gross_profit_api_usd=gp_api, gross_profit_app_usd=gp_app,
+        app_share_of_gross_profit=metrics.share_of(gp_app, gp_app + gp_api) if gp_app + gp_api > 0 else np.nan,
+        hhi_api=metrics.hhi(api_tok),
+        **_vertical_hhi(model, offers),
+        tokens_paid_mtok=paid, tokens_free_mtok=free,
+        tokens_unserved_mtok=float((clearing.tokens - clearing.served).sum() * w),
+        customers_spilled=clearing.spilled,
+        training_compute_share=(sum(f.gpus * f.training_share for f in labs) / lab_gpus) if lab_gpus else np.nan,
+        consumer_surplus_usd=consumer_surplus_usd(model, offers),
+        customers_using_ai=float((model.choice >= 0).sum()) * w,
+        customers_outside=float((model.choice < 0).sum()) * w,
+        customers_total=n_customers * w,
+        revenue_labs_usd=sum(f.last["revenue_usd"] for f in labs),
+        revenue_providers_usd=sum(f.last["revenue_usd"] for f in provs),
+        revenue_wrappers_usd=sum(f.last["revenue_usd"] for f in wraps),
+        n_labs=len(labs), n_providers=len(provs), n_wrappers=len(wraps),
+        investor_inflow_usd=flows.get("funding_round", 0.0), parent_inflow_usd=flows.get("parent_transfer", 0.0),
+        gpu_spend_usd=flows.get("gpu_cost", 0.0),
+        gpu_owned_usd_per_hour=model.gpu_owned_usd_per_hour, gpu_rent_usd_per_hour=model.gpu_rent_usd_per_hour,
+        frontier_quality=max((f.quality for f in labs), default=0.0), open_weight_quality=model.open_weight_quality,
+        money_total_usd=model.ledger.total(),
+    )
+    return row
