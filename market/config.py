@@ -312,9 +312,12 @@ def build_config(base: dict[str, Any] | None = None, overrides: dict[str, Any] |
     Raises:
         ConfigError: naming every bad field with its value and allowed range.
     """
-    data = apply_overrides(base or {}, overrides or {})
     try:
-        return MarketConfig.model_validate(data)
+        config = MarketConfig.model_validate(base or {})
+        if not overrides:
+            return config
+        # Overrides apply to the full (defaults filled in) config, so list paths such as labs.0.skill exist.
+        return MarketConfig.model_validate(apply_overrides(config.model_dump(), overrides))
     except ValidationError as err:
         raise ConfigError(_format_error(err)) from None
 

@@ -22,6 +22,11 @@ from market.offers import OfferBook
 from market.recording import Recorder
 from market.settlement import settle
 
+# Model-level figures exposed through Mesa's DataCollector (batch_run, SolaraViz plots); the full set is in
+# the recorder's model.csv rows.
+REPORTED = ("api_price_usd_per_mtok", "api_unit_cost_usd_per_mtok", "lerner_api", "lerner_app",
+            "app_share_of_gross_profit", "hhi_api", "consumer_surplus_usd", "tokens_paid_mtok",
+            "tokens_unserved_mtok", "n_labs", "n_providers", "n_wrappers")
 CS_SAMPLE_PER_SEGMENT = 20_000  # customers per segment used to estimate consumer surplus (assumption: <1 % error)
 
 
@@ -79,6 +84,9 @@ class TokenMarket(mesa.Model):
                 self.wrappers.append(wrapper)
         self.book = OfferBook(self)
         self._initial_market()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={k: (lambda m, k=k: m.recorder.model_rows[-1][k] if m.recorder.model_rows else np.nan)
+                             for k in REPORTED})
         self.running = True
 
     # ------------------------------------------------------------------------------------------ set-up
@@ -128,6 +136,7 @@ class TokenMarket(mesa.Model):
         self._tally(offers)
         fund_and_exit(self)
         self.recorder.record(self, offers, clearing)
+        self.datacollector.collect(self)
         self.last_clearing = clearing
         if self.round >= self.config.world.rounds:
             self.running = False

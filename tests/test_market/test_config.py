@@ -1,0 +1,82 @@
+"""Config schema: defaults point at sources, bad input names field, value and range."""
+
+import pytest
+
+from market import calibration
+from market.config import (ConfigError, LabConfig, MarketConfig, WorldConfig, build_config, config_from,
+                           field_meta, list_scenarios)
+
+
+def _all_fields(model, seen=None):
+    for name, info in model.model_fields.items():
+        yield model, name, info
+        ann = info.annotation
+        for sub in (ann, *getattr(ann, "__args__", ())):
+            if isinstance(sub, type) and hasattr(sub, "model_fields"):
+                yield from _all_fields(sub)
+
+
+def test_every_numeric_default_has_unit_and_source():
+    for model, name, info in _all_fields(MarketConfig):
+        extra = info.json_schema_extra
+        if extra is None:
+            continue
+        assert extra.get("unit"), f"{model.__name__}.{name} has no unit"
+        source = extra.get("source", "")
+        assert source, f"{model.__name__}.{name} has no source"
+
+
+def test_calibration_keys_named_in_sources_exist():
+    keys = set(calibration.keys())
+    for model, name, info in _all_fields(MarketConfig):
+        src = (info.json_schema_extra or {}).get("source", "")
+        for word in src.replace("(", " ").replace(")", " ").replace(",", " ").split():
+            if word.endswith(("_usd", "_pct", "_derived", "_estimate", "_hour", "_month")) and "_" in word and word.islower():
+                assert word in keys, f"{model.__name__}.{name}: source {word!r} is not a calibration key"
+
+
+def test_defaults_match_calibration_table():
+    assert field_meta(WorldConfig, "gpu_rent_usd_per_hour")["default"] == calibration.value("h100_median_posted_usd_per_hour")
+    assert field_meta(WorldConfig, "gpu_owned_usd_per_hour")["default"] == calibration.value("h100_atcost_usd_per_gpu_hour_estimate")
+    # DERIVED: the API markup 2.53 = 1 / cost share - 1, cost share from the FutureSearch API estimate rows.
+    share = (calibration.value("openai_api_a100eq_gpus_estimate") * calibration.value("openai_api_gpu_rent_usd_per_hour_estimate")
+             * 730 / calibration.value("openai_api_monthly_revenue_2024_06_usd"))
+    assert 1 / share - 1 == pytest.approx(LabConfig(name="x").api_policy.markup, abs=0.02)
+    # GPT-4o blended at DeepSeek's 608:168 mix.
+    mix = 608 / 776
+    blended = mix * calibration.value("price_gpt4o_2024_08_input_usd_per_m") + (1 - mix) * calibration.value("price_gpt4o_2024_08_output_usd_per_m")
+    assert blended == pytest.approx(LabConfig(name="x").api_price_usd_per_mtok, abs=0.01)
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    ({"world.gpu_rent_usd_per_hour": -1}, "world.gpu_rent_usd_per_hour: Input should be greater than 0 (allowed: gt 0.0); got -1"),
+    ({"world.nonsense": 1}, "world.nonsense: unknown key"),
+    ({"customers.n_customers": "many"}, "customers.n_customers"),
+    ({"labs.9.skill": 2}, "labs.9: no such list element"),
+    ({"world.rounds": 0}, "allowed: ge 1"),
+])
+def test_bad_values_name_field_value_and_range(overrides, fragment):
+    with pytest.raises(ConfigError) as err:
+        build_config({}, overrides)
+    assert fragment in str(err.value)
+
+
+def test_overrides_parse_toml_scalars_and_double_underscore():
+    cfg = build_config({}, {"world__gpu_rent_usd_per_hour": "3.5", "world.scale_economies": "false", "labs.0.skill": 2})
+    assert cfg.world.gpu_rent_usd_per_hour == 3.5 and cfg.world.scale_economies is False
+    assert cfg.labs[0].skill == 2
+
+
+def test_scenarios_load_and_unknown_scenario_fails():
+    assert "baseline" in list_scenarios()
+    for name in list_scenarios():
+        config_from(name)
+    with pytest.raises(ConfigError, match="unknown scenario 'nope'"):
+        config_from("nope")
+
+
+def test_segment_mix_must_sum_to_one():
+    with pytest.raises(ConfigError, match="sum to 1"):
+        build_config({}, {"customers.segments": [{"name": "a", "share": 1.0, "vertical_mix": {"coding": 0.5},
+                                                  "wtp_median_usd_per_month": 1, "usage_median_mtok": 1,
+                                                  "price_scale_usd": 1, "switching_cost_usd": 1}]})
