@@ -111,3 +111,136 @@ def git_commit() -> str:
         return res.stdout.strip() if res.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+# ------------------------------------------------------------------------------ incremental (sweep) output
+
+def _csv_records(path: Path) -> tuple[list[str], list[list[str]], bool]:
+    """Header and complete records of a CSV file; the flag says whether a torn tail was dropped."""
+    import csv
+
+    text = path.read_text(newline="") if path.exists() else ""
+    torn = bool(text) and not text.endswith("\n")
+    if torn:
+        text = text[: text.rfind("\n") + 1]
+    rows = list(csv.reader(text.splitlines(keepends=True))) if text else []
+    header = rows[0] if rows else []
+    body = [r for r in rows[1:] if len(r) == len(header)]
+    malformed = bool(rows) and len(body) != len(rows) - 1
+    return header, body, torn or malformed
+
+
+def _write_records(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    import csv
+    import io as _io
+
+    buf = _io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def append_csv(path: Path, df: pd.DataFrame) -> None:
+    """Append the rows of ``df`` to the CSV file ``path`` and fsync, so a finished row survives a kill.
+
+    The file is created (atomically, with a header) when missing. Columns are matched by name: a column the
+    file lacks extends its header (the file is rewritten atomically, older rows get empty cells); a column
+    ``df`` lacks is left empty. A torn last line (a kill mid-write) is cut off before appending. Values are
+    written as :func:`write_csv` writes them (floats as ``%.10g``).
+    """
+    import csv
+
+    if df.empty:
+        return
+    if not path.exists() or path.stat().st_size == 0:
+        write_csv(path, df)
+        return
+    with open(path, newline="") as fh:
+        header = next(csv.reader([fh.readline()]), [])
+    new = [c for c in df.columns if c not in header]
+    if new or not header:
+        old_header, rows, _ = _csv_records(path)
+        _write_records(path, old_header + new, [r + [""] * len(new) for r in rows])
+        header = old_header + new
+    block = df.reindex(columns=header).to_csv(index=False, header=False, float_format="%.10g", lineterminator="\n")
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size:
+            fh.seek(size - 1)
+            if fh.read(1) != b"\n":  # torn tail from an interrupted append: drop it
+                fh.seek(0)
+                keep = fh.read().rfind(b"\n") + 1
+                fh.truncate(keep)
+        fh.seek(0, os.SEEK_END)
+        fh.write(block.encode())
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def filter_csv(path: Path, column: str, keep: set[str]) -> int:
+    """Rewrite CSV ``path`` atomically keeping the records whose ``column`` is in ``keep`` (and dropping a
+    torn or malformed tail). Values are copied as text, unchanged. Returns the number of records dropped.
+    A missing file is left missing and returns 0.
+
+    Raises:
+        KeyError: ``column`` is not in the header.
+    """
+    if not path.exists():
+        return 0
+    header, rows, torn = _csv_records(path)
+    if not header:
+        return 0
+    i = header.index(column)
+    kept = [r for r in rows if r[i] in keep]
+    if len(kept) != len(rows) or torn:
+        _write_records(path, header, kept)
+    return len(rows) - len(kept)
+
+
+def write_parquet(path: Path, df: pd.DataFrame) -> None:
+    """Write a DataFrame as a Parquet file atomically (needs pyarrow: ``pip install tokenmarket[sweep]``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove_files(paths: list[Path]) -> None:
+    """Delete the given files (missing ones are ignored)."""
+    for p in paths:
+        Path(p).unlink(missing_ok=True)
+
+
+class FolderLock:
+    """Exclusive advisory lock on a folder (``<folder>/.lock``), held while a sweep writes into it.
+
+    Raises:
+        OutputError: on entering, when another process holds the lock.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / ".lock"
+        self._fh = None
+
+    def __enter__(self) -> "FolderLock":
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "a")
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._fh.close()
+            raise OutputError(f"--out: {str(self.path.parent)!r} is in use by another sweep") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            self._fh.close()

@@ -1,0 +1,332 @@
+"""Altair chart builders: tidy DataFrames in (the columns of model.csv, agents.csv, events.csv, runs.csv),
+``alt.Chart`` out. Shared by the browser page (``runs/app.py``) and the report (``runs/report.py``).
+
+Pure functions: no file I/O, no model access. Every builder aggregates to firm × round or coarser before
+drawing, and thins long runs to at most :data:`MAX_ROWS` rows, so a chart never carries customer-level data and
+its size does not grow with the population. Empty inputs (round 0 on the page) give a "no data yet" chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from market.config import VERTICALS
+
+WIDTH, HEIGHT = 380, 200  # px of one panel; page and report use the same sizes
+MAX_ROWS = 4000  # below Altair's 5,000-row guard; time series are thinned to every k-th round above it
+RUNWAY_CAP_MONTHS = 120.0  # runway of a firm that is not burning cash is drawn at this cap ("≥ 10 years")
+API_SELLERS = ("lab", "provider")
+PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
+           "#bab0ac", "#1f77b4", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2",
+           "#dbdb8d", "#9edae5")  # vega's tableau10 then tableau20's light tones: one colour per firm, all charts
+EVENT_ORDER = ("entry", "exit", "acquisition", "vertical_launch", "funding_round", "open_weight_release",
+               "upstream_switch", "upstream_switch_started", "customers_released")
+
+
+@dataclass(frozen=True)
+class RunFrames:
+    """The tables of one run: model.csv, agents.csv, events.csv rows, and each lab's configured compute split
+    (``lab_shares``: name → (training share of GPUs, free-tier share of serving GPUs))."""
+
+    model: pd.DataFrame
+    agents: pd.DataFrame
+    events: pd.DataFrame
+    lab_shares: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+def _empty(title: str, message: str = "no data yet: press Step") -> alt.Chart:
+    return (alt.Chart(pd.DataFrame({"text": [message]})).mark_text(size=14, color="gray")
+            .encode(text="text:N").properties(title=title, width=WIDTH, height=HEIGHT))
+
+
+def thin_rounds(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    """Keep every k-th round (and the last) so that ``df`` has at most about ``max_rows`` rows."""
+    if len(df) <= max_rows or "round" not in df:
+        return df
+    rounds = np.sort(df["round"].unique())
+    k = int(np.ceil(len(df) / max_rows))
+    keep = set(rounds[::k]) | {rounds[-1]}
+    return df[df["round"].isin(keep)]
+
+
+def firm_names(agents: pd.DataFrame) -> list[str]:
+    """Firm names in agent-id order: the colour domain shared by every chart of a run."""
+    if agents.empty:
+        return []
+    return list(agents.sort_values(["agent_id", "round"]).drop_duplicates("name")["name"])
+
+
+def _firm_color(all_names: list[str], names_here: list[str], title: str = "firm") -> alt.Color:
+    """Colour by firm, the same colour for a firm in every chart, legend listing only ``names_here``."""
+    colour = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(all_names)}
+    here = [n for n in all_names if n in set(names_here)]
+    return alt.Color("name:N", title=title, sort=here,
+                     scale=alt.Scale(domain=here, range=[colour[n] for n in here]),
+                     legend=alt.Legend(symbolLimit=40, labelLimit=140))
+
+
+def _round_x() -> alt.X:
+    return alt.X("round:Q", title="round (month)", axis=alt.Axis(tickMinStep=1, format="d"))
+
+
+# ----------------------------------------------------------------------------------------------- data prep
+
+def market_shares(agents: pd.DataFrame) -> pd.DataFrame:
+    """Shares per round of the API market and of each vertical: columns round, market, name, share (0-1).
+
+    API: API tokens (``api_tokens_mtok`` if recorded, else paid tokens ``tokens_mtok``) of labs and providers.
+    Vertical v: customers served in v (``customers_<v>`` columns, API users counted for the API seller), only
+    when those columns exist. Firms with no share in a market over the whole run are left out of it.
+    """
+    if agents.empty:
+        return pd.DataFrame(columns=["round", "market", "name", "share"])
+    parts = []
+    qty = "api_tokens_mtok" if "api_tokens_mtok" in agents else "tokens_mtok"
+    markets = [("API", qty, agents[agents["type"].isin(API_SELLERS)])]
+    markets += [(v, f"customers_{v}", agents) for v in VERTICALS if f"customers_{v}" in agents]
+    for market, col, df in markets:
+        wide = df.pivot_table(index="round", columns="name", values=col, aggfunc="sum").fillna(0.0)
+        wide = wide.loc[:, wide.sum() > 0]
+        if wide.empty:
+            continue
+        shares = wide.div(wide.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+        long = shares.reset_index().melt(id_vars="round", var_name="name", value_name="share")
+        parts.append(long.assign(market=market))
+    if not parts:
+        return pd.DataFrame(columns=["round", "market", "name", "share"])
+    return pd.concat(parts, ignore_index=True)[["round", "market", "name", "share"]]
+
+
+def runway_months(agents: pd.DataFrame) -> pd.Series:
+    """Runway (months) = cash ÷ burn, burn = max(0, −operating profit) ($/month); capped at
+    :data:`RUNWAY_CAP_MONTHS` for firms not burning cash; 0 when cash is gone. Ignores future funding."""
+    burn = (-agents["operating_profit_usd"]).clip(lower=0.0)
+    cash = agents["cash_usd"].clip(lower=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        months = np.where(burn > 0, cash / burn, RUNWAY_CAP_MONTHS)
+    return pd.Series(np.minimum(months, RUNWAY_CAP_MONTHS), index=agents.index)
+
+
+def compute_split(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """Each lab's GPUs by use per round: columns round, name, use (training | free tier | paid serving), gpus.
+
+    Uses ``training_share``/``free_share`` columns of agents.csv when recorded, else the configured shares
+    ``lab_shares`` (name → (training share of the fleet, free-tier share of serving GPUs)).
+    """
+    labs = agents[agents["type"] == "lab"]
+    if labs.empty:
+        return pd.DataFrame(columns=["round", "name", "use", "gpus"])
+    if {"training_share", "free_share"} <= set(labs.columns):
+        train, free = labs["training_share"], labs["free_share"]
+    else:
+        train = labs["name"].map(lambda n: lab_shares.get(n, (np.nan, np.nan))[0])
+        free = labs["name"].map(lambda n: lab_shares.get(n, (np.nan, np.nan))[1])
+    gpus = labs["gpus"]
+    out = pd.DataFrame({"round": labs["round"], "name": labs["name"], "training": gpus * train,
+                        "free tier": gpus * (1 - train) * free, "paid serving": gpus * (1 - train) * (1 - free)})
+    return out.melt(id_vars=["round", "name"], var_name="use", value_name="gpus").dropna()
+
+
+def outcome_flags(model: pd.DataFrame) -> list[tuple[str, int]]:
+    """Outcome detectors that fired: (name without the ``outcome_`` prefix, first round true), from boolean
+    ``outcome_*`` columns of model rows; empty when there are none."""
+    out = []
+    for col in [c for c in model.columns if c.startswith("outcome_")]:
+        fired = model.loc[model[col].fillna(False).astype(bool), "round"]
+        if not fired.empty:
+            out.append((col.removeprefix("outcome_"), int(fired.min())))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- run charts
+
+def price_cost_chart(agents: pd.DataFrame) -> alt.Chart:
+    """API price and unit cost ($/Mtok, log scale) per lab and provider, per round."""
+    title = "API price (solid) and unit cost (dashed) per seller"
+    sellers = agents[agents["type"].isin(API_SELLERS)] if not agents.empty else agents
+    if sellers.empty:
+        return _empty(title)
+    long = sellers.melt(id_vars=["round", "name"], value_vars=["price", "unit_cost"], var_name="measure",
+                        value_name="usd_per_mtok")
+    long = thin_rounds(long[long["usd_per_mtok"] > 0].replace({"measure": {"price": "API price",
+                                                                          "unit_cost": "unit cost"}}))
+    return alt.Chart(long).mark_line().encode(
+        x=_round_x(), y=alt.Y("usd_per_mtok:Q", title="$/Mtok (log)", scale=alt.Scale(type="log")),
+        color=_firm_color(firm_names(agents), list(sellers["name"].unique()), "seller"),
+        strokeDash=alt.StrokeDash("measure:N", title="", sort=["API price", "unit cost"]),
+        tooltip=["round:Q", "name:N", "measure:N", alt.Tooltip("usd_per_mtok:Q", format=".3f")],
+    ).properties(title=title, width=WIDTH, height=HEIGHT)
+
+
+def market_share_chart(agents: pd.DataFrame) -> alt.Chart:
+    """Stacked shares per round, one panel per market (API; each vertical when recorded)."""
+    title = "Market shares: API (tokens) and verticals (customers)"
+    shares = thin_rounds(market_shares(agents))
+    if shares.empty:
+        return _empty(title)
+    markets = [m for m in ("API", *VERTICALS) if m in set(shares["market"])]
+    cols = min(3, len(markets))
+    return alt.Chart(shares).mark_area().encode(
+        x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("share:Q", stack="normalize", title="share", axis=alt.Axis(format="%")),
+        color=_firm_color(firm_names(agents), list(shares["name"].unique())),
+        order=alt.Order("name:N"),
+        tooltip=["round:Q", "market:N", "name:N", alt.Tooltip("share:Q", format=".1%")],
+    ).properties(width=WIDTH // cols - 10, height=HEIGHT // 2).facet(
+        facet=alt.Facet("market:N", sort=markets, title=None), columns=cols).properties(title=title)
+
+
+def gross_profit_share_chart(model: pd.DataFrame) -> alt.Chart:
+    """Share of industry gross profit earned by the pipe (API) and the app layer, per round."""
+    title = "Share of industry gross profit: pipe (API) vs apps"
+    if model.empty:
+        return _empty(title)
+    df = model[["round", "gross_profit_api_usd", "gross_profit_app_usd"]].copy()
+    total = df["gross_profit_api_usd"] + df["gross_profit_app_usd"]
+    df["pipe (API)"] = np.where(total > 0, df["gross_profit_api_usd"] / total, np.nan)
+    df["apps"] = np.where(total > 0, df["gross_profit_app_usd"] / total, np.nan)
+    long = thin_rounds(df.melt(id_vars=["round"], value_vars=["pipe (API)", "apps"], var_name="layer",
+                               value_name="share").dropna())
+    return alt.Chart(long).mark_line(point=len(df) < 30).encode(
+        x=_round_x(), y=alt.Y("share:Q", title="share of gross profit", axis=alt.Axis(format="%")),
+        color=alt.Color("layer:N", sort=["pipe (API)", "apps"], scale=alt.Scale(range=["#4c78a8", "#e45756"])),
+        tooltip=["round:Q", "layer:N", alt.Tooltip("share:Q", format=".1%")],
+    ).properties(title=title, width=WIDTH, height=HEIGHT)
+
+
+def lerner_chart(model: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    """Revenue-weighted Lerner index (P − unit cost)/P of the API and app layers per round, with a rule at 0."""
+    title = "Lerner index by layer (price − unit cost) / price"
+    if model.empty:
+        return _empty(title)
+    long = thin_rounds(model.melt(id_vars=["round"], value_vars=["lerner_api", "lerner_app"], var_name="layer",
+                                  value_name="lerner").dropna()
+                       .replace({"layer": {"lerner_api": "pipe (API)", "lerner_app": "apps"}}))
+    lines = alt.Chart(long).mark_line(point=len(model) < 30).encode(
+        x=_round_x(), y=alt.Y("lerner:Q", title="Lerner index"),
+        color=alt.Color("layer:N", sort=["pipe (API)", "apps"], scale=alt.Scale(range=["#4c78a8", "#e45756"])),
+        tooltip=["round:Q", "layer:N", alt.Tooltip("lerner:Q", format=".3f")])
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="y:Q")
+    return alt.layer(lines, zero).properties(title=title, width=WIDTH, height=HEIGHT)
+
+
+def cash_runway_chart(agents: pd.DataFrame) -> alt.VConcatChart | alt.Chart:
+    """Cash ($B) and runway (months, capped) per firm per round, stacked vertically."""
+    title = "Cash and runway per firm"
+    if agents.empty:
+        return _empty(title)
+    df = agents[["round", "name", "cash_usd"]].assign(cash_busd=agents["cash_usd"] / 1e9,
+                                                      runway_months=runway_months(agents))
+    df = thin_rounds(df, MAX_ROWS // 2)
+    base = alt.Chart(df).encode(x=_round_x(), color=_firm_color(firm_names(agents), list(df["name"].unique())))
+    tip = ["round:Q", "name:N", alt.Tooltip("cash_busd:Q", format=".3f", title="cash ($B)"),
+           alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)")]
+    cash = base.mark_line().encode(y=alt.Y("cash_busd:Q", title="cash ($B)"), tooltip=tip).properties(
+        width=WIDTH, height=HEIGHT // 2)
+    runway = base.mark_line().encode(
+        y=alt.Y("runway_months:Q", title=f"runway (months, cap {RUNWAY_CAP_MONTHS:.0f})",
+                scale=alt.Scale(domain=[0, RUNWAY_CAP_MONTHS])), tooltip=tip).properties(
+        width=WIDTH, height=HEIGHT // 2)
+    return alt.vconcat(cash, runway, title=title)
+
+
+def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float]]) -> alt.Chart:
+    """Each lab's GPUs split into training, free tier and paid serving per round (stacked, one panel per lab)."""
+    title = "Compute split per lab (GPUs)"
+    split = thin_rounds(compute_split(agents, lab_shares)) if not agents.empty else pd.DataFrame()
+    if split.empty:
+        return _empty(title)
+    uses = ["training", "free tier", "paid serving"]
+    return alt.Chart(split).mark_area().encode(
+        x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("gpus:Q", stack="zero", title="GPUs", axis=alt.Axis(format="~s")),
+        color=alt.Color("use:N", sort=uses, scale=alt.Scale(domain=uses, range=["#54a24b", "#eeca3b", "#4c78a8"])),
+        order=alt.Order("use_order:Q"),
+        tooltip=["round:Q", "name:N", "use:N", alt.Tooltip("gpus:Q", format=",.0f")],
+    ).transform_calculate(
+        use_order="indexof(['training', 'free tier', 'paid serving'], datum.use)"
+    ).properties(width=WIDTH // 2 - 10, height=HEIGHT // 2 - 10).facet(
+        facet=alt.Facet("name:N", title=None), columns=2).properties(title=title)
+
+
+def events_chart(events: pd.DataFrame, last_round: int | None = None) -> alt.Chart:
+    """Events timeline: one mark per (round, kind), sized by how many happened, actors in the tooltip."""
+    title = "Events: entries, exits, acquisitions, vertical launches, funding rounds"
+    if events.empty:
+        msg = "no events yet" + (f" (round {last_round})" if last_round else "")
+        return _empty(title, msg)
+    agg = (events.groupby(["round", "kind"], as_index=False)
+           .agg(n=("kind", "size"), amount_usd=("amount", "sum"),
+                actors=("actor", lambda s: ", ".join(sorted(set(map(str, s)))[:6]))))
+    agg = thin_rounds(agg)
+    kinds = [k for k in EVENT_ORDER if k in set(agg["kind"])] + sorted(set(agg["kind"]) - set(EVENT_ORDER))
+    x_max = max(int(agg["round"].max()), last_round or 0)
+    return alt.Chart(agg).mark_circle(opacity=0.8).encode(
+        x=alt.X("round:Q", title="round (month)", scale=alt.Scale(domain=[0, x_max]),
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("kind:N", sort=kinds, title=None),
+        color=alt.Color("kind:N", sort=kinds, legend=None),
+        size=alt.Size("n:Q", title="events", scale=alt.Scale(range=[40, 400])),
+        tooltip=["round:Q", "kind:N", "n:Q", "actors:N", alt.Tooltip("amount_usd:Q", format="$,.3s")],
+    ).properties(title=title, width=WIDTH, height=HEIGHT)
+
+
+RunChart = Callable[[RunFrames], alt.TopLevelMixin]
+
+# The charts of a run, in page and report order: key → (title, builder). The page shows each as one panel.
+RUN_CHARTS: dict[str, tuple[str, RunChart]] = {
+    "prices": ("API price and unit cost per seller", lambda f: price_cost_chart(f.agents)),
+    "shares": ("Market shares", lambda f: market_share_chart(f.agents)),
+    "gross_profit": ("Gross-profit share: pipe vs apps", lambda f: gross_profit_share_chart(f.model)),
+    "lerner": ("Lerner index by layer", lambda f: lerner_chart(f.model)),
+    "cash": ("Cash and runway per firm", lambda f: cash_runway_chart(f.agents)),
+    "compute": ("Compute split per lab", lambda f: compute_split_chart(f.agents, f.lab_shares)),
+    "events": ("Events timeline", lambda f: events_chart(
+        f.events, int(f.model["round"].max()) if not f.model.empty else None)),
+}
+
+
+def run_charts(frames: RunFrames) -> dict[str, alt.TopLevelMixin]:
+    """Every chart of :data:`RUN_CHARTS` for one run."""
+    return {key: build(frames) for key, (_, build) in RUN_CHARTS.items()}
+
+
+# ----------------------------------------------------------------------------------------------- sweep charts
+
+def outcome_heatmap(runs: pd.DataFrame, x: str, y: str, outcome: str) -> alt.Chart:
+    """Frequency of ``outcome`` (share of runs where the boolean column is true) over two parameters.
+
+    Aggregated in pandas: one row per (x, y) cell with ``frequency`` and ``n`` runs.
+    """
+    cells = (runs.assign(_hit=runs[outcome].fillna(False).astype(bool).astype(float))
+             .groupby([x, y], as_index=False).agg(frequency=("_hit", "mean"), n=("_hit", "size")))
+    name = outcome.removeprefix("outcome_").replace("_", " ")
+    return alt.Chart(cells).mark_rect().encode(
+        x=alt.X(f"{x}:O", title=x), y=alt.Y(f"{y}:O", title=y, sort="descending"),
+        color=alt.Color("frequency:Q", title="frequency", scale=alt.Scale(domain=[0, 1], scheme="blues")),
+        tooltip=[f"{x}:O", f"{y}:O", alt.Tooltip("frequency:Q", format=".0%"), "n:Q"],
+    ).properties(title=f"Outcome '{name}': share of runs", width=WIDTH // 1.5, height=HEIGHT)
+
+
+def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> alt.LayerChart:
+    """Distribution of ``metric`` over runs per value of ``param``: whiskers min–max, box q1–q3, median tick.
+
+    Aggregated in pandas: one row per parameter value.
+    """
+    q = runs.groupby(param)[metric].describe()[["min", "25%", "50%", "75%", "max", "count"]]
+    q = q.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"}).reset_index()
+    base = alt.Chart(q).encode(x=alt.X(f"{param}:O", title=param))
+    tip = [f"{param}:O", "count:Q", *[alt.Tooltip(f"{c}:Q", format=".3g") for c in ("min", "q1", "median",
+                                                                                      "q3", "max")]]
+    whisker = base.mark_rule().encode(y=alt.Y("min:Q", title=metric), y2="max:Q", tooltip=tip)
+    box = base.mark_bar(size=18, opacity=0.6).encode(y="q1:Q", y2="q3:Q", tooltip=tip)
+    median = base.mark_tick(color="black", size=18, thickness=2).encode(y="median:Q", tooltip=tip)
+    return alt.layer(whisker, box, median).properties(
+        title=f"{metric} by {param}", width=WIDTH // 1.5, height=HEIGHT)

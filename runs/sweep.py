@@ -1,0 +1,340 @@
+"""Sweeps: run every run of a design on an executor and write each result as it finishes (DESIGN.md §6).
+
+A sweep folder holds ``manifest.json`` (plan, master seed, versions, attempts), ``design.csv`` (every run's
+id, point, replicate, seed and parameter values), ``runs.csv`` (one row per finished run: parameters, status,
+outcome flags, summary metrics), ``rounds.csv`` or ``rounds.parquet/`` (one row per run and round of successful
+runs) and ``errors.csv`` (run id, parameters, traceback of failed runs). Rows are appended and fsynced as runs
+finish; a run counts as done once its ``runs.csv`` row is on disk (its rounds are written first), so a killed
+sweep loses no finished run, and ``resume`` drops partial output, reruns failed and missing runs and duplicates
+none. Executors: :class:`SerialExecutor`, :class:`ProcessExecutor` (a reused pool of local worker processes) and
+:class:`DaskExecutor` (an existing dask.distributed cluster). All give the same numbers for the same design,
+since a run depends only on its config and seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from market.config import ConfigError, build_config
+from market.simulate import RunResult, run_once
+from runs import io
+from runs.designs import Design, design_from_dict
+
+MANIFEST, DESIGN_CSV, RUNS_CSV, ROUNDS_CSV, ROUNDS_PARQUET, ERRORS_CSV = (
+    "manifest.json", "design.csv", "runs.csv", "rounds.csv", "rounds.parquet", "errors.csv")
+ROUNDS_FORMATS = ("csv", "parquet", "none")
+_NOT_METRICS = {"run_id", "seed", "round", "point", "replicate"}
+
+
+class SweepError(ValueError):
+    """A sweep cannot start or resume: unusable folder, plan differing from the folder's, unreachable cluster."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Raised in the main process on SIGTERM (like Ctrl-C), so the sweep stops cleanly; ``signum`` says which."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# --------------------------------------------------------------------------------------------- one run
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run: id, design point, replicate, seed, varied ``params`` on top of ``base_config`` (dumped
+    :class:`~market.config.MarketConfig` data), ``rounds`` (None: the config's) and whether to keep rounds."""
+
+    run_id: str
+    point: int
+    replicate: int
+    seed: int
+    params: dict[str, Any]
+    base_config: dict[str, Any] = field(repr=False)
+    rounds: int | None = None
+    keep_rounds: bool = True
+
+    def config(self):
+        """The validated run config. Raises ConfigError."""
+        return build_config(self.base_config, self.params)
+
+    def identity(self) -> dict[str, Any]:
+        """run_id, point, replicate, seed and the parameter values: the first columns of every output row."""
+        return {"run_id": self.run_id, "point": self.point, "replicate": self.replicate, "seed": self.seed,
+                **self.params}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a worker sends back: the ``runs.csv`` row, the rounds table (None when failed or not kept) and
+    the traceback text of a failure (None when the run succeeded)."""
+
+    run_id: str
+    row: dict[str, Any]
+    rounds: pd.DataFrame | None = None
+    traceback: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the run finished without an exception."""
+        return self.traceback is None
+
+
+def simulate(task: RunTask) -> RunResult:
+    """The default run function: :func:`market.simulate.run_once` on the task's config and seed."""
+    return run_once(task.config(), task.seed, rounds=task.rounds, run_id=task.run_id)
+
+
+def summary_metrics(model: pd.DataFrame) -> dict[str, float]:
+    """Summary of a run's model table (one row per round): ``<col>_last`` (last round) and ``<col>_mean``
+    (mean over rounds, NaN rounds skipped) for every numeric or boolean column except ids and ``round``.
+    Units are those of the column. An empty table gives no metrics."""
+    out: dict[str, float] = {}
+    if model.empty:
+        return out
+    for col in model.columns:
+        s = model[col]
+        if col in _NOT_METRICS or not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            continue
+        s = s.astype(float)
+        out[f"{col}_last"] = float(s.iloc[-1])
+        out[f"{col}_mean"] = float(s.mean())
+    return out
+
+
+def outcome_flags(result: RunResult) -> dict[str, Any]:
+    """``outcome_<name>`` columns from ``market.outcomes.detect(result) -> dict`` when that function exists;
+    an empty dict otherwise. Non-scalar values are written as text."""
+    try:
+        from market import outcomes
+    except ModuleNotFoundError as err:
+        if err.name == "market.outcomes":
+            return {}
+        raise
+    detect = getattr(outcomes, "detect", None)
+    if not callable(detect):
+        return {}
+    out = {}
+    for name, value in dict(detect(result)).items():
+        value = value.item() if isinstance(value, np.generic) else value
+        out[f"outcome_{name}"] = value if isinstance(value, (bool, int, float, str, type(None))) else str(value)
+    return out
+
+
+def failed_outcome(task: RunTask, error: str, tb: str) -> RunOutcome:
+    """The outcome of a run that raised (``error``: one line, ``tb``: the traceback text)."""
+    line = " ".join(error.split())[:300]
+    return RunOutcome(task.run_id, {**task.identity(), "status": "failed", "error": line,
+                                    "rounds_completed": np.nan}, None, tb or line)
+
+
+def evaluate(task: RunTask, fn: Callable[[RunTask], RunResult] = simulate) -> RunOutcome:
+    """Run ``fn(task)`` and summarise it; any exception becomes a failed outcome (never raises ``Exception``)."""
+    try:
+        result = fn(task)
+        row = {**task.identity(), "status": "ok", "error": "", "rounds_completed": len(result.model),
+               **outcome_flags(result), **summary_metrics(result.model)}
+        return RunOutcome(task.run_id, row, result.model if task.keep_rounds else None)
+    except Exception as err:
+        return failed_outcome(task, f"{type(err).__name__}: {err}", traceback.format_exc())
+
+
+# --------------------------------------------------------------------------------------------- executors
+
+class SerialExecutor:
+    """Runs tasks one after another in this process."""
+
+    workers = 1
+    name = "serial"
+
+    def __enter__(self) -> "SerialExecutor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def outcomes(self, tasks: Iterable[RunTask], fn: Callable = simulate) -> Iterator[RunOutcome]:
+        """Yield one outcome per task, in task order."""
+        for task in tasks:
+            yield evaluate(task, fn)
+
+
+def _worker_init() -> None:
+    """Pool worker set-up: ignore Ctrl-C (the main process stops the pool) and exit if the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+class ProcessExecutor:
+    """A pool of ``workers`` local processes, reused across runs (a worker costs ≈ 1 s to start).
+
+    Workers come from a forkserver that imports the simulation once, so pools after the first start in
+    milliseconds. At most ``2 × workers`` runs are queued at a time. A worker that dies (segfault, OOM kill)
+    breaks the pool: it is replaced, the runs it held are retried once, then recorded as failed. On an
+    exception in the main process (Ctrl-C, SIGTERM) the workers are terminated.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int, start_method: str = "forkserver") -> None:
+        if workers < 1:
+            raise SweepError(f"--workers: {workers} out of range (allowed: ≥ 1)")
+        self.workers = workers
+        self._ctx = mp.get_context(start_method)
+        if start_method == "forkserver":
+            self._ctx.set_forkserver_preload(["runs.sweep"])
+        self._pool: ProcessPoolExecutor | None = None
+        self._generation = 0
+
+    def _new_pool(self) -> None:
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_init)
+        self._generation += 1
+
+    def __enter__(self) -> "ProcessExecutor":
+        self._before = set(mp.active_children())
+        self._new_pool()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self._pool is None:
+            return
+        if exc_type is None:
+            self._pool.shutdown(wait=True)
+        else:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for proc in set(mp.active_children()) - self._before:
+                proc.terminate()
+                proc.join(timeout=5)
+        self._pool = None
+
+    def outcomes(self, tasks: Iterable[RunTask], fn: Callable = simulate) -> Iterator[RunOutcome]:
+        """Yield one outcome per task as runs finish (completion order)."""
+        todo, retry, tries = iter(tasks), deque(), Counter()
+        pending: dict[Any, tuple[RunTask, int]] = {}
+
+        def refill() -> None:
+            while len(pending) < 2 * self.workers:
+                task = retry.popleft() if retry else next(todo, None)
+                if task is None:
+                    return
+                tries[task.run_id] += 1
+                pending[self._pool.submit(evaluate, task, fn)] = (task, self._generation)
+
+        refill()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                task, generation = pending.pop(fut)
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    if generation == self._generation:
+                        self._pool.shutdown(wait=False, cancel_futures=True)
+                        self._new_pool()
+                    if tries[task.run_id] < 2:
+                        retry.append(task)
+                        continue
+                    outcome = failed_outcome(task, "worker process died while running this run (twice)", "")
+                yield outcome
+            refill()
+
+
+class DaskExecutor:
+    """Sends runs to an existing dask.distributed cluster at ``address`` (``tcp://host:8786``).
+
+    Workers need tokenmarket installed (same version). At most ``2 ×`` the cluster's threads are queued at a
+    time; a run lost with its worker is retried once by Dask, then recorded as failed.
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str, timeout_s: float = 10.0) -> None:
+        self.address, self.timeout_s = address, timeout_s
+        self.client = None
+
+    @property
+    def workers(self) -> int:
+        """Threads in the cluster now (0 before connecting)."""
+        return sum(self.client.nthreads().values()) if self.client else 0
+
+    def __enter__(self) -> "DaskExecutor":
+        from distributed import Client
+
+        try:
+            self.client = Client(self.address, timeout=self.timeout_s, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as err:
+            raise SweepError(f"--dask-scheduler: cannot reach {self.address!r} ({err}); start one with "
+                             f"`dask scheduler` and `dask worker <address>`") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def outcomes(self, tasks: Iterable[RunTask], fn: Callable = simulate) -> Iterator[RunOutcome]:
+        """Yield one outcome per task as runs finish (completion order)."""
+        from distributed import as_completed
+
+        todo, pending = iter(tasks), {}
+        queue = as_completed()
+
+        def submit(n: int) -> None:
+            for _ in range(n):
+                task = next(todo, None)
+                if task is None:
+                    return
+                fut = self.client.submit(evaluate, task, fn, pure=False, retries=1)
+                pending[fut.key] = task
+                queue.add(fut)
+
+        try:
+            submit(max(2, 2 * self.workers))
+            for fut in queue:
+                task = pending.pop(fut.key)
+                if fut.status == "finished":
+                    outcome = fut.result()
+                else:
+                    err = fut.exception()
+                    outcome = failed_outcome(task, f"Dask task {fut.status}: {type(err).__name__}: {err}",
+                                             "".join(traceback.format_exception(err)))
+                fut.release()
+                submit(1)
+                yield outcome
+        finally:
+            queue.clear()
+
+
+def make_executor(workers: int | None = None, dask_scheduler: str | None = None):
+    """Dask when ``dask_scheduler`` is given, else local: serial for 1 worker, a process pool otherwise
+    (``workers`` None: every core this process may use)."""
+    if dask_scheduler:
+        return DaskExecutor(dask_scheduler)
+    n = workers if workers is not None else len(os.sched_getaffinity(0))
+    return SerialExecutor() if n == 1 else ProcessExecutor(n)

@@ -1,0 +1,94 @@
+"""The tokenmarket command end to end: outputs, determinism, bad input (exit 2, nothing lost)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from runs.cli import main
+
+SMALL = ["--set", "customers.n_customers=2000", "--rounds", "4", "--quiet"]
+
+
+def run(args):
+    return main(["run", *SMALL, *args])
+
+
+def test_run_writes_all_files_with_run_id_and_seed(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert run(["--seed", "3", "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["agents.csv", "events.csv", "manifest.json", "model.csv"]
+    for name in ("model.csv", "agents.csv", "events.csv"):
+        df = pd.read_csv(out / name)
+        assert {"run_id", "seed"} <= set(df.columns)
+        assert (df["seed"] == 3).all() if len(df) else True
+    model = pd.read_csv(out / "model.csv")
+    assert list(model["round"]) == [1, 2, 3, 4]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["config"]["customers"]["n_customers"] == 2000
+    assert "mesa" in manifest["versions"] and manifest["git_commit"]
+    printed = capsys.readouterr().out
+    assert "by firm type" in printed and "API price" in printed
+
+
+def test_same_seed_byte_identical_different_seed_differs(tmp_path):
+    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        assert run(["--seed", seed, "--out", str(tmp_path / name)]) == 0
+    for f in ("model.csv", "agents.csv", "events.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    assert (tmp_path / "a" / "model.csv").read_bytes() != (tmp_path / "c" / "model.csv").read_bytes()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--set", "world.gpu_rent_usd_per_hour=-2"], "world.gpu_rent_usd_per_hour"),
+    (["--set", "world.bogus=1"], "world.bogus: unknown key"),
+    (["--set", "novalue"], "expected key=value"),
+    (["--scenario", "no_such_scenario"], "unknown scenario 'no_such_scenario'"),
+])
+def test_bad_input_exits_2_with_message(tmp_path, capsys, args, fragment):
+    out = tmp_path / "x"
+    assert run([*args, "--out", str(out)]) == 2
+    assert fragment in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_flag_values_exit_2(capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["run", "--rounds", "0"])
+    assert err.value.code == 2
+    assert "--rounds: 0 out of range" in capsys.readouterr().err
+
+
+def test_non_empty_out_needs_force_and_is_kept_intact(tmp_path, capsys):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    assert run(["--out", str(out)]) == 2
+    assert "not empty; pass --force" in capsys.readouterr().err
+    assert (out / "precious.txt").read_text() == "keep me"
+    assert run(["--out", str(out), "--force"]) == 0
+    assert (out / "model.csv").exists() and not (out / "precious.txt").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left behind
+
+
+def test_out_is_a_file(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert run(["--out", str(f)]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_scenarios_lists_baseline(capsys):
+    assert main(["scenarios"]) == 0
+    assert "baseline" in capsys.readouterr().out
+
+
+def test_console_script_runs(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "runs.cli", "run", *SMALL, "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    assert res.returncode == 0, res.stderr
+    assert "wrote" in res.stdout
