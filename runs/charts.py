@@ -246,14 +246,15 @@ def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float,
     uses = ["training", "free tier", "paid serving"]
     return alt.Chart(split).mark_area().encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("gpus:Q", stack="zero", title="GPUs", axis=alt.Axis(format="~s")),
+        y=alt.Y("gpus:Q", stack="zero", title="GPUs", axis=alt.Axis(format=".2~s")),
         color=alt.Color("use:N", sort=uses, scale=alt.Scale(domain=uses, range=["#54a24b", "#eeca3b", "#4c78a8"])),
         order=alt.Order("use_order:Q"),
         tooltip=["round:Q", "name:N", "use:N", alt.Tooltip("gpus:Q", format=",.0f")],
     ).transform_calculate(
         use_order="indexof(['training', 'free tier', 'paid serving'], datum.use)"
     ).properties(width=WIDTH // 2 - 10, height=HEIGHT // 2 - 10).facet(
-        facet=alt.Facet("name:N", title=None), columns=2).properties(title=title)
+        facet=alt.Facet("name:N", title=None, sort=[n for n in firm_names(agents) if n in set(split["name"])]),
+        columns=2).properties(title=title)
 
 
 def events_chart(events: pd.DataFrame, last_round: int | None = None) -> alt.Chart:
@@ -273,7 +274,7 @@ def events_chart(events: pd.DataFrame, last_round: int | None = None) -> alt.Cha
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("kind:N", sort=kinds, title=None),
         color=alt.Color("kind:N", sort=kinds, legend=None),
-        size=alt.Size("n:Q", title="events", scale=alt.Scale(range=[40, 400])),
+        size=alt.Size("n:Q", legend=None, scale=alt.Scale(domainMin=1, range=[60, 400])),
         tooltip=["round:Q", "kind:N", "n:Q", "actors:N", alt.Tooltip("amount_usd:Q", format="$,.3s")],
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 

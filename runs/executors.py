@@ -1,24 +1,18 @@
-"""Sweeps: run every run of a design on an executor and write each result as it finishes (DESIGN.md §6).
+"""One sweep run and where it runs: :class:`RunTask` → :func:`evaluate` → :class:`RunOutcome`, on an executor.
 
-A sweep folder holds ``manifest.json`` (plan, master seed, versions, attempts), ``design.csv`` (every run's
-id, point, replicate, seed and parameter values), ``runs.csv`` (one row per finished run: parameters, status,
-outcome flags, summary metrics), ``rounds.csv`` or ``rounds.parquet/`` (one row per run and round of successful
-runs) and ``errors.csv`` (run id, parameters, traceback of failed runs). Rows are appended and fsynced as runs
-finish; a run counts as done once its ``runs.csv`` row is on disk (its rounds are written first), so a killed
-sweep loses no finished run, and ``resume`` drops partial output, reruns failed and missing runs and duplicates
-none. Executors: :class:`SerialExecutor`, :class:`ProcessExecutor` (a reused pool of local worker processes) and
-:class:`DaskExecutor` (an existing dask.distributed cluster). All give the same numbers for the same design,
-since a run depends only on its config and seed.
+:func:`evaluate` runs the simulation of one task and turns it into the ``runs.csv`` row (identity, status,
+outcome flags, summary metrics) and its rounds table; an exception becomes a failed outcome with its traceback,
+so one crashing run never stops the others. Executors: :class:`SerialExecutor` (this process),
+:class:`ProcessExecutor` (a reused pool of local worker processes) and :class:`DaskExecutor` (an existing
+dask.distributed cluster). They give the same numbers for the same task, since a run depends only on its
+config and seed; they differ only in the order outcomes arrive. No file I/O here (see :mod:`runs.sweep`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import multiprocessing as mp
 import os
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -27,8 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,12 +28,7 @@ import pandas as pd
 
 from market.config import ConfigError, build_config
 from market.simulate import RunResult, run_once
-from runs import io
-from runs.designs import Design, design_from_dict
 
-MANIFEST, DESIGN_CSV, RUNS_CSV, ROUNDS_CSV, ROUNDS_PARQUET, ERRORS_CSV = (
-    "manifest.json", "design.csv", "runs.csv", "rounds.csv", "rounds.parquet", "errors.csv")
-ROUNDS_FORMATS = ("csv", "parquet", "none")
 _NOT_METRICS = {"run_id", "seed", "round", "point", "replicate"}
 
 
@@ -208,7 +195,7 @@ class ProcessExecutor:
         self.workers = workers
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
-            self._ctx.set_forkserver_preload(["runs.sweep"])
+            self._ctx.set_forkserver_preload(["runs.executors"])
         self._pool: ProcessPoolExecutor | None = None
         self._generation = 0
 
