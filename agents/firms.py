@@ -41,6 +41,11 @@ class Firm(mesa.Agent):
         ago = hist[0] if hist else 0.0
         return FundingObservation(self.cash_usd, burn_usd_per_month, now, ago)
 
+    def runway_months(self) -> float:
+        """Months of cash left at last round's operating loss (``inf`` when not losing money)."""
+        burn = -self.last.get("operating_profit_usd", 0.0)
+        return self.cash_usd / burn if burn > 0 else float("inf")
+
     def wants_to_raise(self, obs: FundingObservation, runway_trigger_months: float) -> bool:
         """Raise when runway (months) falls below the trigger; only investor-funded firms go to investors."""
         return self.funding == "investor" and obs.runway_months < runway_trigger_months

@@ -1,4 +1,5 @@
-"""FrontierLab: owns a GPU fleet (bought with a lead time), a frontier model, an API and a consumer app."""
+"""FrontierLab: owns a GPU fleet (bought with a lead time), a frontier model, an API, a consumer app with a free
+tier, and optionally vertical apps."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import mesa
 
 from agents.firms import Firm
 from agents.policies import make_policy
+from agents.strategy import allocate_compute
 from agents.types import PriceObservation
 
 
 class FrontierLab(Firm):
     """A frontier lab.
 
-    State: model ``quality`` (index, 2025 frontier = 1), owned ``gpus``, GPU orders in transit, API price
-    ($/Mtok blended), app price ($/month), compute split (training share of the fleet, free-tier share of the
-    serving fleet), serving ``skill`` (throughput multiplier).
-    Decisions: :meth:`set_prices`, :meth:`order_capacity`.
+    State: model ``quality`` (index, 2025 frontier = 1), owned ``gpus`` and its split into ``paid_gpus``,
+    ``free_gpus`` and ``training_gpus``, GPU orders in transit, API price ($/Mtok blended), app price ($/month),
+    vertical apps (``vertical_prices``: vertical → $/month; ``building``: vertical → launch round), the surcharge
+    it puts on wrappers' tokens in verticals it entered, and the subsidy it has spent pricing below cost ($).
+    Decisions: :meth:`set_prices`, :meth:`allocate`, :meth:`order_capacity`.
     """
 
     kind = "lab"
@@ -31,31 +34,32 @@ class FrontierLab(Firm):
         self.orders: deque[tuple[int, float]] = deque()
         self.api_price = float(cfg.api_price_usd_per_mtok)
         self.app_price = float(cfg.app_price_usd_per_month)
-        self.training_share = float(cfg.training_share)
-        self.free_share = float(cfg.free_share) if cfg.free_tier else 0.0
-        self.api_policy = make_policy(**cfg.api_policy.model_dump())
-        self.app_policy = make_policy(**cfg.app_policy.model_dump())
+        self.offers_free_tier = bool(cfg.free_tier)
+        self.paid_gpus = self.free_gpus = self.training_gpus = 0.0
+        self.api_policy = make_policy(rng=model.rng, **cfg.api_policy.model_dump())
+        self.app_policy = make_policy(rng=model.rng, **cfg.app_policy.model_dump())
+        self.vertical_policy = make_policy(rng=model.rng, name="value", step=0.1)
+        self.vertical_prices: dict[str, float] = {}
+        self.building: dict[str, int] = {}
+        self.surcharge: dict[str, float] = {}
+        self.vertical_multiplier: dict[str, float] = {}
+        self.subsidy_spent_usd = 0.0
+        self.published_quality = 0.0
 
-    @property
-    def serving_gpus(self) -> float:
-        """GPUs not reserved for training."""
-        return self.gpus * (1.0 - self.training_share)
-
-    @property
-    def paid_gpus(self) -> float:
-        """GPUs serving paid traffic (API, own apps, wrappers' tokens)."""
-        return self.serving_gpus * (1.0 - self.free_share)
-
-    @property
-    def free_gpus(self) -> float:
-        """GPUs serving the free tier."""
-        return self.serving_gpus * self.free_share
-
-    def set_prices(self, api_obs: PriceObservation, app_obs: PriceObservation | None) -> None:
-        """Set the API price ($/Mtok) and, if the lab sells a paid app, its price ($/month) by its policies."""
+    def set_prices(self, api_obs: PriceObservation, app_obs: PriceObservation | None,
+                   vertical_obs: dict[str, PriceObservation] | None = None) -> None:
+        """Set the API price ($/Mtok), the paid app price and vertical app prices ($/month) by its policies."""
         self.api_price = self.api_policy.decide(api_obs)
         if app_obs is not None and self.app_price > 0:
             self.app_price = self.app_policy.decide(app_obs)
+        for vertical, obs in (vertical_obs or {}).items():
+            self.vertical_prices[vertical] = self.vertical_policy.decide(obs)
+
+    def allocate(self, paid_need_gpus: float, free_need_gpus: float) -> None:
+        """Split the fleet between paid serving, the free tier and training (see ``allocate_compute``)."""
+        free_need = free_need_gpus if self.offers_free_tier else 0.0
+        self.paid_gpus, self.free_gpus, self.training_gpus = allocate_compute(
+            self.gpus, paid_need_gpus, free_need, self.cfg.min_training_share)
 
     def order_capacity(self, gpus_needed: float, now: int) -> float:
         """Order GPUs so that fleet + orders in transit reach ``gpus_needed``; returns GPUs ordered.

@@ -102,15 +102,89 @@ class LogitBestResponse:
         return max(MIN_PRICE, min(hi, max(lo, target)))
 
 
-POLICIES = ("cost_plus", "competitive", "logit_best_response")
+@dataclass(frozen=True)
+class ShareTargetLossLeader:
+    """Price below unit cost to buy share, within a subsidy budget, then recoup.
+
+    While cumulative subsidy < ``subsidy_budget_usd``, share < ``target_share`` and runway ≥
+    ``min_runway_months``, cut the price by ``step`` a round, down to ``floor_frac`` × cost basis. At the target
+    share it holds its price while the budget lasts. When the budget is spent or runway is short it moves toward
+    standard cost × (1 + ``recoup_markup``), by ``step`` a round. Whether that recoups is not up to the policy:
+    it depends on who funded the subsidy, whether rivals left and how the lab's model kept up (DESIGN.md Q4).
+    Assumption: the playbook of subsidised market entry (ride-hailing, cloud storage), in a few parameters.
+    """
+
+    target_share: float = 0.5
+    subsidy_budget_usd: float = 5e9
+    floor_frac: float = 0.3
+    recoup_markup: float = 1.0
+    step: float = 0.1
+    min_runway_months: float = 6.0
+
+    def decide(self, obs: PriceObservation) -> float:
+        cost = obs.cost_basis()
+        subsidising = obs.subsidy_spent_usd < self.subsidy_budget_usd and obs.runway_months >= self.min_runway_months
+        if subsidising and obs.share < self.target_share:
+            return max(MIN_PRICE, self.floor_frac * cost, obs.own_price * (1.0 - self.step))
+        if subsidising:
+            return obs.own_price
+        recoup = obs.standard_cost * (1.0 + self.recoup_markup)
+        move = obs.own_price * (1.0 + self.step) if obs.own_price < recoup else obs.own_price * (1.0 - self.step)
+        return max(MIN_PRICE, min(move, recoup) if obs.own_price < recoup else max(move, recoup))
 
 
-def make_policy(name: str, *, markup: float = 0.5, step: float = 0.05, floor_markup: float = 0.0) -> PricingPolicy:
-    """Build a policy by name (one of ``POLICIES``). Raises ValueError for an unknown name."""
+class EpsilonGreedyMarkup:
+    """Adaptive learner: an ε-greedy bandit over markup levels on the cost basis (Sutton & Barto 2018, §2.2).
+
+    Each round it credits last round's gross profit ($/month) to the arm it played (incremental mean), then
+    plays the best arm, or a random one with probability ``epsilon``. Draws come from the model's Generator.
+    """
+
+    def __init__(self, rng, levels: tuple[float, ...] = (-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0),
+                 epsilon: float = 0.1) -> None:
+        self.rng, self.levels, self.epsilon = rng, tuple(levels), float(epsilon)
+        self.values = np.zeros(len(self.levels))
+        self.counts = np.zeros(len(self.levels))
+        self.arm: int | None = None
+
+    def decide(self, obs: PriceObservation) -> float:
+        if self.arm is not None:
+            self.counts[self.arm] += 1
+            self.values[self.arm] += (obs.last_profit_usd - self.values[self.arm]) / self.counts[self.arm]
+        untried = np.flatnonzero(self.counts == 0)
+        if untried.size:
+            self.arm = int(untried[0])
+        elif self.rng.random() < self.epsilon:
+            self.arm = int(self.rng.integers(len(self.levels)))
+        else:
+            self.arm = int(np.argmax(self.values))
+        return max(MIN_PRICE, obs.cost_basis() * (1.0 + self.levels[self.arm]))
+
+
+POLICIES = ("cost_plus", "competitive", "value", "logit_best_response", "loss_leader", "bandit")
+
+
+def make_policy(name: str, *, rng=None, markup: float = 0.5, step: float = 0.05, floor_markup: float = 0.0,
+                target_share: float = 0.5, subsidy_budget_usd: float = 5e9, floor_frac: float = 0.3,
+                recoup_markup: float = 1.0, epsilon: float = 0.1,
+                levels: tuple[float, ...] = (-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0)) -> PricingPolicy:
+    """Build a policy by name (one of ``POLICIES``; ``value`` is the logit best response, i.e. value pricing
+    from customers' willingness to pay). ``rng`` (the model's Generator) is needed by ``bandit``.
+
+    Raises:
+        ValueError: unknown name, or ``bandit`` without ``rng``.
+    """
     if name == "cost_plus":
         return CostPlus(markup=markup)
     if name == "competitive":
         return Competitive(step=step, floor_markup=floor_markup)
-    if name == "logit_best_response":
+    if name in ("logit_best_response", "value"):
         return LogitBestResponse(step=step)
+    if name == "loss_leader":
+        return ShareTargetLossLeader(target_share=target_share, subsidy_budget_usd=subsidy_budget_usd,
+                                     floor_frac=floor_frac, recoup_markup=recoup_markup, step=step)
+    if name == "bandit":
+        if rng is None:
+            raise ValueError("policy bandit: needs the model's rng")
+        return EpsilonGreedyMarkup(rng, levels=levels, epsilon=epsilon)
     raise ValueError(f"policy name: unknown {name!r}; allowed: {', '.join(POLICIES)}")

@@ -22,7 +22,7 @@ class LowVolumeProvider(Firm):
         self.api_price = float(cfg.api_price_usd_per_mtok)
         self.quality = 0.0
         self.gpus = 0.0
-        self.policy = make_policy(**cfg.policy.model_dump())
+        self.policy = make_policy(rng=model.rng, **cfg.policy.model_dump())
 
     def set_prices(self, api_obs: PriceObservation) -> None:
         """Set the API price ($/Mtok) by the provider's policy."""

@@ -27,6 +27,9 @@ class PriceObservation:
         volume: units sold last round (Mtok or subscribers, real units).
         share: the seller's share of the customers in its market last round, in [0, 1).
         price_scale: logit scale μ of its customers in the price's unit ($/month for apps); ``nan`` if unknown.
+        subsidy_spent_usd: cumulative (unit cost − price) × volume the seller has spent pricing below cost, $.
+        runway_months: months of cash left at the current burn (``inf`` when not burning).
+        last_profit_usd: the seller's gross profit on this product last round, $/month.
     """
 
     own_price: float
@@ -39,6 +42,9 @@ class PriceObservation:
     volume: float = 0.0
     share: float = 0.0
     price_scale: float = float("nan")
+    subsidy_spent_usd: float = 0.0
+    runway_months: float = float("inf")
+    last_profit_usd: float = 0.0
 
     def cost_basis(self) -> float:
         """Realised unit cost when there was volume, else the standard cost (same unit as prices)."""

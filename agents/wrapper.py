@@ -28,7 +28,19 @@ class WrapperApp(Firm):
         self.price = float(cfg.price_usd_per_month)
         self.upstream_id = upstream_id
         self.pending_upstream: tuple[int, int] | None = None  # (seller id, round it takes effect)
-        self.policy = make_policy(**cfg.policy.model_dump())
+        self.policy = make_policy(rng=model.rng, **cfg.policy.model_dump())
+        self.acquired_by: str | None = None
+
+    def invest(self, gross_profit_usd: float, runway_months: float) -> float:
+        """Spend ``invest_share`` of a positive gross profit ($/month) on the product, if runway ≥ 12 months;
+        the multiplier closes (I / (I + invest_half)) / 10 of its gap to ``multiplier_max`` (assumption:
+        diminishing returns to product work). Returns the $ spent (the market posts the payment)."""
+        if gross_profit_usd <= 0 or runway_months < 12.0:
+            return 0.0
+        spend = self.cfg.invest_share * gross_profit_usd
+        gap = max(0.0, self.cfg.multiplier_max - self.product_multiplier)
+        self.product_multiplier += gap * spend / (spend + self.cfg.invest_half_usd) / 10.0
+        return spend
 
     def set_prices(self, obs: PriceObservation) -> None:
         """Set the subscription price ($/month) by the wrapper's policy."""

@@ -36,16 +36,25 @@ class _Strict(BaseModel):
 
 
 class PolicyConfig(_Strict):
-    """A pricing policy chosen per seller: its name and parameters.
+    """A pricing policy chosen per seller and its parameters (unused parameters are ignored).
 
-    ``markup`` is used by cost-plus (price = unit cost × (1 + markup)); ``step`` is the relative price move of
-    the competitive policy per round; ``floor_markup`` is the competitive floor above unit cost.
+    ``cost_plus``: price = standard cost × (1 + markup). ``competitive``: undercut the best quality-adjusted
+    rival by ``step`` down to unit cost × (1 + floor_markup). ``value`` (alias ``logit_best_response``): the logit
+    best response, price from customers' willingness to pay. ``loss_leader``: below cost toward
+    ``target_share`` within ``subsidy_budget_usd``, then recoup at ``recoup_markup``. ``bandit``: ε-greedy over
+    markup ``levels``.
     """
 
-    name: Literal["cost_plus", "competitive", "logit_best_response"] = "cost_plus"
+    name: Literal["cost_plus", "competitive", "value", "logit_best_response", "loss_leader", "bandit"] = "cost_plus"
     markup: float = F(0.5, "fraction", "assumption: middle of the 2025 list-price/unit-cost gaps", "markup on unit cost", ge=-0.9, le=50)
-    step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "competitive price step", gt=0, le=0.5)
+    step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "price step per round", gt=0, le=0.5)
     floor_markup: float = F(0.0, "fraction", "assumption: competitive sellers stop at unit cost", "floor over unit cost", ge=-0.9, le=10)
+    target_share: float = F(0.5, "fraction of the market's volume", "assumption: 'win the market'", "loss leader's share target", gt=0, le=1)
+    subsidy_budget_usd: float = F(5e9, "$", "assumption: the order of a 2024-25 frontier-lab round", "loss leader's subsidy budget", ge=0, le=1e13)
+    floor_frac: float = F(0.3, "× cost basis", "assumption: sub-cost but not free", "loss leader's lowest price relative to cost", gt=0, le=1)
+    recoup_markup: float = F(1.0, "fraction", "assumption: back to a software-like margin", "markup once the subsidy ends", ge=0, le=50)
+    epsilon: float = F(0.1, "probability", "Sutton & Barto (2018) §2.2 common choice", "bandit exploration rate", ge=0, le=1)
+    levels: tuple[float, ...] = F((-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0), "markups", "assumption: spans sub-cost to list-price margins", "bandit's markup levels")
 
 
 class WorldConfig(_Strict):
@@ -57,7 +66,11 @@ class WorldConfig(_Strict):
     gpu_price_change_per_year: float = F(-0.1, "fraction per year", "assumption: H100 rent fell from 2.99 (2024-10) toward the 1.65 break-even floor", "drift of GPU prices", ge=-0.9, le=2)
     efficiency_gain_per_year: float = F(0.3, "fraction per year", "assumption: well below google_gemini_serving_unit_cost_reduction_2025_pct (78 %), which bundles one-off model changes", "throughput gain per GPU", ge=0, le=5)
     usage_growth_per_year: float = F(0.5, "fraction per year", "assumption: tokens per user grow with agents/reasoning; chatgpt_wau_2024_08→2025_08 grew users 3.5×", "growth of token use per customer", ge=-0.5, le=10)
-    frontier_quality_growth_per_year: float = F(0.15, "quality index per year", "assumption: steady capability gains; replaced by training in the strategy issue", "frontier quality drift", ge=0, le=2)
+    training_gain: float = F(0.0144, "quality index per month", "assumption: a lab training on training_ref_gpus gains ≈ 0.12 a year (with data, ≈ 0.15: frontier scores rose ≈ 15 % a year 2023-25)", "quality gain per ln(1 + compute/ref)", ge=0, le=1)
+    training_ref_gpus: float = F(50_000, "GPU-equivalents", "assumption: 2024-25 frontier training clusters of 50-100k H100s (no calibration row)", "training compute scale of diminishing returns", gt=0, le=1e8)
+    data_gain: float = F(0.0036, "quality index per month", "assumption: the free-tier data flywheel adds ≈ a fifth of the training gain", "quality gain per ln(1 + free tokens/ref)", ge=0, le=1)
+    data_ref_mtok: float = F(5e7, "Mtok/month", "assumption: a large lab's free tier (≈ 50T tokens a month)", "free-tier volume scale of diminishing returns", gt=0, le=1e12)
+    data_flywheel: bool = F(True, "switch", "DESIGN.md Q1", "free-tier usage improves the model")
     open_weight_lag_months: int = F(6, "months", "assumption: DeepSeek-R1 (2025-01) matched o1 (2024-09) about four to six months later", "lag of the open-weight frontier", ge=0, le=120)
     open_weight_quality_gap: float = F(0.05, "quality index", "assumption: open models trail closed ones by a little even after the lag", "gap below lagged frontier", ge=0, le=1)
     scale_economies: bool = F(True, "switch", "DESIGN.md Q2", "serving cost falls with volume (False: flat curve)")
@@ -142,14 +155,23 @@ class LabConfig(_Strict):
     skill: float = F(1.0, "throughput multiplier", "costs.lab_tech (DeepSeek-style expert parallelism vs a tensor-parallel baseline)", "serving skill relative to the calibrated lab", gt=0, le=10)
     compute_per_token: float = F(7.2, "× DeepSeek-V3 GPU time per token", "DERIVED: API GPU cost share 0.283 (openai_api_a100eq_gpus_estimate × openai_api_gpu_rent_usd_per_hour_estimate × 730 / openai_api_monthly_revenue_2024_06_usd) × 4.13 $/Mtok (price_gpt4o_2024_08) = 1.17 $/Mtok unit cost; ÷ 0.8 utilisation ÷ 0.129 $/Mtok DeepSeek marginal cost at 2.3 $/h", "size of the lab's model relative to DeepSeek-V3's", gt=0, le=100)
     cash_usd: float = F(5e9, "$", "assumption: order of a 2024-25 frontier-lab funding round", "initial cash", ge=0, le=1e13)
-    training_share: float = F(0.5, "fraction of GPUs", "assumption: labs report roughly half their compute on R&D/training", "GPUs kept for training", ge=0, le=0.95)
-    free_share: float = F(0.45, "fraction of serving GPUs", "assumption: free users dominate consumer traffic", "serving GPUs given to the free tier", ge=0, le=1)
+    training_share: float = F(0.5, "fraction of GPUs", "assumption: labs report roughly half their compute on R&D/training", "training share the fleet is sized for (serving may take it down to min_training_share)", ge=0, le=0.95)
     api_price_usd_per_mtok: float = F(4.13, "$/Mtok blended", "price_gpt4o_2024_08 input 2.5 / output 10 at DeepSeek's 78:22 mix", "initial API price", gt=0, le=1000)
     app_price_usd_per_month: float = F(20.0, "$/month", "openai_arr_chatgpt_plus_2024_06_usd / chatgpt_plus_subscribers_2024_06 ≈ $20", "paid app price", ge=0, le=10000)
     free_tier: bool = F(True, "switch", "assumption", "offers a free tier")
     # markup 2.53 = 1 / 0.283 − 1: the API cost share above (openai_api_* rows), as a markup on unit cost.
     api_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="cost_plus", markup=2.53))
     app_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
+    min_training_share: float = F(0.2, "fraction of GPUs", "assumption: labs protect a core of research compute", "training share that serving may not take", ge=0, le=0.95)
+    training_efficiency: float = F(1.0, "× effective training compute", "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU", "training compute multiplier", gt=0, le=100)
+    publishes_weights: bool = F(False, "switch", "DESIGN.md Q6", "publishes its model as open weights")
+    vertical_strategy: Literal["none", "build", "acquire", "build_or_acquire"] = F("none", "choice", "DESIGN.md Q5", "how the lab enters verticals its API customers proved")
+    vertical_entry_bills_usd: float = F(3e7, "$/month", "assumption: a vertical worth entering bills the lab tens of millions a month", "wrapper token bills in a vertical that trigger entry", ge=0, le=1e12)
+    vertical_build_cost_usd: float = F(5e8, "$", "assumption: a product team and go-to-market for a year", "cost of building a vertical app", ge=0, le=1e12)
+    vertical_build_months: int = F(6, "months", "assumption: claude_code_launch_date came about two years after coding wrappers took off; building is faster", "time to launch a built vertical app", ge=0, le=60)
+    acquisition_multiple: float = F(15.0, "× annual revenue", "assumption: 2025 AI-app deals at 15-30× run rate", "price of a wrapper", gt=0, le=200)
+    wrapper_surcharge: float = F(0.5, "fraction of API price", "assumption: labs may price rivals' token supply up after entering", "extra charged to wrappers in verticals the lab entered", ge=0, le=20)
+    vertical_app_multiplier: float = F(1.05, "× model quality", "assumption: a lab's own vertical app fits a little better than its raw model", "product multiplier of a lab's vertical app", gt=0, le=5)
     capacity_lead_months: int = F(3, "months", "assumption: GPU delivery and data-centre build-out", "lead time of GPU orders", ge=0, le=36)
     target_utilisation: float = F(0.8, "fraction", "deepseek_avg_over_peak_utilisation_derived", "utilisation the fleet is sized for", gt=0.05, le=1)
     opex_usd_per_month: float = F(1e8, "$/month", "assumption: staff and overheads of a frontier lab", "fixed operating cost", ge=0, le=1e11)
@@ -166,6 +188,9 @@ class ProvidersConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="competitive", floor_markup=0.05))
     opex_usd_per_month: float = F(2e6, "$/month", "assumption: a 100-person company", "fixed operating cost", ge=0, le=1e10)
     max_gpus: int = F(20000, "GPUs", "assumption: what the rental market can lend one host", "rental cap", ge=1, le=10_000_000)
+    entry: bool = F(True, "switch", "issue 3: providers enter when expected margins are positive", "new providers may enter")
+    entry_margin_min: float = F(0.15, "fraction", "assumption: a host needs 15 % over unit cost to cover opex and risk", "expected markup that triggers entry", ge=0, le=10)
+    max_n: int = F(12, "firms", "assumption", "cap on providers alive", ge=0, le=100)
 
 
 class WrappersConfig(_Strict):
@@ -177,6 +202,12 @@ class WrappersConfig(_Strict):
     cash_usd: float = F(1e8, "$", "assumption: a Series A/B app company", "initial cash", ge=0, le=1e11)
     opex_usd_per_month: float = F(1e6, "$/month", "assumption: a 50-person company", "fixed operating cost", ge=0, le=1e10)
     policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
+    invest_share: float = F(0.3, "fraction of gross profit", "assumption: app companies reinvest a third of gross profit in product", "product investment", ge=0, le=1)
+    invest_half_usd: float = F(2e7, "$/month", "assumption", "investment at which half the remaining product gap closes in ten months", gt=0, le=1e11)
+    multiplier_max: float = F(1.5, "× upstream quality", "assumption: workflow fit has a ceiling", "highest product multiplier", gt=0, le=5)
+    entry: bool = F(True, "switch", "issue 3: wrappers enter when expected margins are positive", "new wrappers may enter")
+    entry_margin_min: float = F(0.2, "operating margin", "assumption", "incumbents' operating margin that attracts entry", ge=-1, le=10)
+    max_per_vertical: int = F(6, "firms", "assumption", "cap on wrappers alive per vertical", ge=0, le=50)
     switch_delay_months: int = F(2, "months", "assumption: re-tuning prompts and evals for a new model", "time to switch upstream", ge=0, le=24)
 
     @model_validator(mode="after")
@@ -193,9 +224,21 @@ class FinanceConfig(_Strict):
     """Funding: when firms raise, from whom, and how much."""
 
     runway_trigger_months: float = F(6.0, "months", "assumption: firms raise with about six months of runway left", "raise when runway falls below", ge=0, le=120)
-    investor_growth_hurdle: float = F(0.0, "fraction per 6 months", "assumption: investors fund any growing firm", "revenue growth investors require", ge=-1, le=100)
+    investor_appetite: float = F(0.7, "0 = disciplined … 1 = growth at any cost", "assumption: 2024-25 AI investors weighted growth well above margins", "investors fund when appetite × 6-month revenue growth + (1 − appetite) × operating margin ≥ 0", ge=0, le=1)
     raise_months_of_burn: float = F(18.0, "months", "assumption: a round buys 18 months of burn", "size of a round", gt=0, le=120)
     max_raise_usd: float = F(4e10, "$", "assumption: the largest 2025 private rounds", "cap on one round", gt=0, le=1e13)
+
+
+class OutcomesConfig(_Strict):
+    """Thresholds of the outcome detectors (``market/outcomes.py``); each is a judgement call, stated here."""
+
+    window_months: int = F(12, "months", "assumption: a year separates a trend from a price war's episode", "how long a condition must hold", ge=1, le=240)
+    dumb_pipe_lerner_max: float = F(0.2, "Lerner index", "assumption: telecom-like transport margins; lab API list prices imply ≈ 0.7 (openai_api_* rows)", "API Lerner index below which the pipe is 'dumb'", ge=-1, le=1)
+    dumb_pipe_app_share_min: float = F(0.5, "fraction", "DESIGN.md Q3: the app layer keeps most of the value", "app-layer share of industry gross profit", ge=0, le=1)
+    loss_leading_window_months: int = F(6, "months", "assumption: two quarters below cost is a strategy, not noise", "how long a firm must price below unit cost", ge=1, le=240)
+    recoup_markup_min: float = F(0.1, "fraction", "assumption: a 10 % margin over unit cost counts as recouping", "markup after loss leading that counts as recoupment", ge=0, le=10)
+    takeover_lab_share_min: float = F(0.5, "fraction", "issue text: labs' revenue share rises past one half", "labs' revenue share of a vertical that marks a takeover", ge=0, le=1)
+    wrapper_lead_share_min: float = F(0.5, "fraction", "assumption: wrappers 'led' a vertical when they held most of its revenue", "wrappers' share that marks a wrapper-led vertical", ge=0, le=1)
 
 
 def _default_labs() -> list[LabConfig]:
@@ -210,6 +253,7 @@ def _default_labs() -> list[LabConfig]:
                   api_price_usd_per_mtok=0.45,  # price_deepseek_v3 0.27/1.1 at the 78:22 mix
                   app_price_usd_per_month=0.0, opex_usd_per_month=1e7,
                   training_share=0.3,  # assumption: deepseek_v3_training_cost_usd was small next to serving
+                  training_efficiency=3.0, publishes_weights=True,
                   parent_budget_usd_per_month=1e8,  # assumption: a quant-fund parent, far smaller than Alphabet
                   api_policy=PolicyConfig(name="cost_plus", markup=1.0)),
     ]
@@ -226,6 +270,7 @@ class MarketConfig(_Strict):
     providers: ProvidersConfig = Field(default_factory=ProvidersConfig)
     wrappers: WrappersConfig = Field(default_factory=WrappersConfig)
     finance: FinanceConfig = Field(default_factory=FinanceConfig)
+    outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
 
     @model_validator(mode="after")
     def _names(self) -> "MarketConfig":

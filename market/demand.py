@@ -8,7 +8,8 @@ offer j,
 with ``wtp_i`` $/month for a quality-1 service, ``fit_ij`` how well offer j suits i's vertical (0 = not offered
 there), ``q_j`` the quality index, ``served_ij = min(1, cap_j / usage_i)`` the share of i's token need the offer
 covers (free tiers are capped), ``cost_ij = price_month_j + usage_i · price_mtok_j`` in $/month, ``s_i`` the
-switching cost ($, charged when moving between offers, not when coming from the outside option), and μ the
+switching cost ($, charged when moving to another firm's offer, not when coming from the outside option or
+moving between offers of one firm), and μ the
 logit scale ($/month). The outside option (not using AI for this job) has V = 0. Choices draw type-I extreme
 value noise, so choice probabilities are logit.
 """
@@ -35,6 +36,7 @@ class Offers:
         api: True for direct-API offers (only API-capable segments may take them).
         alive: offer can be chosen.
         pool: capacity pool serving the offer's tokens (index into the pool capacity array).
+        owner: id of the firm selling the offer; moving between two offers of one firm costs no switching.
     """
 
     fit: np.ndarray
@@ -45,6 +47,7 @@ class Offers:
     api: np.ndarray
     alive: np.ndarray
     pool: np.ndarray
+    owner: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -70,7 +73,10 @@ def utilities(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.n
     cost = offers.price_month[None, :] + np.minimum(usage_col, offers.cap_mtok[None, :]) * offers.price_mtok[None, :]
     v = value - cost
     if with_switching:
-        moving = (current[:, None] != np.arange(offers.n)[None, :]) & (current[:, None] != OUTSIDE)
+        owner = np.arange(offers.n) if offers.owner is None else offers.owner
+        inside = current != OUTSIDE
+        current_owner = np.where(inside, owner[np.where(inside, current, 0)], -1)
+        moving = (current_owner[:, None] != owner[None, :]) & inside[:, None]
         v -= switching[:, None] * moving
     v /= mu
     closed = ~offers.alive | (offers.api & (not api_capable))

@@ -1,8 +1,13 @@
-"""Funding and exit: parents cover losses within a budget, investors fund growing firms, the rest exit.
+"""Funding and exit: parents cover losses within a budget, investors fund by their appetite, the rest exit.
 
-Assumptions (documented per field in ``FinanceConfig``): firms raise when runway falls below a trigger;
-investors fund when revenue grew by at least the hurdle over six months; a round buys a fixed number of
-months of burn, capped. A firm with negative cash after funding exits; its debts are written off by creditors.
+Investors fund a firm that asks (runway below the trigger) when
+
+    appetite × (six-month revenue growth) + (1 − appetite) × (operating margin) ≥ 0
+
+so disciplined money (appetite 0) funds only firms that make money, and growth-at-any-cost money (appetite 1)
+funds any firm whose revenue grows (assumption: a one-parameter reading of DESIGN.md Q6's "investor appetite").
+A round buys ``raise_months_of_burn`` months of burn, capped. A firm with negative cash after funding exits;
+creditors write off its debt.
 """
 
 from __future__ import annotations
@@ -11,28 +16,40 @@ from agents.lab import FrontierLab
 from agents.wrapper import WrapperApp
 
 
-def investors_fund(revenue_now: float, revenue_6m_ago: float, hurdle: float) -> bool:
-    """Whether investors fund: six-month revenue growth ≥ hurdle (a firm with no past revenue is funded once
-    it sells anything, and pre-revenue firms only if the hurdle is ≤ −1)."""
-    if revenue_6m_ago <= 0:
-        return revenue_now > 0 or hurdle <= -1
-    return revenue_now / revenue_6m_ago - 1.0 >= hurdle
+def investors_fund(revenue_now: float, revenue_6m_ago: float, operating_profit: float, appetite: float) -> bool:
+    """Whether investors fund: appetite-weighted revenue growth plus margin is ≥ 0 ($/month inputs).
+
+    A firm without revenue six months ago counts as growing by 100 % if it sells anything now (assumption: new
+    firms are judged on traction); a firm without revenue now has margin −1.
+    """
+    if revenue_6m_ago > 0:
+        growth = revenue_now / revenue_6m_ago - 1.0
+    else:
+        growth = 1.0 if revenue_now > 0 else 0.0
+    margin = max(-1.0, operating_profit / revenue_now) if revenue_now > 0 else -1.0
+    return appetite * growth + (1.0 - appetite) * margin >= 0.0
 
 
 def fund_and_exit(model) -> None:
     """Post parent transfers and funding rounds, then remove firms with negative cash (events recorded)."""
     fin, ledger = model.config.finance, model.ledger
     for firm in model.alive([*model.labs, *model.providers, *model.wrappers]):
-        burn = max(0.0, -firm.last.get("operating_profit_usd", 0.0))
+        inflow = 0.0
+        op = firm.last.get("operating_profit_usd", 0.0)
+        burn = max(0.0, -op)
         if isinstance(firm, FrontierLab) and firm.funding in ("self_funded", "efficient") and burn > 0:
-            ledger.post("parents", firm, min(burn, firm.cfg.parent_budget_usd_per_month), "parent_transfer")
+            transfer = min(burn, firm.cfg.parent_budget_usd_per_month)
+            ledger.post("parents", firm, transfer, "parent_transfer")
+            inflow += transfer
         obs = firm.funding_observation(burn)
         if firm.wants_to_raise(obs, fin.runway_trigger_months) and investors_fund(
-                obs.revenue_now_usd, obs.revenue_6m_ago_usd, fin.investor_growth_hurdle):
+                obs.revenue_now_usd, obs.revenue_6m_ago_usd, op, fin.investor_appetite):
             amount = min(fin.max_raise_usd, burn * fin.raise_months_of_burn)
             if amount > 0:
                 ledger.post("investors", firm, amount, "funding_round")
                 model.recorder.event(model, "funding_round", firm, None, amount)
+                inflow += amount
+        firm.last["funding_inflow_usd"] = inflow
     for firm in model.alive([*model.labs, *model.providers, *model.wrappers]):
         if firm.cash_usd < 0:
             exit_firm(model, firm)
@@ -53,5 +70,5 @@ def exit_firm(model, firm) -> None:
         if w.pending_upstream is not None and w.pending_upstream[0] == firm.unique_id:
             w.pending_upstream = None
         if w.upstream_id == firm.unique_id:
-            new = w.choose_upstream(model.upstream_offers(), model.round, forced=True)
+            new = w.choose_upstream(model.upstream_offers(w.vertical), model.round, forced=True)
             model.recorder.event(model, "upstream_switch", w, model.agent_by_id(new) if new is not None else None)

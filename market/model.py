@@ -14,13 +14,17 @@ from agents.lab import FrontierLab
 from agents.provider import LowVolumeProvider
 from agents.wrapper import WrapperApp
 from market import costs, demand
+from agents.strategy import affordable_gpus
 from market.clearing import Clearing, clear_market
+from market.entry import enter
 from market.config import VERTICALS, MarketConfig, config_from
 from market.finance import fund_and_exit
 from market.ledger import Ledger
 from market.offers import OfferBook
+from market.quality import open_weight_quality, quality_gain
 from market.recording import Recorder
 from market.settlement import settle
+from market.verticals import launch_due_apps, vertical_move
 
 # Model-level figures exposed through Mesa's DataCollector (batch_run, SolaraViz plots); the full set is in
 # the recorder's model.csv rows.
@@ -80,7 +84,7 @@ class TokenMarket(mesa.Model):
             for i in range(count):
                 wrapper = WrapperApp(self, f"{vertical}_wrapper_{i + 1}", vertical, config.wrappers, upstream_id=-1)
                 self.ledger.open(wrapper, wrapper.cash_usd)
-                wrapper.choose_upstream(self.upstream_offers(), 0, forced=True)
+                wrapper.choose_upstream(self.upstream_offers(vertical), 0, forced=True)
                 self.wrappers.append(wrapper)
         self.book = OfferBook(self)
         self._initial_market()
@@ -113,29 +117,36 @@ class TokenMarket(mesa.Model):
 
     def _initial_market(self) -> None:
         """Everyone chooses once at the initial prices; fleets are then sized to that demand."""
+        self.last_api_tokens_mtok = 0.0
+        self.offer_customers = self.offer_tokens = np.zeros(0)
+        for lab in self.labs:  # provisional split so that the first offers have capacity owners
+            lab.paid_gpus = lab.free_gpus = 1.0
         offers = self.current_offers = self.book.build()
         for seg in self.segments:
-            idx = np.arange(seg.n)
-            self._choose(seg, idx, offers)
+            self._choose(seg, np.arange(seg.n), offers)
         clearing = clear_market(self, offers, capacity_limited=False)
         self._tally(offers)
         for lab in self.labs:
-            lab.gpus = self.gpus_needed(lab, clearing)
+            paid, free = self.gpu_needs(lab, clearing)
+            lab.gpus = (paid + free) / max(1e-9, 1.0 - lab.cfg.training_share)
+            lab.allocate(paid, free)
         self.last_clearing = clearing
 
     # ------------------------------------------------------------------------------------------ the round
 
     def step(self) -> None:
-        """One month: world moves, firms decide, customers choose, market clears, settle, exit, record."""
+        """One month, in the order of DESIGN.md §3."""
         self.round += 1
-        self._world_moves()
-        offers = self._firms_decide()
-        self._customers_choose(offers)
-        clearing = clear_market(self, offers)
-        settle(self, offers, clearing)
+        self._world_moves()                          # 1. prices, efficiency, usage, arrivals, launches
+        offers = self._firms_decide()                # 2. prices, compute, capacity, upstreams, vertical moves
+        self._customers_choose(offers)               # 3. logit choice of those reconsidering
+        clearing = clear_market(self, offers)        # 4. capacity, rationing, spill-over
+        settle(self, offers, clearing)               # 5. revenues, GPU cost, token bills, opex
         self._tally(offers)
-        fund_and_exit(self)
-        self.recorder.record(self, offers, clearing)
+        self._learn()                                # 6. quality from training and data; product investment
+        fund_and_exit(self)                          # 7. funding rounds, parent transfers, exits
+        enter(self)                                  #    entry where expected margins are positive
+        self.recorder.record(self, offers, clearing)  # 8. rows of model.csv / agents.csv / events.csv
         self.datacollector.collect(self)
         self.last_clearing = clearing
         if self.round >= self.config.world.rounds:
@@ -149,39 +160,65 @@ class TokenMarket(mesa.Model):
         self.gpu_owned_usd_per_hour = w.gpu_owned_usd_per_hour * drift
         self.gpu_rent_usd_per_hour = w.gpu_rent_usd_per_hour * drift
         for lab in self.alive(self.labs):
-            lab.quality += w.frontier_quality_growth_per_year / 12.0
             lab.gpus *= 1.0 - 1.0 / 48.0  # assumption: four-year GPU life, retired evenly
             lab.receive_capacity(self.round)
+            launch_due_apps(self, lab)
         self._update_open_weights()
         for wrapper in self.alive(self.wrappers):
             if wrapper.complete_switch(self.round):
-                self.recorder.event(self, "upstream_switch", wrapper, self.agent_by_id(wrapper.upstream_id))
+                self.recorder.event(self, "upstream_switch", wrapper, self.agent_by_id(wrapper.upstream_id),
+                                    vertical=wrapper.vertical)
 
     def _update_open_weights(self) -> None:
         w = self.config.world
         alive = self.alive(self.labs)
         self.frontier_history.append(max((lab.quality for lab in alive), default=0.0))
-        lagged = self.frontier_history[max(0, len(self.frontier_history) - 1 - w.open_weight_lag_months)]
-        self.open_weight_quality = max(0.0, lagged - w.open_weight_quality_gap)
+        published = max((lab.published_quality for lab in alive), default=0.0)
+        self.open_weight_quality = open_weight_quality(self.frontier_history, w.open_weight_lag_months,
+                                                       w.open_weight_quality_gap, published)
         for p in self.alive(self.providers):
             p.quality = self.open_weight_quality
 
     def _firms_decide(self) -> demand.Offers:
         firms = self.alive([*self.labs, *self.providers, *self.wrappers])
+        growth = (1.0 + self.config.world.usage_growth_per_year)
         for i in self.rng.permutation(len(firms)):
             firm = firms[i]
+            if not firm.alive:  # acquired earlier this round
+                continue
             if isinstance(firm, FrontierLab):
-                firm.set_prices(self.book.api_observation(firm), self.book.app_observation(firm))
-                firm.order_capacity(self.gpus_needed(firm, self.last_clearing, ahead=True), self.round)
+                firm.set_prices(self.book.api_observation(firm), self.book.app_observation(firm),
+                                self.book.vertical_observations(firm))
+                paid, free = self.gpu_needs(firm, self.last_clearing)
+                firm.allocate(paid, free)
+                ahead = growth ** (firm.cfg.capacity_lead_months / 12)
+                wanted = (paid + free) * ahead / max(1e-9, 1.0 - firm.cfg.training_share)
+                firm.order_capacity(min(wanted, self.affordable_fleet(firm)), self.round)
+                vertical_move(self, firm)
             elif isinstance(firm, LowVolumeProvider):
                 firm.set_prices(self.book.api_observation(firm))
             else:
                 firm.set_prices(self.book.wrapper_observation(firm))
-                new = firm.choose_upstream(self.upstream_offers(), self.round)
+                new = firm.choose_upstream(self.upstream_offers(firm.vertical), self.round)
                 if new is not None:
-                    self.recorder.event(self, "upstream_switch_started", firm, self.agent_by_id(new))
+                    self.recorder.event(self, "upstream_switch_started", firm, self.agent_by_id(new),
+                                        vertical=firm.vertical)
         self.current_offers = self.book.build()
         return self.current_offers
+
+    def _learn(self) -> None:
+        w = self.config.world
+        for lab in self.alive(self.labs):
+            compute = lab.training_gpus * self.efficiency * lab.cfg.training_efficiency
+            lab.quality += quality_gain(compute, lab.last.get("free_tokens_mtok", 0.0), w.training_gain,
+                                        w.training_ref_gpus, w.data_gain, w.data_ref_mtok, w.data_flywheel)
+            if lab.cfg.publishes_weights and lab.quality >= lab.published_quality + 0.05:
+                lab.published_quality = lab.quality
+                self.recorder.event(self, "open_weight_release", lab, None, lab.quality, "quality")
+        for wrapper in self.alive(self.wrappers):
+            spend = wrapper.invest(wrapper.last.get("gross_profit_usd", 0.0), wrapper.runway_months())
+            self.ledger.post(wrapper, "staff", spend, "product_investment")
+            wrapper.last["operating_profit_usd"] = wrapper.last.get("operating_profit_usd", 0.0) - spend
 
     def _customers_choose(self, offers: demand.Offers) -> None:
         for seg in self.segments:
@@ -224,27 +261,27 @@ class TokenMarket(mesa.Model):
             return dataclasses.replace(self.lab_tech, skill=skill)
         return dataclasses.replace(self.provider_tech, skill=self.provider_tech.skill * self.efficiency)
 
-    def upstream_offers(self):
-        """APIs a wrapper can buy from: alive labs and providers with their price ($/Mtok) and quality."""
+    def upstream_offers(self, vertical: str | None = None):
+        """APIs a wrapper can buy from: alive labs and providers with their price to a wrapper in ``vertical``
+        ($/Mtok, including a lab's surcharge in verticals it entered) and model quality."""
         from agents.types import UpstreamOffer
 
-        return [UpstreamOffer(f.unique_id, f.api_price, f.quality)
+        return [UpstreamOffer(f.unique_id, f.api_price * (1.0 + getattr(f, "surcharge", {}).get(vertical, 0.0)), f.quality)
                 for f in self.alive([*self.labs, *self.providers])]
 
-    def gpus_needed(self, lab: FrontierLab, clearing: Clearing, ahead: bool = False) -> float:
-        """GPUs the lab wants so that both its paid and free pools run at target utilisation (GPUs).
-
-        Demand is last round's (served + unserved), grown over the order lead time when ``ahead``
-        (assumption: labs know the usage trend).
-        """
-        growth = (1.0 + self.config.world.usage_growth_per_year) ** (lab.cfg.capacity_lead_months / 12) if ahead else 1.0
+    def gpu_needs(self, lab: FrontierLab, clearing: Clearing) -> tuple[float, float]:
+        """GPUs (paid, free tier) that serve last round's demand (served + unserved) at target utilisation."""
         tech = self.tech_of(lab)
-        paid = costs.gpus_required(clearing.pool_demand[self.book.paid_pool[lab.unique_id]] * growth, tech)
-        need = paid / max(1e-9, 1.0 - lab.free_share)
-        if lab.free_share > 0:
-            free = costs.gpus_required(clearing.pool_demand[self.book.free_pool[lab.unique_id]] * growth, tech)
-            need = max(need, free / lab.free_share)
-        return float(need / lab.cfg.target_utilisation / max(1e-9, 1.0 - lab.training_share))
+        util = lab.cfg.target_utilisation
+        paid = costs.gpus_required(clearing.pool_demand[self.book.paid_pool[lab.unique_id]], tech) / util
+        free = costs.gpus_required(clearing.pool_demand[self.book.free_pool[lab.unique_id]], tech) / util
+        return float(paid), float(free)
+
+    def affordable_fleet(self, lab: FrontierLab) -> float:
+        """Largest fleet (GPUs) the lab can commit to: revenue + parent budget + cash over 24 months, after opex."""
+        parent = lab.cfg.parent_budget_usd_per_month if lab.funding in ("self_funded", "efficient") else 0.0
+        return affordable_gpus(lab.last.get("revenue_usd", 0.0), lab.cash_usd, parent,
+                               self.gpu_owned_usd_per_hour * costs.HOURS_PER_MONTH, lab.cfg.opex_usd_per_month)
 
 
 def _with(config: MarketConfig, overrides: dict[str, Any]) -> MarketConfig:

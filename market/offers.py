@@ -18,15 +18,17 @@ from market import costs
 from market.config import VERTICALS
 from market.demand import Offers
 
-FREE, APP, API, WRAPPER = "free", "app", "api", "wrapper"
+FREE, APP, API, WRAPPER, VERTICAL = "free", "app", "api", "wrapper", "vertical"
 
 
 @dataclass(frozen=True)
 class OfferEntry:
-    """One offer: the firm selling it and its kind (free | app | api | wrapper)."""
+    """One offer: the firm selling it, its kind (free | app | api | wrapper | vertical) and, for a lab's
+    vertical app, its vertical."""
 
     firm: object
     kind: str
+    vertical: str | None = None
 
 
 class OfferBook:
@@ -55,7 +57,7 @@ class OfferBook:
         self.paid_pool[firm.unique_id] = self._pool(firm, "paid")
         if isinstance(firm, FrontierLab):
             self.free_pool[firm.unique_id] = self._pool(firm, "free")
-            if firm.free_share > 0:
+            if firm.offers_free_tier:
                 self.entries.append(OfferEntry(firm, FREE))
             if firm.app_price > 0:
                 self.entries.append(OfferEntry(firm, APP))
@@ -64,6 +66,11 @@ class OfferBook:
     def add_wrapper(self, wrapper: WrapperApp) -> None:
         """Register a wrapper's app offer."""
         self.entries.append(OfferEntry(wrapper, WRAPPER))
+
+    def add_vertical_app(self, lab: FrontierLab, vertical: str) -> int:
+        """Register a lab's app for one vertical; returns its offer id."""
+        self.entries.append(OfferEntry(lab, VERTICAL, vertical))
+        return len(self.entries) - 1
 
     def _pool(self, firm, kind: str) -> int:
         self.pool_firm.append(firm)
@@ -87,6 +94,7 @@ class OfferBook:
         quality, price_month, price_mtok = np.zeros(n), np.zeros(n), np.zeros(n)
         cap, api, alive = np.full(n, np.inf), np.zeros(n, bool), np.zeros(n, bool)
         pool = np.full(n, -1, dtype=np.int64)
+        owner = np.array([e.firm.unique_id for e in self.entries], dtype=np.int64)
         for j, e in enumerate(self.entries):
             f = e.firm
             alive[j] = f.alive
@@ -98,6 +106,10 @@ class OfferBook:
                     quality[j], cap[j] = f.quality * cc.free_quality_factor, cc.free_tier_cap_mtok
                 else:
                     quality[j], price_month[j] = f.quality, f.app_price
+            elif e.kind == VERTICAL:
+                fit[VERTICALS.index(e.vertical), j] = 1.0
+                quality[j] = f.quality * f.vertical_multiplier.get(e.vertical, f.cfg.vertical_app_multiplier)
+                price_month[j], pool[j] = f.vertical_prices[e.vertical], self.paid_pool[f.unique_id]
             elif e.kind == API:
                 fit[:, j], api[j] = cc.api_fit, True
                 quality[j], price_mtok[j], pool[j] = f.quality, f.api_price, self.paid_pool[f.unique_id]
@@ -110,7 +122,7 @@ class OfferBook:
                     pool[j] = self.paid_pool[up.unique_id]
                 price_month[j] = f.price
         return Offers(fit=fit, quality=quality, price_month=price_month, price_mtok=price_mtok, cap_mtok=cap,
-                      api=api, alive=alive, pool=pool)
+                      api=api, alive=alive, pool=pool, owner=owner)
 
     # ------------------------------------------------------------------------------------------ observations
 
@@ -118,9 +130,11 @@ class OfferBook:
         offers = self.model.current_offers
         prices, quals = [], []
         for j, e in enumerate(self.entries):
-            if e.firm is firm or e.kind not in kinds or not offers.alive[j]:
+            if j >= offers.n or e.firm is firm or e.kind not in kinds or not offers.alive[j]:
                 continue
             if vertical is not None and offers.fit[VERTICALS.index(vertical), j] <= 0.0:
+                continue
+            if j >= offers.n:  # registered this round, not yet on the market
                 continue
             prices.append(offers.price_mtok[j] if e.kind == API else offers.price_month[j])
             quals.append(offers.quality[j])
@@ -141,15 +155,21 @@ class OfferBook:
             volume = last.get("paid_tokens_mtok", 0.0)
             standard = costs.unit_cost_at_volume(volume, tech, price_gpu) if volume > 0 else marginal
         rp, rq = self._rivals(firm, (API,))
+        total = m.last_api_tokens_mtok
         return PriceObservation(own_price=firm.api_price, unit_cost=last.get("unit_cost_usd_per_mtok", np.nan),
                                 standard_cost=float(standard), marginal_cost=float(marginal),
                                 quality=firm.quality, rival_prices=rp, rival_qualities=rq,
-                                volume=last.get("paid_tokens_mtok", 0.0))
+                                volume=last.get("api_tokens_mtok", 0.0),
+                                share=last.get("api_tokens_mtok", 0.0) / total if total > 0 else 0.0,
+                                subsidy_spent_usd=getattr(firm, "subsidy_spent_usd", 0.0),
+                                runway_months=firm.runway_months(),
+                                last_profit_usd=last.get("api_revenue_usd", 0.0) - last.get("api_serving_cost_usd", 0.0))
 
     def market_view(self, offer_ids: list[int], vertical: str | None) -> tuple[float, float]:
         """(share, μ) of a seller's app: its customers over those using AI in its vertical (all verticals when
         None), and the customer-weighted logit scale μ ($/month) of its customers (of the vertical if none)."""
         m = self.model
+        offer_ids = [j for j in offer_ids if j < m.segment_offer_counts.shape[1]]
         own = m.segment_offer_counts[:, offer_ids].sum(axis=1)
         cols = slice(None) if vertical is None else VERTICALS.index(vertical)
         market = m.segment_vertical_inside[:, cols]
@@ -176,6 +196,25 @@ class OfferBook:
                                 quality=lab.quality, rival_prices=rp, rival_qualities=rq, volume=subs,
                                 share=share, price_scale=mu)
 
+    def vertical_observations(self, lab: FrontierLab) -> dict[str, PriceObservation]:
+        """What a lab sees for each launched vertical app: token cost per subscriber at its unit cost ($/month),
+        rivals in the vertical, its share and customers' μ."""
+        out = {}
+        unit = lab.last.get("unit_cost_usd_per_mtok", np.nan)
+        unit = 0.0 if not np.isfinite(unit) else unit
+        for vertical, price in lab.vertical_prices.items():
+            ids = [j for j in self.ids(lab, VERTICAL) if self.entries[j].vertical == vertical]
+            j = ids[0]
+            subs = self.model.offer_customers[j] if j < len(self.model.offer_customers) else 0.0
+            tok = self.model.offer_tokens[j] if j < len(self.model.offer_tokens) else 0.0
+            cost = unit * tok / subs if subs > 0 else 0.0
+            rp, rq = self._rivals(lab, (APP, WRAPPER, VERTICAL), vertical=vertical)
+            share, mu = self.market_view(ids, vertical)
+            out[vertical] = PriceObservation(own_price=price, unit_cost=cost, standard_cost=cost, marginal_cost=cost,
+                                             quality=lab.quality, rival_prices=rp, rival_qualities=rq, volume=subs,
+                                             share=share, price_scale=mu)
+        return out
+
     def wrapper_observation(self, wrapper: WrapperApp) -> PriceObservation:
         """What a wrapper sees: token bill per subscriber ($/month) and rival apps in its vertical."""
         last = wrapper.last
@@ -186,7 +225,7 @@ class OfferBook:
             cost = 0.0
         up = self.model.agent_by_id(wrapper.upstream_id)
         quality = (up.quality if up is not None else 0.0) * wrapper.product_multiplier
-        rp, rq = self._rivals(wrapper, (APP, WRAPPER), vertical=wrapper.vertical)
+        rp, rq = self._rivals(wrapper, (APP, WRAPPER, VERTICAL), vertical=wrapper.vertical)
         share, mu = self.market_view(self.ids(wrapper, WRAPPER), wrapper.vertical)
         return PriceObservation(own_price=wrapper.price, unit_cost=cost, standard_cost=cost, marginal_cost=cost,
                                 quality=quality, rival_prices=rp, rival_qualities=rq, volume=subs,

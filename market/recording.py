@@ -32,11 +32,14 @@ class Recorder:
         self.agent_rows: list[dict[str, Any]] = []
         self.event_rows: list[dict[str, Any]] = []
 
-    def event(self, model, kind: str, actor, target, amount: float = 0.0, unit: str = "usd") -> None:
-        """Record an event (entry, exit, funding round, upstream switch …): round, kind, actor, target, amount."""
+    def event(self, model, kind: str, actor, target, amount: float = 0.0, unit: str = "usd",
+              vertical: str = "") -> None:
+        """Record an event (entry, exit, funding round, acquisition, vertical launch, upstream switch …):
+        round, kind, actor, target, amount (in ``unit``) and the vertical it concerns, if any."""
         self.event_rows.append(dict(round=model.round, kind=kind, actor=getattr(actor, "name", ""),
                                     target=getattr(target, "name", "") if target is not None else "",
-                                    amount=float(amount), unit=unit))
+                                    amount=float(amount), unit=unit,
+                                    vertical=vertical or getattr(actor, "vertical", "")))
 
     def record(self, model, offers: demand.Offers, clearing: Clearing) -> None:
         """Append this round's model row and one row per firm (alive or exited this round)."""
@@ -49,7 +52,7 @@ class Recorder:
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(model, agents, events) DataFrames."""
-        events = pd.DataFrame(self.event_rows, columns=["round", "kind", "actor", "target", "amount", "unit"])
+        events = pd.DataFrame(self.event_rows, columns=["round", "kind", "actor", "target", "amount", "unit", "vertical"])
         return pd.DataFrame(self.model_rows), pd.DataFrame(self.agent_rows), events
 
 
@@ -72,7 +75,12 @@ def agent_row(model, firm) -> dict[str, Any]:
                 subscribers=last.get("subscribers", 0.0), revenue_usd=last.get("revenue_usd", 0.0),
                 cost_usd=last.get("cost_usd", 0.0), gross_profit_usd=last.get("gross_profit_usd", 0.0),
                 operating_profit_usd=last.get("operating_profit_usd", 0.0), cash_usd=firm.cash_usd,
-                gpus=gpus, utilisation=util, quality=quality)
+                gpus=gpus, utilisation=util, quality=quality, subsidy_usd=last.get("subsidy_usd", 0.0),
+                funding_inflow_usd=last.get("funding_inflow_usd", 0.0),
+                training_gpus=getattr(firm, "training_gpus", 0.0), free_gpus=getattr(firm, "free_gpus", 0.0),
+                paid_gpus=getattr(firm, "paid_gpus", 0.0) if firm.kind == "lab" else gpus,
+                product_multiplier=getattr(firm, "product_multiplier", np.nan),
+                acquired_by=getattr(firm, "acquired_by", None) or "")
 
 
 def _vertical_hhi(model, offers: demand.Offers) -> dict[str, float]:
@@ -84,6 +92,27 @@ def _vertical_hhi(model, offers: demand.Offers) -> dict[str, float]:
         sel = choice[(vert == v) & (choice >= 0)]
         counts = np.bincount(owner[sel]) if sel.size else np.zeros(1)
         out[f"hhi_{name}"] = metrics.hhi(counts)
+    return out
+
+
+def _vertical_revenue_shares(model, offers: demand.Offers, clearing: Clearing) -> dict[str, float]:
+    """Per vertical other than general chat: labs' and wrappers' shares of what customers there pay ($/month),
+    counting apps, vertical apps and direct API use (providers' API sales are in the total, in neither share)."""
+    choice = model.choice
+    inside = choice >= 0
+    safe = np.where(inside, choice, 0)
+    pay = np.where(inside, offers.price_month[safe] + clearing.served * offers.price_mtok[safe], 0.0)
+    kind = np.array([e.firm.kind for e in model.book.entries] + ["none"])
+    owner_kind = kind[np.where(inside, choice, len(kind) - 1)]
+    out = {}
+    for v, name in enumerate(VERTICALS):
+        if name == "general_chat":
+            continue
+        in_v = model.vertical == v
+        total = pay[in_v].sum()
+        for k, col in (("lab", "lab"), ("wrapper", "wrapper")):
+            part = pay[in_v & (owner_kind == k)].sum()
+            out[f"{col}_revenue_share_{name}"] = float(part / total) if total > 0 else np.nan
     return out
 
 
@@ -107,12 +136,12 @@ def model_row(model, offers: demand.Offers, clearing: Clearing) -> dict[str, Any
     """Market-level figures of the round (units in the names)."""
     labs, provs, wraps = model.alive(model.labs), model.alive(model.providers), model.alive(model.wrappers)
     api_sellers = [*labs, *provs]
-    api_rev = np.array([f.last["api_revenue_usd"] for f in api_sellers]) if api_sellers else np.zeros(0)
-    api_cost = np.array([f.last["api_serving_cost_usd"] for f in api_sellers]) if api_sellers else np.zeros(0)
-    api_tok = np.array([f.last["api_tokens_mtok"] for f in api_sellers]) if api_sellers else np.zeros(0)
-    app_rev = sum(f.last["app_revenue_usd"] for f in labs) + sum(f.last["revenue_usd"] for f in wraps)
-    app_cost = (sum(f.last["app_serving_cost_usd"] + f.last["free_gpu_cost_usd"] for f in labs)
-                + sum(f.last["token_bill_usd"] for f in wraps))
+    api_rev = np.array([f.last.get("api_revenue_usd", 0.0) for f in api_sellers]) if api_sellers else np.zeros(0)
+    api_cost = np.array([f.last.get("api_serving_cost_usd", 0.0) for f in api_sellers]) if api_sellers else np.zeros(0)
+    api_tok = np.array([f.last.get("api_tokens_mtok", 0.0) for f in api_sellers]) if api_sellers else np.zeros(0)
+    app_rev = sum(f.last.get("app_revenue_usd", 0.0) for f in labs) + sum(f.last.get("revenue_usd", 0.0) for f in wraps)
+    app_cost = (sum(f.last.get("app_serving_cost_usd", 0.0) + f.last.get("free_gpu_cost_usd", 0.0) for f in labs)
+                + sum(f.last.get("token_bill_usd", 0.0) for f in wraps))
     gp_api, gp_app = float(api_rev.sum() - api_cost.sum()), app_rev - app_cost
     total_tok = api_tok.sum()
     flows = model.ledger.new_round()
@@ -134,14 +163,18 @@ def model_row(model, offers: demand.Offers, clearing: Clearing) -> dict[str, Any
         tokens_paid_mtok=paid, tokens_free_mtok=free,
         tokens_unserved_mtok=float((clearing.tokens - clearing.served).sum() * w),
         customers_spilled=clearing.spilled,
-        training_compute_share=(sum(f.gpus * f.training_share for f in labs) / lab_gpus) if lab_gpus else np.nan,
+        compute_share_training=sum(f.training_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
+        compute_share_free=sum(f.free_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
+        compute_share_paid=sum(f.paid_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
+        **_vertical_revenue_shares(model, offers, clearing),
+        subsidy_usd=sum(f.last.get("subsidy_usd", 0.0) for f in api_sellers),
         consumer_surplus_usd=consumer_surplus_usd(model, offers),
         customers_using_ai=float((model.choice >= 0).sum()) * w,
         customers_outside=float((model.choice < 0).sum()) * w,
         customers_total=n_customers * w,
-        revenue_labs_usd=sum(f.last["revenue_usd"] for f in labs),
-        revenue_providers_usd=sum(f.last["revenue_usd"] for f in provs),
-        revenue_wrappers_usd=sum(f.last["revenue_usd"] for f in wraps),
+        revenue_labs_usd=sum(f.last.get("revenue_usd", 0.0) for f in labs),
+        revenue_providers_usd=sum(f.last.get("revenue_usd", 0.0) for f in provs),
+        revenue_wrappers_usd=sum(f.last.get("revenue_usd", 0.0) for f in wraps),
         n_labs=len(labs), n_providers=len(provs), n_wrappers=len(wraps),
         investor_inflow_usd=flows.get("funding_round", 0.0), parent_inflow_usd=flows.get("parent_transfer", 0.0),
         gpu_spend_usd=flows.get("gpu_cost", 0.0),

@@ -10,7 +10,7 @@ import numpy as np
 
 from market import costs, demand
 from market.clearing import Clearing
-from market.offers import API, APP, FREE, WRAPPER
+from market.offers import API, APP, FREE, VERTICAL, WRAPPER
 
 
 def offer_totals(model, offers: demand.Offers, clearing: Clearing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -36,6 +36,7 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
     hours = costs.HOURS_PER_MONTH
     sellers = {f.unique_id: f for f in model.alive([*model.labs, *model.providers])}
     bills = {uid: 0.0 for uid in sellers}
+    bills_by_vertical: dict[int, dict[str, float]] = {uid: {} for uid in sellers}
     wrapper_tokens = {uid: 0.0 for uid in sellers}
 
     for j, e in enumerate(book.entries):
@@ -46,10 +47,13 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
         j = book.ids(w, WRAPPER)
         subs, tok, rev = _sum(customers, j), _sum(tokens, j), _sum(revenue, j)
         up = sellers.get(w.upstream_id)
-        bill = tok * up.api_price if up is not None else 0.0
+        # A lab that entered the wrapper's vertical may charge it a surcharge on the list price.
+        bill = tok * up.api_price * (1.0 + getattr(up, "surcharge", {}).get(w.vertical, 0.0)) if up is not None else 0.0
         if up is not None:
             ledger.post(w, up, bill, "token_bills")
             bills[up.unique_id] += bill
+            by_v = bills_by_vertical[up.unique_id]
+            by_v[w.vertical] = by_v.get(w.vertical, 0.0) + bill
             wrapper_tokens[up.unique_id] += tok
         ledger.post(w, "staff", w.cfg.opex_usd_per_month, "opex")
         w.last = dict(revenue_usd=rev, subscribers=subs, tokens_mtok=tok, token_bill_usd=bill,
@@ -60,13 +64,15 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
 
     for lab in model.alive(model.labs):
         p = model.gpu_owned_usd_per_hour * hours
-        api_ids, app_ids, free_ids = book.ids(lab, API), book.ids(lab, APP), book.ids(lab, FREE)
+        api_ids, free_ids = book.ids(lab, API), book.ids(lab, FREE)
+        app_ids = book.ids(lab, APP) + book.ids(lab, VERTICAL)
         paid_tok = float(clearing.pool_served[book.paid_pool[lab.unique_id]])
         api_tok = _sum(tokens, api_ids) + wrapper_tokens[lab.unique_id]
         app_tok, free_tok = _sum(tokens, app_ids), _sum(tokens, free_ids)
-        paid_cost, free_cost = lab.paid_gpus * p, lab.free_gpus * p
-        training_cost = lab.gpus * p - paid_cost - free_cost
+        paid_cost, free_cost, training_cost = lab.paid_gpus * p, lab.free_gpus * p, lab.training_gpus * p
         unit = paid_cost / paid_tok if paid_tok > 0 else np.nan
+        subsidy = max(0.0, unit - lab.api_price) * api_tok if np.isfinite(unit) else 0.0
+        lab.subsidy_spent_usd += subsidy
         api_rev = _sum(revenue, api_ids) + bills[lab.unique_id]
         app_rev = _sum(revenue, app_ids)
         ledger.post(lab, "gpu_vendors", lab.gpus * p, "gpu_cost")
@@ -82,7 +88,8 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
             unit_cost_usd_per_mtok=unit, cost_usd=paid_cost + free_cost,
             gross_profit_usd=api_rev + app_rev - paid_cost - free_cost, opex_usd=lab.cfg.opex_usd_per_month,
             operating_profit_usd=api_rev + app_rev - lab.gpus * p - lab.cfg.opex_usd_per_month,
-            utilisation=paid_tok / cap if cap > 0 else 0.0, price=lab.api_price)
+            utilisation=paid_tok / cap if cap > 0 else 0.0, price=lab.api_price, subsidy_usd=subsidy,
+            bills_by_vertical=bills_by_vertical[lab.unique_id])
         lab.record_revenue(api_rev + app_rev)
 
     for prov in model.alive(model.providers):
@@ -91,6 +98,8 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
         prov.gpus = float(min(costs.gpus_required(tok, tech), prov.cfg.max_gpus))
         gpu_cost = prov.gpus * model.gpu_rent_usd_per_hour * hours
         rev = _sum(revenue, book.ids(prov, API)) + bills[prov.unique_id]
+        unit = gpu_cost / tok if tok > 0 else np.nan
+        subsidy = max(0.0, unit - prov.api_price) * tok if np.isfinite(unit) else 0.0
         ledger.post(prov, "gpu_vendors", gpu_cost, "gpu_cost")
         ledger.post(prov, "staff", prov.cfg.opex_usd_per_month, "opex")
         cap = float(costs.capacity_mtok_per_month(prov.gpus, tech)) if prov.gpus > 0 else 0.0
@@ -99,5 +108,5 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
                          api_serving_cost_usd=gpu_cost, gross_profit_usd=rev - gpu_cost,
                          opex_usd=prov.cfg.opex_usd_per_month,
                          operating_profit_usd=rev - gpu_cost - prov.cfg.opex_usd_per_month,
-                         utilisation=tok / cap if cap > 0 else 0.0, price=prov.api_price)
+                         utilisation=tok / cap if cap > 0 else 0.0, price=prov.api_price, subsidy_usd=subsidy)
         prov.record_revenue(rev)

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from market import outcomes as detectors
 from market.config import MarketConfig
 from market.model import TokenMarket
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """Tables of one run; every row carries ``run_id`` and ``seed``."""
+    """Tables of one run (every row carries ``run_id`` and ``seed``; model rows carry the per-round outcome
+    columns) and the outcome detectors' verdicts (``outcomes.json``)."""
 
     model: pd.DataFrame
     agents: pd.DataFrame
     events: pd.DataFrame
+    outcomes: dict = field(default_factory=dict)
+
+    def flags(self) -> dict[str, bool]:
+        """Whether each outcome was detected: dumb_pipe, loss_leading, loss_leading_recouped, vertical_takeover."""
+        return dict(self.outcomes.get("flags", {}))
 
 
 def run_once(config: MarketConfig, seed: int, rounds: int | None = None, run_id: str = "run",
@@ -41,11 +48,14 @@ def run_once(config: MarketConfig, seed: int, rounds: int | None = None, run_id:
         model.step()
         if on_round is not None:
             on_round(model.round)
-    frames = model.recorder.frames()
+    model_df, agents_df, events_df = model.recorder.frames()
+    found = detectors.detect(model_df, agents_df, events_df, config.outcomes)
+    model_df = model_df.join(found.per_round)
     tagged = []
-    for df in frames:
+    for df in (model_df, agents_df, events_df):
         df = df.copy()
         df.insert(0, "seed", seed)
         df.insert(0, "run_id", run_id)
         tagged.append(df)
-    return RunResult(*tagged)
+    verdicts = {"run_id": run_id, "seed": seed, **found.verdicts, "flags": found.flags()}
+    return RunResult(*tagged, outcomes=verdicts)

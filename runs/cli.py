@@ -67,11 +67,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                     overrides=overrides, config=config.model_dump(mode="json"), versions=versions(),
                     git_commit=git_commit(), started_utc=started.isoformat(),
                     finished_utc=dt.datetime.now(dt.timezone.utc).isoformat(),
-                    files=["model.csv", "agents.csv", "events.csv", "manifest.json"])
+                    files=["model.csv", "agents.csv", "events.csv", "outcomes.json", "manifest.json"])
     write_run_folder(out, {"model.csv": result.model, "agents.csv": result.agents, "events.csv": result.events,
-                           "manifest.json": manifest}, force=args.force)
+                           "outcomes.json": result.outcomes, "manifest.json": manifest}, force=args.force)
     print(summary_table(result))
-    print(f"\nwrote {out}/ (model.csv, agents.csv, events.csv, manifest.json)")
+    print(f"\nwrote {out}/ (model.csv, agents.csv, events.csv, outcomes.json, manifest.json)")
     return 0
 
 

@@ -54,6 +54,9 @@ def summary_table(result: RunResult) -> str:
         else:
             a, b = fmt.format(first[col]), fmt.format(last[col])
         lines.append(f"{label:<36}{a:>14}{b:>14}")
+    flags = result.flags()
+    if flags:
+        lines += ["", "outcomes: " + ", ".join(f"{k} {'YES' if v else 'no'}" for k, v in flags.items())]
     lines += ["", f"by firm type, round {int(last['round'])}:",
               firm_type_table(result.agents, int(last["round"])).to_string()]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ def test_run_writes_all_files_with_run_id_and_seed(tmp_path, capsys):
     out = tmp_path / "r"
     assert run(["--seed", "3", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["agents.csv", "events.csv", "manifest.json", "model.csv"]
+    assert names == ["agents.csv", "events.csv", "manifest.json", "model.csv", "outcomes.json"]
     for name in ("model.csv", "agents.csv", "events.csv"):
         df = pd.read_csv(out / name)
         assert {"run_id", "seed"} <= set(df.columns)

@@ -1,0 +1,64 @@
+"""Entry: low-volume providers and wrappers enter when expected margins are positive (issue 3).
+
+At most one entrant per type (per vertical for wrappers) a round, funded by investors with the configured
+initial cash. Expectations are simple and documented: an entrant expects the incumbents' average price and an
+equal share of their volume (assumption: a naive, symmetric entry forecast).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.provider import LowVolumeProvider
+from agents.wrapper import WrapperApp
+from market import costs
+
+
+def enter(model) -> None:
+    """Add at most one provider and one wrapper per vertical where entry is expected to pay."""
+    _provider_entry(model)
+    _wrapper_entry(model)
+
+
+def _provider_entry(model) -> None:
+    cfg = model.config.providers
+    alive = model.alive(model.providers)
+    if not cfg.entry or len(alive) >= cfg.max_n or not alive:
+        return
+    tokens = np.array([p.last.get("api_tokens_mtok", 0.0) for p in alive])
+    prices = np.array([p.api_price for p in alive])
+    if tokens.sum() <= 0:
+        return
+    price = float((prices * tokens).sum() / tokens.sum())
+    volume = float(tokens.sum() / (len(alive) + 1))
+    unit = float(costs.unit_cost_at_volume(volume, model.provider_tech, model.gpu_rent_usd_per_hour))
+    profit = (price - unit) * volume - cfg.opex_usd_per_month
+    if price > unit * (1.0 + cfg.entry_margin_min) and profit > 0:
+        firm = LowVolumeProvider(model, f"provider_{len(model.providers) + 1}", cfg)
+        firm.api_price, firm.quality = price, model.open_weight_quality
+        model.providers.append(firm)
+        model.ledger.open(firm, cfg.cash_usd)
+        model.book.add_seller(firm)
+        model.recorder.event(model, "entry", firm, None, cfg.cash_usd)
+
+
+def _wrapper_entry(model) -> None:
+    cfg = model.config.wrappers
+    if not cfg.entry:
+        return
+    for vertical in cfg.per_vertical:
+        alive = [w for w in model.alive(model.wrappers) if w.vertical == vertical]
+        if not alive or len(alive) >= cfg.max_per_vertical:
+            continue
+        revenue = sum(w.last.get("revenue_usd", 0.0) for w in alive)
+        profit = sum(w.last.get("operating_profit_usd", 0.0) for w in alive)
+        if revenue <= 0 or profit / revenue < cfg.entry_margin_min:
+            continue
+        n = sum(1 for w in model.wrappers if w.vertical == vertical) + 1
+        firm = WrapperApp(model, f"{vertical}_wrapper_{n}", vertical, cfg, upstream_id=-1)
+        firm.price = float(np.mean([w.price for w in alive]))
+        model.wrappers.append(firm)
+        model.ledger.open(firm, cfg.cash_usd)
+        firm.choose_upstream(model.upstream_offers(vertical), model.round, forced=True)
+        model.book.add_wrapper(firm)
+        model.recorder.event(model, "entry", firm, None, cfg.cash_usd, vertical=vertical)
