@@ -162,6 +162,7 @@ class LabConfig(_Strict):
     # markup 2.53 = 1 / 0.283 − 1: the API cost share above (openai_api_* rows), as a markup on unit cost.
     api_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="cost_plus", markup=2.53))
     app_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
+    training_gpus: float = F(50_000, "GPUs", "assumption: training_ref_gpus, a 2024-25 frontier training cluster", "training compute a lab plans for at least, whatever its serving load", ge=0, le=1e8)
     min_training_share: float = F(0.2, "fraction of GPUs", "assumption: labs protect a core of research compute", "training share that serving may not take", ge=0, le=0.95)
     training_efficiency: float = F(1.0, "× effective training compute", "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU", "training compute multiplier", gt=0, le=100)
     publishes_weights: bool = F(False, "switch", "DESIGN.md Q6", "publishes its model as open weights")
@@ -254,6 +255,7 @@ def _default_labs() -> list[LabConfig]:
                   app_price_usd_per_month=0.0, opex_usd_per_month=1e7,
                   training_share=0.3,  # assumption: deepseek_v3_training_cost_usd was small next to serving
                   training_efficiency=3.0, publishes_weights=True,
+                  training_gpus=1e4,  # deepseek_v3_training_gpu_hours ≈ 2,000 GPUs for two months; a 10k cluster
                   parent_budget_usd_per_month=1e8,  # assumption: a quant-fund parent, far smaller than Alphabet
                   api_policy=PolicyConfig(name="cost_plus", markup=1.0)),
     ]

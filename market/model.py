@@ -128,7 +128,7 @@ class TokenMarket(mesa.Model):
         self._tally(offers)
         for lab in self.labs:
             paid, free = self.gpu_needs(lab, clearing)
-            lab.gpus = (paid + free) / max(1e-9, 1.0 - lab.cfg.training_share)
+            lab.gpus = self.fleet_wanted(lab, paid + free)
             lab.allocate(paid, free)
         self.last_clearing = clearing
 
@@ -192,7 +192,7 @@ class TokenMarket(mesa.Model):
                 paid, free = self.gpu_needs(firm, self.last_clearing)
                 firm.allocate(paid, free)
                 ahead = growth ** (firm.cfg.capacity_lead_months / 12)
-                wanted = (paid + free) * ahead / max(1e-9, 1.0 - firm.cfg.training_share)
+                wanted = self.fleet_wanted(firm, (paid + free) * ahead)
                 firm.order_capacity(min(wanted, self.affordable_fleet(firm)), self.round)
                 vertical_move(self, firm)
             elif isinstance(firm, LowVolumeProvider):
@@ -276,6 +276,13 @@ class TokenMarket(mesa.Model):
         paid = costs.gpus_required(clearing.pool_demand[self.book.paid_pool[lab.unique_id]], tech) / util
         free = costs.gpus_required(clearing.pool_demand[self.book.free_pool[lab.unique_id]], tech) / util
         return float(paid), float(free)
+
+    def fleet_wanted(self, lab: FrontierLab, serving_gpus: float) -> float:
+        """Fleet (GPUs) a lab plans for: serving plus training, the latter its target share of the fleet but at
+        least its planned training cluster (``training_gpus``)."""
+        share = lab.cfg.training_share
+        training = max(lab.cfg.training_gpus, serving_gpus * share / max(1e-9, 1.0 - share))
+        return serving_gpus + training
 
     def affordable_fleet(self, lab: FrontierLab) -> float:
         """Largest fleet (GPUs) the lab can commit to: revenue + parent budget + cash over 24 months, after opex."""

@@ -145,7 +145,7 @@ def model_row(model, offers: demand.Offers, clearing: Clearing) -> dict[str, Any
     gp_api, gp_app = float(api_rev.sum() - api_cost.sum()), app_rev - app_cost
     total_tok = api_tok.sum()
     flows = model.ledger.new_round()
-    paid = float(clearing.pool_served[[model.book.paid_pool[f.unique_id] for f in api_sellers]].sum()) if api_sellers else 0.0
+    paid = float(sum(f.last.get("paid_tokens_mtok", 0.0) for f in api_sellers))
     free = float(sum(f.last.get("free_tokens_mtok", 0.0) for f in labs))
     lab_gpus = sum(f.gpus for f in labs)
     w = model.weight
