@@ -102,16 +102,17 @@ class LogitBestResponse:
         return max(MIN_PRICE, min(hi, max(lo, target)))
 
 
-@dataclass(frozen=True)
+@dataclass
 class ShareTargetLossLeader:
     """Price below unit cost to buy share, within a subsidy budget, then recoup.
 
-    While cumulative subsidy < ``subsidy_budget_usd``, share < ``target_share`` and runway ≥
-    ``min_runway_months``, cut the price by ``step`` a round, down to ``floor_frac`` × cost basis. At the target
-    share it holds its price while the budget lasts. When the budget is spent or runway is short it moves toward
-    standard cost × (1 + ``recoup_markup``), by ``step`` a round. Whether that recoups is not up to the policy:
-    it depends on who funded the subsidy, whether rivals left and how the lab's model kept up (DESIGN.md Q4).
-    Assumption: the playbook of subsidised market entry (ride-hailing, cloud storage), in a few parameters.
+    While cumulative subsidy < ``subsidy_budget_usd`` and runway ≥ ``min_runway_months``, it cuts the price by
+    ``step`` a round (down to ``floor_frac`` × cost basis) whenever its share is below ``hysteresis`` × target.
+    Once it holds ``target_share`` — or the budget or runway is spent — the campaign is over for good: it moves
+    toward standard cost × (1 + ``recoup_markup``), by ``step`` a round; in between it holds. Whether that recoups is not up to the
+    policy: it depends on who funded the subsidy, whether rivals left and how the lab's model kept up
+    (DESIGN.md Q4). Assumption: the playbook of subsidised market entry (ride-hailing, cloud storage), in a few
+    parameters; the hysteresis band (assumption: 0.8) keeps it from flipping every month.
     """
 
     target_share: float = 0.5
@@ -120,17 +121,21 @@ class ShareTargetLossLeader:
     recoup_markup: float = 1.0
     step: float = 0.1
     min_runway_months: float = 6.0
+    hysteresis: float = 0.8
+    harvesting: bool = False  # state: the campaign is over (target reached, budget or runway spent)
 
     def decide(self, obs: PriceObservation) -> float:
         cost = obs.cost_basis()
         subsidising = obs.subsidy_spent_usd < self.subsidy_budget_usd and obs.runway_months >= self.min_runway_months
-        if subsidising and obs.share < self.target_share:
+        self.harvesting = self.harvesting or not subsidising or obs.share >= self.target_share
+        if not self.harvesting and obs.share < self.hysteresis * self.target_share:
             return max(MIN_PRICE, self.floor_frac * cost, obs.own_price * (1.0 - self.step))
-        if subsidising:
+        if not self.harvesting:
             return obs.own_price
         recoup = obs.standard_cost * (1.0 + self.recoup_markup)
-        move = obs.own_price * (1.0 + self.step) if obs.own_price < recoup else obs.own_price * (1.0 - self.step)
-        return max(MIN_PRICE, min(move, recoup) if obs.own_price < recoup else max(move, recoup))
+        if obs.own_price < recoup:
+            return min(recoup, obs.own_price * (1.0 + self.step))
+        return max(recoup, obs.own_price * (1.0 - self.step))
 
 
 class EpsilonGreedyMarkup:

@@ -27,10 +27,12 @@ def allocate_compute(fleet_gpus: float, paid_need_gpus: float, free_need_gpus: f
 
 
 def affordable_gpus(revenue_usd: float, cash_usd: float, parent_budget_usd: float, gpu_cost_usd_per_month: float,
-                    other_costs_usd: float, runway_months: float = 24.0) -> float:
-    """Largest fleet (GPUs) whose monthly cost fits revenue + parent budget + cash spread over ``runway_months``
-    after other monthly costs ($/month). Assumption: labs commit to fleets they can pay for two years."""
-    budget = max(0.0, revenue_usd) + parent_budget_usd + max(0.0, cash_usd) / runway_months - other_costs_usd
+                    other_costs_usd: float, credit_usd: float = 0.0, runway_months: float = 24.0) -> float:
+    """Largest fleet (GPUs) whose monthly cost fits revenue + parent budget + (cash + credit) spread over
+    ``runway_months``, after other monthly costs ($/month). ``credit_usd`` is money the firm could raise now.
+    Assumption: labs commit to fleets they can pay for two years."""
+    budget = (max(0.0, revenue_usd) + parent_budget_usd + (max(0.0, cash_usd) + credit_usd) / runway_months
+              - other_costs_usd)
     return max(0.0, budget / gpu_cost_usd_per_month)
 
 

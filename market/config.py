@@ -67,7 +67,7 @@ class WorldConfig(_Strict):
     efficiency_gain_per_year: float = F(0.3, "fraction per year", "assumption: well below google_gemini_serving_unit_cost_reduction_2025_pct (78 %), which bundles one-off model changes", "throughput gain per GPU", ge=0, le=5)
     usage_growth_per_year: float = F(0.5, "fraction per year", "assumption: tokens per user grow with agents/reasoning; chatgpt_wau_2024_08→2025_08 grew users 3.5×", "growth of token use per customer", ge=-0.5, le=10)
     training_gain: float = F(0.0144, "quality index per month", "assumption: a lab training on training_ref_gpus gains ≈ 0.12 a year (with data, ≈ 0.15: frontier scores rose ≈ 15 % a year 2023-25)", "quality gain per ln(1 + compute/ref)", ge=0, le=1)
-    training_ref_gpus: float = F(50_000, "GPU-equivalents", "assumption: 2024-25 frontier training clusters of 50-100k H100s (no calibration row)", "training compute scale of diminishing returns", gt=0, le=1e8)
+    training_ref_gpus: float = F(150_000, "GPU-equivalents", "assumption: LabConfig.training_gpus, a 2024 frontier lab's training compute", "training compute scale of diminishing returns", gt=0, le=1e8)
     data_gain: float = F(0.0036, "quality index per month", "assumption: the free-tier data flywheel adds ≈ a fifth of the training gain", "quality gain per ln(1 + free tokens/ref)", ge=0, le=1)
     data_ref_mtok: float = F(5e7, "Mtok/month", "assumption: a large lab's free tier (≈ 50T tokens a month)", "free-tier volume scale of diminishing returns", gt=0, le=1e12)
     data_flywheel: bool = F(True, "switch", "DESIGN.md Q1", "free-tier usage improves the model")
@@ -162,7 +162,7 @@ class LabConfig(_Strict):
     # markup 2.53 = 1 / 0.283 − 1: the API cost share above (openai_api_* rows), as a markup on unit cost.
     api_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="cost_plus", markup=2.53))
     app_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
-    training_gpus: float = F(50_000, "GPUs", "assumption: training_ref_gpus, a 2024-25 frontier training cluster", "training compute a lab plans for at least, whatever its serving load", ge=0, le=1e8)
+    training_gpus: float = F(150_000, "GPUs", "assumption: a 2024 frontier lab's training spend of ≈ $3B a year (press reports, not in the calibration table) at h100_atcost_usd_per_gpu_hour_estimate", "training compute a lab plans for at least, whatever its serving load", ge=0, le=1e8)
     min_training_share: float = F(0.2, "fraction of GPUs", "assumption: labs protect a core of research compute", "training share that serving may not take", ge=0, le=0.95)
     training_efficiency: float = F(1.0, "× effective training compute", "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU", "training compute multiplier", gt=0, le=100)
     publishes_weights: bool = F(False, "switch", "DESIGN.md Q6", "publishes its model as open weights")

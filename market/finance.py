@@ -30,6 +30,18 @@ def investors_fund(revenue_now: float, revenue_6m_ago: float, operating_profit: 
     return appetite * growth + (1.0 - appetite) * margin >= 0.0
 
 
+def investor_credit(model, firm) -> float:
+    """Money ($) an investor-funded firm could raise now: one maximal round if investors would fund it on its
+    current figures, else nothing (parents' money is budgeted separately)."""
+    if firm.funding != "investor":
+        return 0.0
+    obs = firm.funding_observation(0.0)
+    fin = model.config.finance
+    ok = investors_fund(obs.revenue_now_usd, obs.revenue_6m_ago_usd, firm.last.get("operating_profit_usd", 0.0),
+                        fin.investor_appetite)
+    return fin.max_raise_usd if ok else 0.0
+
+
 def fund_and_exit(model) -> None:
     """Post parent transfers and funding rounds, then remove firms with negative cash (events recorded)."""
     fin, ledger = model.config.finance, model.ledger

@@ -18,7 +18,7 @@ from agents.strategy import affordable_gpus
 from market.clearing import Clearing, clear_market
 from market.entry import enter
 from market.config import VERTICALS, MarketConfig, config_from
-from market.finance import fund_and_exit
+from market.finance import fund_and_exit, investor_credit
 from market.ledger import Ledger
 from market.offers import OfferBook
 from market.quality import open_weight_quality, quality_gain
@@ -285,10 +285,12 @@ class TokenMarket(mesa.Model):
         return serving_gpus + training
 
     def affordable_fleet(self, lab: FrontierLab) -> float:
-        """Largest fleet (GPUs) the lab can commit to: revenue + parent budget + cash over 24 months, after opex."""
+        """Largest fleet (GPUs) the lab can commit to: revenue + parent budget + (cash + what investors would lend
+        now) over 24 months, after opex."""
         parent = lab.cfg.parent_budget_usd_per_month if lab.funding in ("self_funded", "efficient") else 0.0
         return affordable_gpus(lab.last.get("revenue_usd", 0.0), lab.cash_usd, parent,
-                               self.gpu_owned_usd_per_hour * costs.HOURS_PER_MONTH, lab.cfg.opex_usd_per_month)
+                               self.gpu_owned_usd_per_hour * costs.HOURS_PER_MONTH, lab.cfg.opex_usd_per_month,
+                               credit_usd=investor_credit(self, lab))
 
 
 def _with(config: MarketConfig, overrides: dict[str, Any]) -> MarketConfig:

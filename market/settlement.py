@@ -110,3 +110,4 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
                          operating_profit_usd=rev - gpu_cost - prov.cfg.opex_usd_per_month,
                          utilisation=tok / cap if cap > 0 else 0.0, price=prov.api_price, subsidy_usd=subsidy)
         prov.record_revenue(rev)
+    model.last_api_tokens_mtok = sum(f.last.get("api_tokens_mtok", 0.0) for f in sellers.values())
