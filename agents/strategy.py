@@ -38,10 +38,12 @@ def affordable_gpus(revenue_usd: float, cash_usd: float, parent_budget_usd: floa
 
 @dataclass(frozen=True)
 class VerticalView:
-    """What a lab sees of one vertical: token bills wrappers there paid it last round ($/month), whether it
-    has entered or is building, and acquirable wrappers as (wrapper id, monthly revenue $, price $)."""
+    """What a lab sees of one vertical: wrappers' revenue there ($/month; public through funding news and run-rate
+    announcements), the token bills they paid this lab ($/month), whether it has entered or is building, and
+    acquirable wrappers as (wrapper id, monthly revenue $, price $)."""
 
     vertical: str
+    wrapper_revenue_usd: float
     bills_to_me_usd: float
     entered: bool
     candidates: tuple[tuple[int, float, float], ...] = ()
@@ -51,14 +53,15 @@ def choose_vertical_move(strategy: str, views: list[VerticalView], cash_usd: flo
                          build_cost_usd: float, max_cash_share: float = 0.5) -> tuple[str, str, int | None] | None:
     """At most one move a round: ``("acquire", vertical, wrapper_id)``, ``("build", vertical, None)`` or None.
 
-    A lab moves into a vertical whose wrappers' token bills to it reach ``threshold_usd`` a month — it sees
-    the demand its API customers proved. It buys the largest wrapper it can afford with ``max_cash_share`` of its
-    cash when the strategy allows, else builds if it can pay twice the build cost (assumption: a cash cushion).
+    A lab moves into a vertical once wrappers there earn ``threshold_usd`` a month — the demand its API
+    customers proved. Verticals whose wrappers bill this lab most are considered first. It buys the largest
+    wrapper it can afford with ``max_cash_share`` of its cash when the strategy allows, else builds if it can pay
+    twice the build cost (assumption: a cash cushion).
     """
     if strategy == "none":
         return None
-    for view in sorted(views, key=lambda v: -v.bills_to_me_usd):
-        if view.entered or view.bills_to_me_usd < threshold_usd:
+    for view in sorted(views, key=lambda v: (-v.bills_to_me_usd, -v.wrapper_revenue_usd)):
+        if view.entered or view.wrapper_revenue_usd < threshold_usd:
             continue
         if strategy in ("acquire", "build_or_acquire"):
             affordable = [c for c in view.candidates if c[2] <= max_cash_share * cash_usd]

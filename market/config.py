@@ -167,7 +167,7 @@ class LabConfig(_Strict):
     training_efficiency: float = F(1.0, "× effective training compute", "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU", "training compute multiplier", gt=0, le=100)
     publishes_weights: bool = F(False, "switch", "DESIGN.md Q6", "publishes its model as open weights")
     vertical_strategy: Literal["none", "build", "acquire", "build_or_acquire"] = F("none", "choice", "DESIGN.md Q5", "how the lab enters verticals its API customers proved")
-    vertical_entry_bills_usd: float = F(3e7, "$/month", "assumption: a vertical worth entering bills the lab tens of millions a month", "wrapper token bills in a vertical that trigger entry", ge=0, le=1e12)
+    vertical_entry_revenue_usd: float = F(1e8, "$/month", "assumption: a vertical whose wrappers run at ≈ $1.2B a year (Cursor's 2025 run rate) is worth entering", "wrappers' revenue in a vertical that triggers entry", ge=0, le=1e12)
     vertical_build_cost_usd: float = F(5e8, "$", "assumption: a product team and go-to-market for a year", "cost of building a vertical app", ge=0, le=1e12)
     vertical_build_months: int = F(6, "months", "assumption: claude_code_launch_date came about two years after coding wrappers took off; building is faster", "time to launch a built vertical app", ge=0, le=60)
     acquisition_multiple: float = F(15.0, "× annual revenue", "assumption: 2025 AI-app deals at 15-30× run rate", "price of a wrapper", gt=0, le=200)

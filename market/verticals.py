@@ -24,7 +24,8 @@ def _views(model, lab) -> list[VerticalView]:
         cands = tuple((w.unique_id, w.last.get("revenue_usd", 0.0),
                        lab.cfg.acquisition_multiple * 12.0 * w.last.get("revenue_usd", 0.0))
                       for w in model.alive(model.wrappers) if w.vertical == v and w.last.get("revenue_usd", 0.0) > 0)
-        views.append(VerticalView(v, bills.get(v, 0.0), entered, cands))
+        revenue = sum(c[1] for c in cands)
+        views.append(VerticalView(v, revenue, bills.get(v, 0.0), entered, cands))
     return views
 
 
@@ -32,7 +33,7 @@ def vertical_move(model, lab) -> None:
     """Let ``lab`` decide one vertical move and carry it out (build: pay now, launch later; acquire: now)."""
     cfg = lab.cfg
     move = choose_vertical_move(cfg.vertical_strategy, _views(model, lab), lab.cash_usd,
-                                cfg.vertical_entry_bills_usd, cfg.vertical_build_cost_usd)
+                                cfg.vertical_entry_revenue_usd, cfg.vertical_build_cost_usd)
     if move is None:
         return
     kind, vertical, target = move
