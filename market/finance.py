@@ -31,14 +31,15 @@ def investors_fund(revenue_now: float, revenue_6m_ago: float, operating_profit: 
 
 
 def investor_credit(model, firm) -> float:
-    """Money ($) an investor-funded firm could raise now: one maximal round if investors would fund it on its
-    current figures, else nothing (parents' money is budgeted separately)."""
+    """Money ($) an investor-funded firm could raise now: up to the largest round (``max_raise_usd``) if investors
+    would fund it on its current figures, else nothing (parents' money is budgeted separately). Assumption: a
+    firm investors back plans its fleet as if a full round were on offer (the 2025 mega-rounds)."""
     if firm.funding != "investor":
         return 0.0
     obs = firm.funding_observation(0.0)
     fin = model.config.finance
-    ok = investors_fund(obs.revenue_now_usd, obs.revenue_6m_ago_usd, firm.last.get("operating_profit_usd", 0.0),
-                        fin.investor_appetite)
+    op = firm.last.get("operating_profit_usd", 0.0)
+    ok = investors_fund(obs.revenue_now_usd, obs.revenue_6m_ago_usd, op, fin.investor_appetite)
     return fin.max_raise_usd if ok else 0.0
 
 

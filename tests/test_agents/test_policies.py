@@ -71,3 +71,47 @@ def test_logit_best_response_is_a_best_response():
     grid = np.linspace(1.0, 3.0, 20001)
     profit = [(g - 1.0) * theory.logit_shares(np.array([g, rival]), np.array([a, a]), mu)[0] for g in grid]
     assert p == pytest.approx(grid[int(np.argmax(profit))], abs=2e-4)
+
+
+def ll_obs(price, share, spent=0.0, runway=float("inf"), cost=1.0):
+    return PriceObservation(own_price=price, unit_cost=cost, standard_cost=cost, marginal_cost=cost, quality=1.0,
+                            volume=1.0, share=share, subsidy_spent_usd=spent, runway_months=runway)
+
+
+def test_loss_leader_campaign_cut_hold_harvest():
+    from agents.policies import ShareTargetLossLeader
+
+    p = ShareTargetLossLeader(target_share=0.5, subsidy_budget_usd=100.0, floor_frac=0.3, recoup_markup=1.0, step=0.1)
+    assert p.decide(ll_obs(1.0, share=0.1)) == pytest.approx(0.9)            # below 0.8 × target: cut 10 %
+    assert p.decide(ll_obs(0.31, share=0.1)) == pytest.approx(0.3)           # floor: 30 % of cost
+    assert p.decide(ll_obs(0.5, share=0.45)) == pytest.approx(0.5)           # in the band: hold
+    assert p.decide(ll_obs(0.5, share=0.5)) == pytest.approx(0.55)           # target reached: harvest, +10 %
+    assert p.harvesting
+    assert p.decide(ll_obs(0.55, share=0.1)) == pytest.approx(0.605)         # no second campaign
+    assert p.decide(ll_obs(1.95, share=0.1)) == pytest.approx(2.0)           # up to cost × (1 + 1.0)
+
+
+def test_loss_leader_stops_when_budget_or_runway_is_spent():
+    from agents.policies import ShareTargetLossLeader
+
+    assert ShareTargetLossLeader(subsidy_budget_usd=100.0).decide(ll_obs(0.5, 0.1, spent=100.0)) == pytest.approx(0.55)
+    assert ShareTargetLossLeader().decide(ll_obs(0.5, 0.1, runway=3.0)) == pytest.approx(0.55)
+
+
+def test_bandit_learns_the_most_profitable_markup():
+    from agents.policies import EpsilonGreedyMarkup
+
+    levels = (0.0, 0.5, 1.0, 2.0)
+    bandit = EpsilonGreedyMarkup(np.random.default_rng(0), levels=levels, epsilon=0.1)
+    profit = {0.0: 0.0, 0.5: 30.0, 1.0: 50.0, 2.0: 20.0}   # a known single-peaked profit curve
+    last = 0.0
+    plays = []
+    for _ in range(400):
+        price = bandit.decide(PriceObservation(own_price=1.0, unit_cost=1.0, standard_cost=1.0, marginal_cost=1.0,
+                                               quality=1.0, volume=1.0, last_profit_usd=last))
+        markup = round(price - 1.0, 6)
+        last = profit[markup]
+        plays.append(markup)
+    assert levels[int(np.argmax(bandit.values))] == 1.0
+    assert bandit.values == pytest.approx([0.0, 30.0, 50.0, 20.0])
+    assert np.mean(np.array(plays[-200:]) == 1.0) > 0.85    # exploits ≈ (1 − ε) + ε/4 of the time
