@@ -21,10 +21,12 @@ WIDTH, HEIGHT = 380, 200  # px of one panel; page and report use the same sizes
 MAX_ROWS = 4000  # below Altair's 5,000-row guard; time series are thinned to every k-th round above it
 RUNWAY_CAP_MONTHS = 120.0  # runway of a firm that is not burning cash is drawn at this cap ("≥ 10 years")
 API_SELLERS = ("lab", "provider")
+LEGEND_RIGHT_MAX = 12  # firms listed in a legend on the right; more go below the chart in three columns
 PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
            "#bab0ac", "#1f77b4", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2",
            "#dbdb8d", "#9edae5")  # vega's tableau10 then tableau20's light tones: one colour per firm, all charts
-EVENT_ORDER = ("entry", "exit", "acquisition", "vertical_launch", "funding_round", "open_weight_release",
+EVENT_ORDER = ("entry", "exit", "acquisition", "vertical_build_started", "vertical_launch", "funding_round",
+               "open_weight_release",
                "upstream_switch", "upstream_switch_started", "customers_released")
 
 
@@ -67,9 +69,11 @@ def _firm_color(all_names: list[str], names_here: list[str], title: str = "firm"
     """Colour by firm, the same colour for a firm in every chart, legend listing only ``names_here``."""
     colour = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(all_names)}
     here = [n for n in all_names if n in set(names_here)]
+    legend = (alt.Legend(symbolLimit=0, labelLimit=140) if len(here) <= LEGEND_RIGHT_MAX else
+              alt.Legend(orient="bottom", columns=3, symbolLimit=0, labelLimit=115, labelFontSize=9, symbolSize=30,
+                         rowPadding=0, title=None))
     return alt.Color("name:N", title=title, sort=here,
-                     scale=alt.Scale(domain=here, range=[colour[n] for n in here]),
-                     legend=alt.Legend(symbolLimit=40, labelLimit=140))
+                     scale=alt.Scale(domain=here, range=[colour[n] for n in here]), legend=legend)
 
 
 def _round_x() -> alt.X:
@@ -92,7 +96,7 @@ def market_shares(agents: pd.DataFrame) -> pd.DataFrame:
     markets = [("API", qty, agents[agents["type"].isin(API_SELLERS)])]
     markets += [(v, f"customers_{v}", agents) for v in VERTICALS if f"customers_{v}" in agents]
     for market, col, df in markets:
-        wide = df.pivot_table(index="round", columns="name", values=col, aggfunc="sum").fillna(0.0)
+        wide = df.groupby(["round", "name"], sort=False)[col].sum().unstack(fill_value=0.0).fillna(0.0)
         wide = wide.loc[:, wide.sum() > 0]
         if wide.empty:
             continue
@@ -114,32 +118,61 @@ def runway_months(agents: pd.DataFrame) -> pd.Series:
     return pd.Series(np.minimum(months, RUNWAY_CAP_MONTHS), index=agents.index)
 
 
+def lab_shares_from(config: dict) -> dict[str, tuple[float, float]]:
+    """Each lab's configured (training share, free-tier share of serving GPUs) from config data (a dumped
+    MarketConfig, as in manifest.json); the fallback of :func:`compute_split` for runs that did not record
+    the live split. Shares a config does not have count as 0."""
+    return {lab["name"]: (float(lab.get("training_share", 0.0)),
+                          float(lab.get("free_share", 0.0)) if lab.get("free_tier", True) else 0.0)
+            for lab in config.get("labs", [])}
+
+
 def compute_split(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float]]) -> pd.DataFrame:
     """Each lab's GPUs by use per round: columns round, name, use (training | free tier | paid serving), gpus.
 
-    Uses ``training_share``/``free_share`` columns of agents.csv when recorded, else the configured shares
-    ``lab_shares`` (name → (training share of the fleet, free-tier share of serving GPUs)).
+    Uses, in this order: ``training_gpus``/``free_gpus``/``paid_gpus`` columns (the lab's allocation each
+    round); ``training_share``/``free_share`` columns; the configured shares ``lab_shares`` (name → (training
+    share of the fleet, free-tier share of serving GPUs)) applied to ``gpus``.
     """
-    labs = agents[agents["type"] == "lab"]
+    labs = agents[agents["type"] == "lab"] if "type" in agents else agents.iloc[0:0]
     if labs.empty:
         return pd.DataFrame(columns=["round", "name", "use", "gpus"])
-    if {"training_share", "free_share"} <= set(labs.columns):
-        train, free = labs["training_share"], labs["free_share"]
+    uses = {"training": "training_gpus", "free tier": "free_gpus", "paid serving": "paid_gpus"}
+    if set(uses.values()) <= set(labs.columns):
+        out = pd.DataFrame({"round": labs["round"], "name": labs["name"],
+                            **{use: labs[col] for use, col in uses.items()}})
     else:
-        train = labs["name"].map(lambda n: lab_shares.get(n, (np.nan, np.nan))[0])
-        free = labs["name"].map(lambda n: lab_shares.get(n, (np.nan, np.nan))[1])
-    gpus = labs["gpus"]
-    out = pd.DataFrame({"round": labs["round"], "name": labs["name"], "training": gpus * train,
-                        "free tier": gpus * (1 - train) * free, "paid serving": gpus * (1 - train) * (1 - free)})
+        if {"training_share", "free_share"} <= set(labs.columns):
+            train, free = labs["training_share"], labs["free_share"]
+        else:
+            train = labs["name"].map(lambda n: lab_shares.get(n, (np.nan, np.nan))[0])
+            free = labs["name"].map(lambda n: lab_shares.get(n, (np.nan, np.nan))[1])
+        gpus = labs["gpus"]
+        out = pd.DataFrame({"round": labs["round"], "name": labs["name"], "training": gpus * train,
+                            "free tier": gpus * (1 - train) * free,
+                            "paid serving": gpus * (1 - train) * (1 - free)})
     return out.melt(id_vars=["round", "name"], var_name="use", value_name="gpus").dropna()
 
 
+def as_flag(s: pd.Series) -> pd.Series:
+    """An outcome column as booleans: True, a count > 0 (e.g. firms loss-leading) or the text "True" (a CSV
+    round trip) are true; missing, False, 0 and other text are false."""
+    def one(v) -> bool:
+        if isinstance(v, str):
+            return v.strip() == "True"
+        try:
+            return bool(v > 0) and not pd.isna(v)
+        except TypeError:
+            return False
+    return s.map(one).astype(bool)
+
+
 def outcome_flags(model: pd.DataFrame) -> list[tuple[str, int]]:
-    """Outcome detectors that fired: (name without the ``outcome_`` prefix, first round true), from boolean
-    ``outcome_*`` columns of model rows; empty when there are none."""
+    """Outcome detectors that fired: (name without the ``outcome_`` prefix, first round true), from the
+    ``outcome_*`` columns of model rows (booleans, or counts such as firms loss-leading); empty when none."""
     out = []
     for col in [c for c in model.columns if c.startswith("outcome_")]:
-        fired = model.loc[model[col].fillna(False).astype(bool), "round"]
+        fired = model.loc[as_flag(model[col]), "round"]
         if not fired.empty:
             out.append((col.removeprefix("outcome_"), int(fired.min())))
     return out
@@ -177,9 +210,8 @@ def market_share_chart(agents: pd.DataFrame) -> alt.Chart:
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("share:Q", stack="normalize", title="share", axis=alt.Axis(format="%")),
         color=_firm_color(firm_names(agents), list(shares["name"].unique())),
-        order=alt.Order("name:N"),
         tooltip=["round:Q", "market:N", "name:N", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(width=WIDTH // cols - 10, height=HEIGHT // 2).facet(
+    ).properties(width=(WIDTH - 60) // cols, height=HEIGHT // 2 - 30).facet(
         facet=alt.Facet("market:N", sort=markets, title=None), columns=cols).properties(title=title)
 
 
@@ -218,23 +250,25 @@ def lerner_chart(model: pd.DataFrame) -> alt.LayerChart | alt.Chart:
 
 
 def cash_runway_chart(agents: pd.DataFrame) -> alt.VConcatChart | alt.Chart:
-    """Cash ($B) and runway (months, capped) per firm per round, stacked vertically."""
+    """Cash ($M, symlog scale: labs' billions and wrappers' millions on one axis) and runway (months, capped)
+    per firm per round, stacked vertically."""
     title = "Cash and runway per firm"
     if agents.empty:
         return _empty(title)
-    df = agents[["round", "name", "cash_usd"]].assign(cash_busd=agents["cash_usd"] / 1e9,
-                                                      runway_months=runway_months(agents))
+    df = agents[["round", "name"]].assign(cash_musd=agents["cash_usd"] / 1e6, runway_months=runway_months(agents))
     df = thin_rounds(df, MAX_ROWS // 2)
     base = alt.Chart(df).encode(x=_round_x(), color=_firm_color(firm_names(agents), list(df["name"].unique())))
-    tip = ["round:Q", "name:N", alt.Tooltip("cash_busd:Q", format=".3f", title="cash ($B)"),
+    tip = ["round:Q", "name:N", alt.Tooltip("cash_musd:Q", format=",.1f", title="cash ($M)"),
            alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)")]
-    cash = base.mark_line().encode(y=alt.Y("cash_busd:Q", title="cash ($B)"), tooltip=tip).properties(
-        width=WIDTH, height=HEIGHT // 2)
+    cash = base.mark_line().encode(
+        y=alt.Y("cash_musd:Q", title="cash ($M, symlog)", scale=alt.Scale(type="symlog", constant=10),
+                axis=alt.Axis(values=[0, 10, 100, 1e3, 1e4, 1e5, 1e6], format=",.0f")),
+        tooltip=tip).properties(width=WIDTH, height=HEIGHT // 2)
     runway = base.mark_line().encode(
-        y=alt.Y("runway_months:Q", title=f"runway (months, cap {RUNWAY_CAP_MONTHS:.0f})",
+        y=alt.Y("runway_months:Q", title=f"runway (months, ≤ {RUNWAY_CAP_MONTHS:.0f})",
                 scale=alt.Scale(domain=[0, RUNWAY_CAP_MONTHS])), tooltip=tip).properties(
         width=WIDTH, height=HEIGHT // 2)
-    return alt.vconcat(cash, runway, title=title)
+    return alt.vconcat(cash, runway, title=title, spacing=8)
 
 
 def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float]]) -> alt.Chart:
@@ -261,8 +295,7 @@ def events_chart(events: pd.DataFrame, last_round: int | None = None) -> alt.Cha
     """Events timeline: one mark per (round, kind), sized by how many happened, actors in the tooltip."""
     title = "Events: entries, exits, acquisitions, vertical launches, funding rounds"
     if events.empty:
-        msg = "no events yet" + (f" (round {last_round})" if last_round else "")
-        return _empty(title, msg)
+        return _empty(title, f"no events in rounds 1–{last_round}" if last_round else "no data yet: press Step")
     agg = (events.groupby(["round", "kind"], as_index=False)
            .agg(n=("kind", "size"), amount_usd=("amount", "sum"),
                 actors=("actor", lambda s: ", ".join(sorted(set(map(str, s)))[:6]))))
@@ -302,32 +335,34 @@ def run_charts(frames: RunFrames) -> dict[str, alt.TopLevelMixin]:
 # ----------------------------------------------------------------------------------------------- sweep charts
 
 def outcome_heatmap(runs: pd.DataFrame, x: str, y: str, outcome: str) -> alt.Chart:
-    """Frequency of ``outcome`` (share of runs where the boolean column is true) over two parameters.
+    """Frequency of ``outcome`` (share of runs where the flag is true) over parameters ``x`` and ``y``.
 
-    Aggregated in pandas: one row per (x, y) cell with ``frequency`` and ``n`` runs.
+    Aggregated in pandas: one row per (x, y) cell with ``frequency`` and ``n`` runs. Parameter columns are
+    renamed ``x``/``y`` in the chart data (dotted config paths would read as nested fields in Vega-Lite).
     """
-    cells = (runs.assign(_hit=runs[outcome].fillna(False).astype(bool).astype(float))
-             .groupby([x, y], as_index=False).agg(frequency=("_hit", "mean"), n=("_hit", "size")))
+    hits = pd.DataFrame({"x": runs[x], "y": runs[y], "hit": as_flag(runs[outcome]).astype(float)})
+    cells = hits.groupby(["x", "y"], as_index=False).agg(frequency=("hit", "mean"), n=("hit", "size"))
     name = outcome.removeprefix("outcome_").replace("_", " ")
     return alt.Chart(cells).mark_rect().encode(
-        x=alt.X(f"{x}:O", title=x), y=alt.Y(f"{y}:O", title=y, sort="descending"),
+        x=alt.X("x:O", title=x), y=alt.Y("y:O", title=y, sort="descending"),
         color=alt.Color("frequency:Q", title="frequency", scale=alt.Scale(domain=[0, 1], scheme="blues")),
-        tooltip=[f"{x}:O", f"{y}:O", alt.Tooltip("frequency:Q", format=".0%"), "n:Q"],
-    ).properties(title=f"Outcome '{name}': share of runs", width=WIDTH // 1.5, height=HEIGHT)
+        tooltip=[alt.Tooltip("x:O", title=x), alt.Tooltip("y:O", title=y),
+                 alt.Tooltip("frequency:Q", format=".0%"), "n:Q"],
+    ).properties(title=f"Outcome '{name}': share of runs", width=WIDTH * 2 // 3, height=HEIGHT)
 
 
 def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> alt.LayerChart:
     """Distribution of ``metric`` over runs per value of ``param``: whiskers min–max, box q1–q3, median tick.
 
-    Aggregated in pandas: one row per parameter value.
+    Aggregated in pandas: one row per parameter value (column ``value``), with min, q1, median, q3, max, count.
     """
     q = runs.groupby(param)[metric].describe()[["min", "25%", "50%", "75%", "max", "count"]]
-    q = q.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"}).reset_index()
-    base = alt.Chart(q).encode(x=alt.X(f"{param}:O", title=param))
-    tip = [f"{param}:O", "count:Q", *[alt.Tooltip(f"{c}:Q", format=".3g") for c in ("min", "q1", "median",
-                                                                                      "q3", "max")]]
+    q = q.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"}).rename_axis("value").reset_index()
+    base = alt.Chart(q).encode(x=alt.X("value:O", title=param))
+    tip = [alt.Tooltip("value:O", title=param), "count:Q",
+           *[alt.Tooltip(f"{c}:Q", format=".3g") for c in ("min", "q1", "median", "q3", "max")]]
     whisker = base.mark_rule().encode(y=alt.Y("min:Q", title=metric), y2="max:Q", tooltip=tip)
     box = base.mark_bar(size=18, opacity=0.6).encode(y="q1:Q", y2="q3:Q", tooltip=tip)
     median = base.mark_tick(color="black", size=18, thickness=2).encode(y="median:Q", tooltip=tip)
     return alt.layer(whisker, box, median).properties(
-        title=f"{metric} by {param}", width=WIDTH // 1.5, height=HEIGHT)
+        title=f"{metric} by {param}", width=WIDTH * 2 // 3, height=HEIGHT)

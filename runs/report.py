@@ -1,0 +1,276 @@
+"""Reports of a run folder or a sweep folder: ``report.html`` (self-contained) plus one PNG per chart.
+
+``report.html`` embeds the Vega, Vega-Lite and vega-embed JavaScript inline (``vl_convert.javascript_bundle``)
+and every chart's spec and data, so it opens offline and loads nothing from a CDN. PNGs (``figures/*.png``,
+rendered by vl-convert at 2× scale) are for papers and slides. The charts are those of the browser page
+(:data:`runs.charts.RUN_CHARTS`) built from the CSVs; for a sweep (a folder with ``runs.csv``): outcome
+frequency heatmaps over two parameters and metric distributions per parameter value.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from runs.charts import (RUN_CHARTS, RunFrames, as_flag, lab_shares_from, metric_distribution_chart,
+                         outcome_flags, outcome_heatmap, run_charts)
+from runs.io import atomic_write_text
+
+REPORT = "report.html"
+FIGURES = "figures"
+RUN_FILES = ("model.csv", "agents.csv", "events.csv")
+REQUIRED = {"model.csv": {"round", "lerner_api", "lerner_app", "gross_profit_api_usd", "gross_profit_app_usd"},
+            "agents.csv": {"round", "agent_id", "type", "name", "price", "unit_cost", "cash_usd",
+                           "operating_profit_usd", "gpus", "tokens_mtok"},
+            "events.csv": {"round", "kind", "actor", "target", "amount"}}
+NOT_PARAMETERS = {"run_id", "seed", "point", "replicate", "round", "rounds_completed", "status", "error",
+                  "elapsed_s", "index"}
+KEY_METRICS = ("lerner_api", "lerner_app", "app_share_of_gross_profit", "hhi_api", "api_price_usd_per_mtok")
+
+
+class ReportError(ValueError):
+    """The folder is not a run or sweep folder, or its tables lack needed columns."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One chart of the report: file stem, heading, chart."""
+
+    key: str
+    title: str
+    chart: alt.TopLevelMixin
+    caption: str = ""
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+def _read_csv(path: Path, required: set[str]) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise ReportError(f"{path.parent}: not a run folder ({path.name} missing)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ReportError(f"{path}: unreadable CSV: {err}") from None
+    missing = sorted(required - set(df.columns))
+    if missing:
+        raise ReportError(f"{path}: missing columns {missing}")
+    return df
+
+
+def load_run(run_dir: Path) -> tuple[RunFrames, dict]:
+    """(frames, manifest) of a run folder. Raises ReportError on a missing file, bad CSV or missing column."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ReportError(f"{run_dir}: no such folder")
+    model, agents, events = (_read_csv(run_dir / f, REQUIRED[f]) for f in RUN_FILES)
+    manifest: dict = {}
+    if (run_dir / "manifest.json").is_file():
+        try:
+            manifest = json.loads((run_dir / "manifest.json").read_text())
+        except json.JSONDecodeError as err:
+            raise ReportError(f"{run_dir / 'manifest.json'}: bad JSON: {err}") from None
+    return RunFrames(model, agents, events, lab_shares_from(manifest.get("config", {}))), manifest
+
+
+def load_runs_table(sweep_dir: Path) -> pd.DataFrame:
+    """One row per successful run of a sweep: ``runs.sweep.load_sweep`` for a sweep folder with its manifest,
+    else ``runs.csv`` read directly (keeping the last round of each run if it has one row per run and round).
+
+    Raises:
+        ReportError: unreadable sweep folder or no successful run.
+    """
+    sweep_dir = Path(sweep_dir)
+    try:
+        from runs.sweep import load_sweep
+    except ImportError:
+        load_sweep = None
+    if load_sweep is not None and (sweep_dir / "manifest.json").is_file():
+        try:
+            loaded = load_sweep(sweep_dir)
+        except (ValueError, KeyError, OSError) as err:
+            raise ReportError(f"{sweep_dir}: cannot read the sweep: {err}") from None
+        runs = loaded[0] if isinstance(loaded, tuple) else loaded
+    else:
+        runs = _read_csv(sweep_dir / "runs.csv", set())
+    if "status" in runs:
+        runs = runs[runs["status"] == "ok"]
+    if "round" in runs and "run_id" in runs:
+        runs = runs.sort_values("round").groupby("run_id", as_index=False).last()
+    if runs.empty:
+        raise ReportError(f"{sweep_dir}/runs.csv: no successful runs")
+    return runs.reset_index(drop=True)
+
+
+def _is_flag(s: pd.Series) -> bool:
+    """Whether an outcome column holds flags or counts (bool, numbers, "True"/"False" text), not verdict text."""
+    return s.dropna().map(lambda v: isinstance(v, (bool, int, float, np.bool_, np.number))
+                          or v in ("True", "False")).all()
+
+
+def sweep_columns(runs: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """(parameters, outcomes, metrics) of a runs table.
+
+    Parameters: columns named by a dotted config path (``world.x``: how runs/sweep.py names the varied keys)
+    or prefixed ``param_``, taking 2+ values. Outcomes: ``outcome_*`` columns of flags or counts. Metrics: the
+    other numeric columns (per-run summaries such as ``<col>_last`` / ``<col>_mean``).
+    """
+    outcomes = [c for c in runs.columns if c.startswith("outcome_") and _is_flag(runs[c])]
+    params = [c for c in runs.columns if c not in NOT_PARAMETERS and not c.startswith("outcome_")
+              and ("." in c or c.startswith("param_")) and runs[c].nunique(dropna=True) > 1]
+    numeric = runs.select_dtypes("number").columns
+    metrics = [c for c in numeric if c not in params and not c.startswith("outcome_") and c not in NOT_PARAMETERS]
+    return params, outcomes, metrics
+
+
+# ----------------------------------------------------------------------------------------------- sections
+
+def run_sections(frames: RunFrames) -> list[Section]:
+    """The page's charts, built from a run's tables."""
+    missing = []
+    if "api_tokens_mtok" not in frames.agents:
+        missing.append("no api_tokens_mtok column in agents.csv: API shares are by paid tokens (API + own apps)")
+    if not any(c.startswith("customers_") for c in frames.agents):
+        missing.append("no customers_<vertical> columns in agents.csv: vertical shares are not shown")
+    notes = {"shares": "; ".join(missing) + "."} if missing else {}
+    charts = run_charts(frames)
+    return [Section(key, RUN_CHARTS[key][0], chart, notes.get(key, "")) for key, chart in charts.items()]
+
+
+def sweep_sections(runs: pd.DataFrame, x: str | None = None, y: str | None = None) -> list[Section]:
+    """Outcome heatmaps over parameters ``x`` × ``y`` (default: the two with most values) and, per parameter,
+    the distribution of up to four key metrics. Raises ReportError if the table has no parameter columns."""
+    params, outcomes, metrics = sweep_columns(runs)
+    for name in (x, y):
+        if name is not None and name not in runs:
+            raise ReportError(f"--x/--y: {name!r} is not a column of runs.csv; parameters: {params}")
+    if not params:
+        raise ReportError("runs.csv: no parameter columns (dotted config paths that vary across runs)")
+    by_levels = sorted(params, key=lambda c: -runs[c].nunique())
+    x = x or by_levels[0]
+    y = y or next((p for p in by_levels if p != x), None)
+    out = []
+    if y is not None:
+        out += [Section(f"heatmap_{o}", f"Outcome frequency: {o.removeprefix('outcome_')}",
+                        outcome_heatmap(runs, x, y, o)) for o in outcomes]
+    chosen = [c for m in KEY_METRICS for c in (f"{m}_last", f"last_{m}", m) if c in metrics] or metrics
+    for p in params:
+        out += [Section(f"dist_{m}_by_{p}", f"{m} by {p}", metric_distribution_chart(runs, p, m))
+                for m in chosen[:4]]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- writing
+
+@functools.lru_cache(maxsize=1)
+def js_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one inline script (vl-convert's bundle; ≈ 0.9 MB, ≈ 2 s once)."""
+    import vl_convert
+
+    return vl_convert.javascript_bundle().replace("</script", "<\\/script")
+
+
+def _script_json(spec: dict) -> str:
+    """JSON safe inside a <script> element."""
+    return json.dumps(spec).replace("</", "<\\/")
+
+
+def render_html(title: str, sections: list[Section], facts: list[tuple[str, str]],
+                badges: list[str], png_links: bool = True) -> str:
+    """A self-contained HTML page: inline JS bundle, then one heading and vega-embed call per section."""
+    bundle = js_bundle()
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    chips = "".join(f'<span class="badge">{html.escape(b)}</span>' for b in badges) or \
+        '<span class="none">no outcome detector fired (or none recorded)</span>'
+    body = []
+    for i, s in enumerate(sections):
+        link = f'<p class="png"><a href="{FIGURES}/{s.key}.png">PNG</a></p>' if png_links else ""
+        embed = (f'vegaEmbed("#chart{i}", {_script_json(s.chart.to_dict())}, {{"actions": false, "renderer": "svg"}})'
+                 f'.catch(e => document.getElementById("chart{i}").textContent = "chart failed: " + e);')
+        body.append(f'<section><h2>{html.escape(s.title)}</h2><div id="chart{i}"></div>'
+                    f'<p class="caption">{html.escape(s.caption)}</p>{link}<script>{embed}</script></section>')
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}}
+table{{border-collapse:collapse}}th,td{{text-align:left;padding:2px 12px 2px 0;font-size:14px}}
+.badge{{display:inline-block;background:#f58518;color:#fff;border-radius:12px;padding:3px 12px;margin:2px}}
+.none{{color:#888}}section{{margin:2em 0}}.png{{font-size:12px}}.caption{{color:#666;font-size:13px}}</style>
+<script>{bundle}</script></head>
+<body><h1>{html.escape(title)}</h1><table>{rows}</table><p>{chips}</p>
+{''.join(body)}
+</body></html>
+"""
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    # runs.io has only a text writer; same temp-file-then-rename pattern for PNG bytes.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_pngs(folder: Path, sections: list[Section], scale: float = 2.0) -> list[Path]:
+    """One PNG per section under ``folder/figures/`` (vl-convert, ``scale``× pixel density)."""
+    import vl_convert
+
+    paths = []
+    for s in sections:
+        path = folder / FIGURES / f"{s.key}.png"
+        _atomic_write_bytes(path, vl_convert.vegalite_to_png(s.chart.to_dict(), scale=scale))
+        paths.append(path)
+    return paths
+
+
+def _run_facts(frames: RunFrames, manifest: dict) -> list[tuple[str, str]]:
+    m = frames.model
+    facts = [("run", str(manifest.get("run_id", ""))), ("scenario", str(manifest.get("scenario", ""))),
+             ("seed", str(manifest.get("seed", ""))), ("rounds", str(int(m["round"].max())) if not m.empty else "0"),
+             ("overrides", json.dumps(manifest.get("overrides", {}))),
+             ("git commit", str(manifest.get("git_commit", ""))),
+             ("finished", str(manifest.get("finished_utc", "")))]
+    return [(k, v) for k, v in facts if v]
+
+
+def write_report(folder: Path, *, png: bool = True, x: str | None = None, y: str | None = None) -> list[Path]:
+    """Write ``report.html`` (+ ``figures/*.png`` unless ``png`` is False) into a run or sweep folder.
+
+    Returns the paths written. Raises ReportError if ``folder`` is neither a run folder (model.csv …) nor a
+    sweep folder (runs.csv), or its tables are unusable.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(f"{folder}: no such folder")
+    if (folder / "runs.csv").is_file():
+        runs = load_runs_table(folder)
+        sections = sweep_sections(runs, x, y)
+        params, outcomes, _ = sweep_columns(runs)
+        title = f"tokenmarket sweep report: {folder.name}"
+        facts = [("runs", str(len(runs))), ("parameters", ", ".join(params)),
+                 ("outcomes", ", ".join(outcomes) or "none recorded in runs.csv")]
+        badges = [f"{o.removeprefix('outcome_').replace('_', ' ')}: {as_flag(runs[o]).mean():.0%} "
+                  "of runs" for o in outcomes]
+    elif (folder / "model.csv").is_file():
+        frames, manifest = load_run(folder)
+        sections = run_sections(frames)
+        title = f"tokenmarket run report: {manifest.get('run_id', folder.name)}"
+        facts = _run_facts(frames, manifest)
+        badges = [f"{name.replace('_', ' ')} · since round {r}" for name, r in outcome_flags(frames.model)]
+    else:
+        raise ReportError(f"{folder}: not a run folder (no model.csv) nor a sweep folder (no runs.csv)")
+    written = write_pngs(folder, sections) if png else []
+    atomic_write_text(folder / REPORT, render_html(title, sections, facts, badges, png_links=png))
+    return [folder / REPORT, *written]

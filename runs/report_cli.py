@@ -1,0 +1,30 @@
+"""``tokenmarket report RUN_DIR``: write report.html and PNGs for a run folder or a sweep folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the report; a missing or unusable folder is a usage error (exit status 2)."""
+    from runs.cli import UsageError
+    from runs.report import ReportError, write_report
+
+    try:
+        paths = write_report(Path(args.run_dir), png=not args.no_png, x=args.x, y=args.y)
+    except ReportError as err:
+        raise UsageError(str(err)) from None
+    print(f"wrote {paths[0]}" + (f" and {len(paths) - 1} PNGs in {paths[0].parent / 'figures'}/"
+                                 if len(paths) > 1 else ""))
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``report`` subcommand to the ``tokenmarket`` parser."""
+    p = subparsers.add_parser("report", help="write report.html (self-contained) and PNGs for a run or sweep folder")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (model.csv …) or a sweep folder (runs.csv)")
+    p.add_argument("--no-png", action="store_true", help="skip the PNGs (faster)")
+    p.add_argument("--x", default=None, help="sweep: parameter on the heatmaps' x axis (default: most values)")
+    p.add_argument("--y", default=None, help="sweep: parameter on the heatmaps' y axis")
+    p.set_defaults(func=cmd_report)

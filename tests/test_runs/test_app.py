@@ -1,0 +1,292 @@
+"""The browser page: levers come from the config schema, the page's model factory, the page rendered without a
+browser (solara.render), the `viz` command, and end to end in headless chromium (marked ``browser``)."""
+
+import subprocess
+from types import SimpleNamespace
+
+import ipyvuetify as v
+import numpy as np
+import pytest
+import solara
+
+from market.config import VERTICALS, ConfigError, config_from, field_meta
+from runs import app
+from runs.cli import main
+from runs.viz_assets import AssetsError, ensure_assets
+from tests.browser_support import (CHROMIUM_SKIP_REASON, assets_env, block_external, chromium_available, free_port,
+                                   launch_chromium, serve_solara, unexpected_console)
+
+BASE = {k: v["value"] for k, v in app.model_params("baseline").items()}
+
+
+def small(**changes):
+    return {**BASE, "n_customers": 5000, **changes}
+
+
+# ----------------------------------------------------------------------------------------------- levers
+
+def test_sliders_start_at_the_scenario_values_within_schema_bounds():
+    cfg = config_from("baseline").model_dump()
+    params = app.model_params("baseline")
+    for lever in app.LEVERS:
+        if not app.available(lever):
+            assert lever.name not in params
+            continue
+        spec = params[lever.name]
+        if lever.kind == "scale":
+            assert spec["value"] == 1.0 and spec["min"] <= 1.0 <= spec["max"]
+        elif lever.kind == "count":
+            assert spec["value"] == spec["max"] == len(cfg["labs"]) and spec["min"] == 1
+        elif spec["type"] == "Select":  # a choice: the scenario's value for every lab, or "as in scenario"
+            values = set(app._get(cfg, lever.paths[0]))
+            assert spec["value"] == (values.pop() if len(values) == 1 else app.AS_SCENARIO)
+            assert spec["value"] in spec["values"]
+        else:
+            assert spec["value"] == app._get(cfg, lever.paths[0])[0]
+            if spec["type"] != "Checkbox":
+                meta = field_meta(*app.schema_field(lever.paths[0]))
+                assert meta.get("ge", -np.inf) <= spec["min"] <= spec["value"] <= spec["max"] <= meta.get("le", np.inf)
+
+
+def test_levers_missing_from_the_schema_are_left_off():
+    assert app.schema_field("labs.*.skill") is not None and app.schema_field("world.nope") is None
+    assert not app.available(app.Lever("x", "x", ("labs.*.not_a_field",)))
+    params = set(app.model_params("baseline"))
+    assert {"n_labs", "n_providers", "open_weight_lag_months", "switching_cost_x", "gpu_price_x",
+            "scale_economies", "scenario_name", "n_customers", "seed"} <= params
+    assert "investor_appetite" in params
+
+
+def test_page_config_turns_levers_into_overrides():
+    base = config_from("baseline")
+    cfg = app.page_config("baseline", 5000, {"n_labs": 2, "switching_cost_x": 2.0, "gpu_price_x": 0.5,
+                                             "open_weight_lag_months": 12, "scale_economies": False})
+    assert [lab.name for lab in cfg.labs] == [lab.name for lab in base.labs[:2]]
+    assert [s.switching_cost_usd for s in cfg.customers.segments] == pytest.approx(
+        [2 * s.switching_cost_usd for s in base.customers.segments])
+    assert cfg.world.gpu_rent_usd_per_hour == pytest.approx(base.world.gpu_rent_usd_per_hour / 2)
+    assert cfg.world.gpu_owned_usd_per_hour == pytest.approx(base.world.gpu_owned_usd_per_hour / 2)
+    assert cfg.world.open_weight_lag_months == 12 and cfg.world.scale_economies is False
+    assert cfg.customers.n_customers == 5000
+
+
+def test_unmoved_levers_keep_the_selected_scenarios_values(tmp_path):
+    other = tmp_path / "other.toml"
+    other.write_text('name = "other"\n[providers]\nn = 7\n[world]\nopen_weight_lag_months = 2\n')
+    kept = app.page_config(str(other), 5000, {"n_providers": BASE["n_providers"], "n_labs": BASE["n_labs"]})
+    assert kept.providers.n == 7 and kept.world.open_weight_lag_months == 2
+    moved = app.page_config(str(other), 5000, {"n_providers": 2})
+    assert moved.providers.n == 2
+
+
+@pytest.mark.parametrize("bad", [{"n_labs": 2, "nope": 1}, {"gpu_price_x": 100.0}])
+def test_bad_levers_raise_config_errors(bad):
+    with pytest.raises(ConfigError):
+        app.page_config("baseline", 5000, bad)
+
+
+def test_seed_text_is_parsed_strictly():
+    assert app.parse_seed(" 12 ") == 12 and app.parse_seed(3) == 3
+    for bad in ("abc", "-1", "1.5"):
+        with pytest.raises(ConfigError, match="seed"):
+            app.parse_seed(bad)
+
+
+# ----------------------------------------------------------------------------------------------- model
+
+def test_page_model_records_vertical_customers_matching_the_model_row():
+    model = app.PageMarket(**small(seed="4"))
+    assert model.seed == 4 and model.config.customers.n_customers == 5000
+    for _ in range(2):
+        model.step()
+    frames = model.frames()
+    assert frames is model.frames()  # built once per round
+    last = frames.agents[frames.agents["round"] == 2]
+    cols = [c for c in last.columns if c.startswith("customers_")]
+    assert len(cols) == 4 and last["api_tokens_mtok"].notna().sum() == len(model.labs) + len(model.providers)
+    using_ai = frames.model.set_index("round").loc[2, "customers_using_ai"]
+    assert last[cols].to_numpy().sum() == pytest.approx(using_ai, rel=1e-9)
+
+
+def test_firm_extras_count_customers_per_vertical_with_many_offers():
+    firms = [SimpleNamespace(name=f"f{i}", last={"api_tokens_mtok": float(i)}) for i in range(60)]
+    book = SimpleNamespace(entries=[SimpleNamespace(firm=f) for f in firms for _ in range(2)])  # 120 offers
+    choice = np.array([119, 119, 0, -1, 5], dtype=np.int32)
+    vertical = np.array([3, 3, 1, 2, 0], dtype=np.int8)  # int8 as in the model: 3 × 120 overflows int8
+    model = SimpleNamespace(book=book, choice=choice, vertical=vertical, weight=10.0, round=4,
+                            labs=firms[:2], providers=[], wrappers=firms[2:])
+    rows = {r["name"]: r for r in app.firm_extras(model)}
+    assert rows["f59"][f"customers_{VERTICALS[3]}"] == 20.0 and rows["f0"][f"customers_{VERTICALS[1]}"] == 10.0
+    assert rows["f2"][f"customers_{VERTICALS[0]}"] == 10.0
+    assert sum(r[f"customers_{v}"] for r in rows.values() for v in VERTICALS) == 40.0
+    assert rows["f7"]["api_tokens_mtok"] == 7.0 and np.isnan(rows["f7"]["training_gpus"])
+
+
+def test_same_page_parameters_same_run_different_seed_differs():
+    a, b, c = (app.PageMarket(**small(seed=s)) for s in ("1", "1", "2"))
+    for m in (a, b, c):
+        m.step()
+    assert a.recorder.model_rows == b.recorder.model_rows
+    assert a.recorder.model_rows != c.recorder.model_rows
+
+
+def test_chart_data_is_per_firm_whatever_the_population():
+    for n in (5000, 100_000):
+        model = app.PageMarket(**small(n_customers=n))
+        model.step()
+        n_firms = len(model.labs) + len(model.providers) + len(model.wrappers)
+        for key, (_, build) in app.RUN_CHARTS.items():
+            spec = build(model.frames()).to_dict()
+            rows = sum(len(r) for r in spec.get("datasets", {}).values())
+            assert 0 < rows <= 5 * n_firms, (n, key, rows)  # ≤ markets × firms for one round
+
+
+# ----------------------------------------------------------------------------------------------- page, no browser
+
+def render_page():
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    return rc
+
+
+def round_text(rc) -> str:
+    return rc.find(v.Html, class_="tm-round").widget.children[0]
+
+
+def test_page_steps_resets_and_keeps_one_model_per_tab():
+    tab1, tab2 = render_page(), render_page()
+    assert round_text(tab1) == "Round 0 of 60"
+    tab1.find(v.Btn, children=["Step"]).widget.click()
+    tab1.find(v.Btn, children=["Step"]).widget.click()
+    assert round_text(tab1) == "Round 2 of 60" and round_text(tab2) == "Round 0 of 60"
+    charts = tab1.find(solara.widgets.VegaLite).widgets
+    assert len(charts) == len(app.RUN_CHARTS)
+    price = charts[0].spec
+    assert len(next(iter(price["datasets"].values()))) > 0
+    slider = tab1.find(v.Slider, label="labs (first N)").widget
+    slider.v_model = 2
+    tab1.find(v.Btn, children=["Reset"]).widget.click()
+    assert round_text(tab1) == "Round 0 of 60"
+    assert " 2 labs " in tab1.find(v.Html, class_="tm-settings").widget.children[0]
+
+
+def test_bad_input_on_the_page_is_reported_not_fatal():
+    tab = render_page()
+    box = tab.find(v.TextField, label="seed (integer ≥ 0)").widget
+    box.v_model = "abc"
+    box.fire_event("focusout", None)  # the text box commits on focus-out or Enter
+    tab.find(v.Btn, children=["Reset"]).widget.click()
+    assert round_text(tab) == "Round 0 of 60"
+    assert "seed: expected an integer" in tab.find(v.Alert, class_="tm-error").widget.children[0]
+    tab.find(v.Btn, children=["Step"]).widget.click()
+    assert round_text(tab) == "Round 1 of 60"
+
+
+# ----------------------------------------------------------------------------------------------- viz command
+
+def test_viz_rejects_unknown_scenario_and_busy_port(capsys):
+    assert main(["viz", "--scenario", "no_such_scenario"]) == 2
+    assert "no_such_scenario" in capsys.readouterr().err
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert main(["viz", "--port", str(s.getsockname()[1])]) == 2
+    assert "in use" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("assets_fail", [False, True])
+def test_viz_prepares_assets_then_runs_solara(monkeypatch, capsys, assets_fail):
+    calls = {}
+
+    def fake_ensure(**kw):
+        calls["assets"] = True
+        if assets_fail:
+            raise AssetsError("npm not found: install Node.js/npm")
+
+    monkeypatch.setattr("runs.viz_assets.ensure_assets", fake_ensure)
+    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.update(cmd=cmd, env=env) or 0)
+    port = free_port()
+    assert main(["viz", "--scenario", "baseline", "--port", str(port), "--no-open"]) == 0
+    cmd = calls["cmd"]
+    assert calls["assets"] and cmd[1:5] == ["-m", "solara", "run", "runs.app"]
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == str(port)
+    assert "--production" in cmd and "--no-open" in cmd
+    assert calls["env"][app.SCENARIO_ENV] == "baseline"
+    assert calls["env"]["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    err = capsys.readouterr().err
+    assert ("npm not found" in err) == assets_fail
+
+
+# ----------------------------------------------------------------------------------------------- browser
+
+@pytest.fixture(scope="session")
+def solara_assets():
+    if not chromium_available():
+        pytest.skip(CHROMIUM_SKIP_REASON)
+    try:
+        return assets_env(ensure_assets(quiet=True))
+    except AssetsError as e:
+        pytest.skip(str(e))
+
+
+COLOURED_PIXELS = """() => [...document.querySelectorAll('.vega-embed canvas')].map(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] > 0 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
+    }
+    return n; })"""
+
+
+@pytest.mark.browser
+def test_page_in_headless_chromium(solara_assets, tmp_path):
+    port = free_port()
+    with serve_solara("runs.app", port, env=solara_assets) as url:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw)
+            try:
+                context = browser.new_context(viewport={"width": 1500, "height": 1100})
+                blocked = block_external(context)
+                page, messages = context.new_page(), []
+                page.on("console", lambda m: messages.append(m))
+                page.goto(url)
+                page.get_by_text("Round 0 of 60").wait_for(timeout=30_000)
+                n = len(app.RUN_CHARTS)  # placeholders only, no data yet: no coloured pixels
+                page.wait_for_function(f"(c => c.length == {n} && Math.max(...c) == 0)(({COLOURED_PIXELS})())",
+                                       timeout=15_000)
+                for r in (1, 2, 3):
+                    page.get_by_role("button", name="Step").click()
+                    page.get_by_text(f"Round {r} of 60").wait_for(timeout=15_000)
+                page.wait_for_function(f"(c => c.length == {n} && c[0] > 200)(({COLOURED_PIXELS})())",
+                                       timeout=15_000)  # the price chart's lines are drawn
+                assert page.get_by_text("Time: 3.0").is_visible()
+
+                other = context.new_page()  # a second tab gets its own model
+                other.goto(url)
+                other.get_by_text("Round 0 of 60").wait_for(timeout=30_000)
+                other.close()
+                assert page.get_by_text("Round 3 of 60").is_visible()
+
+                slider = page.get_by_role("slider", name="labs (first N)")
+                slider.focus()
+                slider.press("ArrowLeft")
+                slider.press("ArrowLeft")
+                assert slider.get_attribute("aria-valuenow") == "2"
+                for attempt in range(5):  # the slider's new value reaches the server asynchronously
+                    page.get_by_role("button", name="Reset").click()
+                    page.get_by_text("Round 0 of 60").wait_for(timeout=15_000)
+                    if page.locator(".tm-settings", has_text=" 2 labs ").count():
+                        break
+                    page.wait_for_timeout(200 * (attempt + 1))
+                assert page.locator(".tm-settings", has_text=" 2 labs ").count() == 1
+                page.get_by_role("button", name="Step").click()
+                page.get_by_text("Round 1 of 60").wait_for(timeout=15_000)
+                page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+            finally:
+                browser.close()
+    assert (tmp_path / "page.png").stat().st_size > 10_000
+    own = "willReadFrequently"  # chromium's hint about this test's own getImageData pixel reads
+    assert [m for m in unexpected_console(messages) if own not in m] == []
+    assert blocked == []
