@@ -44,9 +44,13 @@ class Recorder:
     def record(self, model, offers: demand.Offers, clearing: Clearing) -> None:
         """Append this round's model row and one row per firm (alive or exited this round)."""
         self.model_rows.append(model_row(model, offers, clearing))
+        by_vertical = vertical_customers_by_firm(model)
         for firm in [*model.labs, *model.providers, *model.wrappers]:
             if firm.alive or firm.last.get("_recorded_exit") is None:
-                self.agent_rows.append(agent_row(model, firm))
+                row = agent_row(model, firm)
+                counts = by_vertical.get(firm.name, np.zeros(len(VERTICALS)))
+                row.update({f"customers_{v}": float(c) for v, c in zip(VERTICALS, counts)})
+                self.agent_rows.append(row)
                 if not firm.alive:
                     firm.last["_recorded_exit"] = model.round
 
@@ -54,6 +58,19 @@ class Recorder:
         """(model, agents, events) DataFrames."""
         events = pd.DataFrame(self.event_rows, columns=["round", "kind", "actor", "target", "amount", "unit", "vertical"])
         return pd.DataFrame(self.model_rows), pd.DataFrame(self.agent_rows), events
+
+
+def vertical_customers_by_firm(model) -> dict[str, np.ndarray]:
+    """Real customers each firm serves in each vertical, shape (V,) per firm name; a direct API user counts for
+    the API seller. One bincount over (vertical, offer) cells, then summed by the offers' firms."""
+    entries, n = model.book.entries, len(model.book.entries)
+    inside = model.choice >= 0
+    cell = model.vertical[inside].astype(np.int64) * n + model.choice[inside]  # int8 verticals would overflow
+    per_offer = np.bincount(cell, minlength=len(VERTICALS) * n).reshape(len(VERTICALS), n) * model.weight
+    out: dict[str, np.ndarray] = {}
+    for j, e in enumerate(entries):
+        out[e.firm.name] = out.get(e.firm.name, 0.0) + per_offer[:, j]
+    return out
 
 
 def agent_row(model, firm) -> dict[str, Any]:
@@ -71,7 +88,8 @@ def agent_row(model, firm) -> dict[str, Any]:
     return dict(round=model.round, agent_id=firm.unique_id, type=firm.kind, name=firm.name, funding=firm.funding,
                 vertical=vertical, upstream=upstream, alive=firm.alive, price=price, price_unit=price_unit,
                 unit_cost=unit, app_price_usd_per_month=getattr(firm, "app_price", np.nan),
-                tokens_mtok=tokens, free_tokens_mtok=last.get("free_tokens_mtok", 0.0),
+                tokens_mtok=tokens, api_tokens_mtok=last.get("api_tokens_mtok", np.nan),
+                free_tokens_mtok=last.get("free_tokens_mtok", 0.0),
                 subscribers=last.get("subscribers", 0.0), revenue_usd=last.get("revenue_usd", 0.0),
                 cost_usd=last.get("cost_usd", 0.0), gross_profit_usd=last.get("gross_profit_usd", 0.0),
                 operating_profit_usd=last.get("operating_profit_usd", 0.0), cash_usd=firm.cash_usd,

@@ -230,32 +230,11 @@ def page_config(scenario_name: str, n_customers: int, levers: dict[str, Any]) ->
     return build_config(data, overrides)
 
 
-def firm_extras(model: TokenMarket) -> list[dict[str, Any]]:
-    """Per firm this round: API tokens (Mtok) and customers served in each vertical (real customers; a direct
-    API user counts for the API seller) — what the share charts need beyond agents.csv."""
-    entries, n = model.book.entries, len(model.book.entries)
-    inside = model.choice >= 0
-    cell = model.vertical[inside].astype(np.int64) * n + model.choice[inside]  # vertical may be a small int type
-    cells = np.bincount(cell, minlength=len(VERTICALS) * n)
-    per_offer = cells.reshape(len(VERTICALS), n) * model.weight
-    per_firm: dict[str, np.ndarray] = {}
-    for j, e in enumerate(entries):
-        per_firm[e.firm.name] = per_firm.get(e.firm.name, 0.0) + per_offer[:, j]
-    rows = []
-    for firm in (*model.labs, *model.providers, *model.wrappers):
-        counts = per_firm.get(firm.name, np.zeros(len(VERTICALS)))
-        rows.append(dict(round=model.round, name=firm.name,
-                         api_tokens_mtok=firm.last.get("api_tokens_mtok", np.nan),
-                         **{f"customers_{v}": float(c) for v, c in zip(VERTICALS, counts)},
-                         **{k: float(getattr(firm, k, np.nan)) for k in ("training_gpus", "free_gpus", "paid_gpus")}))
-    return rows
-
-
 class PageMarket(TokenMarket):
     """TokenMarket built from page parameters (scenario, population, seed, levers) via ``market.config``.
 
     ``scenario`` is what SolaraViz's reset passes (a mesa Scenario) and is ignored: the page's scenario
-    selector is ``scenario_name``. Records :func:`firm_extras` each round for the share charts.
+    selector is ``scenario_name``.
     """
 
     def __init__(self, *, scenario: Any = None, scenario_name: str | None = None, seed: Any = 0,
@@ -270,22 +249,12 @@ class PageMarket(TokenMarket):
             config, rng = page_config(name, PAGE_CUSTOMERS, {}), 0
         super().__init__(config, rng=rng)
         self.scenario_name = name
-        self.extra_rows: list[dict[str, Any]] = []
         self._frames: tuple[int, RunFrames] | None = None
-
-    def step(self) -> None:
-        """One round, then the page's extra per-firm rows."""
-        super().step()
-        self.extra_rows.extend(firm_extras(self))
 
     def frames(self) -> RunFrames:
         """This round's tables (computed once per round, shared by every chart)."""
         if self._frames is None or self._frames[0] != self.round:
             model, agents, events = self.recorder.frames()
-            if not agents.empty:  # add the extra columns agents.csv does not (yet) record
-                extra = pd.DataFrame(self.extra_rows)
-                extra = extra[["round", "name", *(c for c in extra.columns if c not in agents.columns)]]
-                agents = agents.merge(extra, on=["round", "name"], how="left")
             shares = lab_shares_from(self.config.model_dump())  # fallback if the live split is missing
             self._frames = (self.round, RunFrames(model, agents, events, shares))
         return self._frames[1]

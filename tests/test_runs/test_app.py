@@ -115,11 +115,12 @@ def test_firm_extras_count_customers_per_vertical_with_many_offers():
     vertical = np.array([3, 3, 1, 2, 0], dtype=np.int8)  # int8 as in the model: 3 × 120 overflows int8
     model = SimpleNamespace(book=book, choice=choice, vertical=vertical, weight=10.0, round=4,
                             labs=firms[:2], providers=[], wrappers=firms[2:])
-    rows = {r["name"]: r for r in app.firm_extras(model)}
-    assert rows["f59"][f"customers_{VERTICALS[3]}"] == 20.0 and rows["f0"][f"customers_{VERTICALS[1]}"] == 10.0
-    assert rows["f2"][f"customers_{VERTICALS[0]}"] == 10.0
-    assert sum(r[f"customers_{v}"] for r in rows.values() for v in VERTICALS) == 40.0
-    assert rows["f7"]["api_tokens_mtok"] == 7.0 and np.isnan(rows["f7"]["training_gpus"])
+    from market.recording import vertical_customers_by_firm
+
+    rows = vertical_customers_by_firm(model)
+    assert rows["f59"][3] == 20.0 and rows["f0"][1] == 10.0
+    assert rows["f2"][0] == 10.0
+    assert sum(r.sum() for r in rows.values()) == 40.0
 
 
 def test_same_page_parameters_same_run_different_seed_differs():

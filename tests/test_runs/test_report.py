@@ -51,9 +51,20 @@ def test_run_report_is_self_contained_with_pngs(run_dir, capsys):
     assert all(p.read_bytes()[:8] == PNG_MAGIC and p.stat().st_size > 5000 for p in pngs)
 
 
-def test_report_states_missing_share_columns(run_dir):
+def test_report_states_missing_share_columns(tmp_path, run_dir):
+    # A run folder from before agents.csv had customers_<vertical>: the report says what it cannot show.
+    import pandas as pd
+
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("model.csv", "events.csv", "manifest.json"):
+        (old / name).write_bytes((run_dir / name).read_bytes())
+    agents = pd.read_csv(run_dir / "agents.csv")
+    agents.drop(columns=[c for c in agents if c.startswith("customers_")]).to_csv(old / "agents.csv", index=False)
+    assert main(["report", str(old), "--no-png"]) == 0
+    assert "vertical shares are not shown" in (old / REPORT).read_text()
     assert main(["report", str(run_dir), "--no-png"]) == 0
-    assert "vertical shares are not shown" in (run_dir / REPORT).read_text()
+    assert "vertical shares are not shown" not in (run_dir / REPORT).read_text()
 
 
 def test_no_png_writes_html_only(tmp_path, run_dir):
