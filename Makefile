@@ -22,7 +22,7 @@ run: install
 	$(BIN)/tokenmarket run $(ARGS)
 
 test: install-test
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto $(PYTEST_ARGS)
 
 bench: install-test
 	$(BIN)/python benchmarks/bench_model.py
