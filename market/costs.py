@@ -112,13 +112,13 @@ def slo_concurrency(tech: ServingTech) -> float:
     """Streams per GPU at which each stream's speed T(c)/c falls to ``tech.user_speed_tok_s``.
 
     T(c)/c falls monotonically from skill*T_sat/c0 (at c -> 0), so the root is unique; found by bisection.
-
-    Raises:
-        ValueError: even one stream per GPU cannot reach the latency target (skill*T_sat/c0 <= user speed).
+    When even a single stream cannot reach the target (a large model on slow serving: skill*T_sat/c0 ≤ user
+    speed), the deployment runs one stream per GPU at whatever speed it gets (assumption: users accept a slower
+    model rather than none).
     """
     top = tech.skill * tech.decode_sat_tok_s_per_gpu / tech.decode_half_concurrency
     if top <= tech.user_speed_tok_s:
-        raise ValueError(f"user_speed_tok_s={tech.user_speed_tok_s} out of range: must be < skill*T_sat/c0={top:.4g}")
+        return 1.0
     lo, hi = 0.0, tech.skill * tech.decode_sat_tok_s_per_gpu / tech.user_speed_tok_s  # T(c) <= skill*T_sat
     for _ in range(100):  # 100 halvings take any bracket below double precision
         mid = 0.5 * (lo + hi)

@@ -10,7 +10,6 @@ import pandas as pd
 from market import demand, metrics
 from market.clearing import Clearing
 from market.config import VERTICALS
-from market.offers import API, APP, FREE, WRAPPER
 
 MODEL_COLUMNS_DOC = {
     "round": "month since start",

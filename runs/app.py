@@ -27,7 +27,7 @@ import solara
 from mesa.visualization import SolaraViz
 from pydantic import BaseModel
 
-from market.config import VERTICALS, ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario
+from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario
 from market.model import TokenMarket
 from runs.charts import RUN_CHARTS, RunFrames, lab_shares_from, outcome_flags
 

@@ -96,7 +96,7 @@ def market_shares(agents: pd.DataFrame) -> pd.DataFrame:
     markets = [("API", qty, agents[agents["type"].isin(API_SELLERS)])]
     markets += [(v, f"customers_{v}", agents) for v in VERTICALS if f"customers_{v}" in agents]
     for market, col, df in markets:
-        wide = df.groupby(["round", "name"], sort=False)[col].sum().unstack(fill_value=0.0).fillna(0.0)
+        wide = df.groupby(["round", "name"], sort=False)[col].sum().astype(float).unstack(fill_value=0.0).fillna(0.0)
         wide = wide.loc[:, wide.sum() > 0]
         if wide.empty:
             continue

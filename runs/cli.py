@@ -126,4 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: subcommand modules raise runs.cli.UsageError,
+    # which a second copy of this module would not catch.
+    from runs.cli import main as _main
+
+    sys.exit(_main())

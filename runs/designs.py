@@ -12,8 +12,8 @@ A design is a list of *points* (one value per varied field) crossed with ``repli
 - ``morris``: ``n`` trajectories of ``D + 1`` points on a 4-level grid (SALib ``sample.morris``; Morris 1991,
   Campolongo et al. 2007).
 
-Sampled floats are rounded to 10 significant digits (the precision of the CSV files, so what is written is
-exactly what ran) and integer fields to the nearest integer.
+Float values (listed or sampled) are rounded to 10 significant digits, the precision of the CSV files, so
+what is written is exactly what ran; sampled integer fields are rounded to the nearest integer.
 
 Seeds come from one master seed through :class:`numpy.random.SeedSequence` spawn keys, so a run's seed depends
 only on (master seed, point, replicate), never on the executor or the order runs finish in:
@@ -186,7 +186,9 @@ def coerce(key: str, kind: str, value: Any, flag: str) -> Any:
                           f"(the field's type)")
     if kind == "float" and not math.isfinite(value):
         raise ConfigError(f"{flag} {key}: value {value!r} is not finite")
-    return {"int": int, "float": float}.get(kind, lambda v: v)(value)
+    if kind == "float":
+        return float(f"{value:.10g}")  # the precision of the CSV files: what is written is what ran
+    return int(value) if kind == "int" else value
 
 
 def _check_value(base: dict[str, Any], key: str, value: Any, flag: str) -> None:
@@ -233,14 +235,15 @@ def make_design(base: dict[str, Any], *, grid: list[tuple[str, list[Any]]] | Non
 
     ``grid`` lists (key, values) with values as typed Python values or command-line strings; ``method`` is a
     sampler of :data:`SAMPLED` with ``n`` and ``ranges`` (key, lo, hi). Every grid value and both ends of every
-    range are validated against the schema, and every point is built into a config, before any run.
+    range are validated against the schema (whole points are checked by :meth:`runs.sweep.SweepPlan.tasks`).
 
     Raises:
         ConfigError: unknown or repeated key, wrong value type, value outside the field's range, empty or
             reversed range, range on a non-numeric field, ``n`` missing or too small for the method, a grid
             mixed with a sampler, too many runs. The message names the flag, field, value and what is allowed.
     """
-    grid, ranges = list(grid or []), list(ranges or [])
+    grid = [(k.strip().replace("__", "."), v) for k, v in grid or []]
+    ranges = [(k.strip().replace("__", "."), lo, hi) for k, lo, hi in ranges or []]
     if method is not None and method not in SAMPLED:
         raise ConfigError(f"--sample: unknown method {method!r}; allowed: {', '.join(SAMPLED)}")
     if grid and (method or ranges):

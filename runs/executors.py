@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 import traceback
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -26,10 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market.config import ConfigError, build_config
+from market.config import build_config
+from market.outcomes import summary_metrics as outcome_summary
 from market.simulate import RunResult, run_once
-
-_NOT_METRICS = {"run_id", "seed", "round", "point", "replicate"}
 
 
 class SweepError(ValueError):
@@ -92,39 +91,16 @@ def simulate(task: RunTask) -> RunResult:
 
 
 def summary_metrics(model: pd.DataFrame) -> dict[str, float]:
-    """Summary of a run's model table (one row per round): ``<col>_last`` (last round) and ``<col>_mean``
-    (mean over rounds, NaN rounds skipped) for every numeric or boolean column except ids and ``round``.
-    Units are those of the column. An empty table gives no metrics."""
-    out: dict[str, float] = {}
-    if model.empty:
-        return out
-    for col in model.columns:
-        s = model[col]
-        if col in _NOT_METRICS or not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            continue
-        s = s.astype(float)
-        out[f"{col}_last"] = float(s.iloc[-1])
-        out[f"{col}_mean"] = float(s.mean())
+    """``last_<col>`` / ``mean_<col>`` of every numeric model column (``market.outcomes.summary_metrics``),
+    without its row count (``rounds_completed`` already says it)."""
+    out = outcome_summary(model)
+    out.pop("rounds", None)
     return out
 
 
-def outcome_flags(result: RunResult) -> dict[str, Any]:
-    """``outcome_<name>`` columns from ``market.outcomes.detect(result) -> dict`` when that function exists;
-    an empty dict otherwise. Non-scalar values are written as text."""
-    try:
-        from market import outcomes
-    except ModuleNotFoundError as err:
-        if err.name == "market.outcomes":
-            return {}
-        raise
-    detect = getattr(outcomes, "detect", None)
-    if not callable(detect):
-        return {}
-    out = {}
-    for name, value in dict(detect(result)).items():
-        value = value.item() if isinstance(value, np.generic) else value
-        out[f"outcome_{name}"] = value if isinstance(value, (bool, int, float, str, type(None))) else str(value)
-    return out
+def outcome_flags(result: RunResult) -> dict[str, bool]:
+    """The run's outcome detector flags as ``outcome_<name>`` columns (dumb_pipe, loss_leading, …)."""
+    return {f"outcome_{name}": bool(flag) for name, flag in result.flags().items()}
 
 
 def failed_outcome(task: RunTask, error: str, tb: str) -> RunOutcome:
@@ -165,17 +141,32 @@ class SerialExecutor:
             yield evaluate(task, fn)
 
 
-def _worker_init() -> None:
-    """Pool worker set-up: ignore Ctrl-C (the main process stops the pool) and exit if the parent dies."""
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (Linux: read from /proc; elsewhere: kill -0)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _worker_init(main_pid: int) -> None:
+    """Pool worker set-up: ignore Ctrl-C (the main process stops the pool) and exit when the main process
+    is gone (killed with SIGKILL, say), so no worker outlives its sweep."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while _alive(main_pid):
             time.sleep(0.5)
         os._exit(1)
 
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    threading.Thread(target=watch, daemon=True, name="main-watch").start()
 
 
 class ProcessExecutor:
@@ -183,29 +174,33 @@ class ProcessExecutor:
 
     Workers come from a forkserver that imports the simulation once, so pools after the first start in
     milliseconds. At most ``2 × workers`` runs are queued at a time. A worker that dies (segfault, OOM kill)
-    breaks the pool: it is replaced, the runs it held are retried once, then recorded as failed. On an
-    exception in the main process (Ctrl-C, SIGTERM) the workers are terminated.
+    breaks the pool: the pool is replaced and the runs that were in it are rerun one at a time, so only the
+    run that kills its worker alone is recorded as failed. On an exception in the main process (Ctrl-C,
+    SIGTERM) the workers are terminated.
     """
 
     name = "processes"
 
-    def __init__(self, workers: int, start_method: str = "forkserver") -> None:
+    def __init__(self, workers: int, start_method: str | None = None) -> None:
         if workers < 1:
             raise SweepError(f"--workers: {workers} out of range (allowed: ≥ 1)")
         self.workers = workers
+        if start_method is None:  # forkserver where the platform has it (not on Windows)
+            start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(["runs.executors"])
         self._pool: ProcessPoolExecutor | None = None
+        self._size = workers
         self._generation = 0
 
     def _new_pool(self) -> None:
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_worker_init)
+        self._pool = ProcessPoolExecutor(self._size, mp_context=self._ctx, initializer=_worker_init,
+                                         initargs=(os.getpid(),))
         self._generation += 1
 
     def __enter__(self) -> "ProcessExecutor":
         self._before = set(mp.active_children())
-        self._new_pool()
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
@@ -221,33 +216,39 @@ class ProcessExecutor:
         self._pool = None
 
     def outcomes(self, tasks: Iterable[RunTask], fn: Callable = simulate) -> Iterator[RunOutcome]:
-        """Yield one outcome per task as runs finish (completion order)."""
-        todo, retry, tries = iter(tasks), deque(), Counter()
-        pending: dict[Any, tuple[RunTask, int]] = {}
+        """Yield one outcome per task as runs finish (completion order). The pool starts here, with no more
+        workers than tasks when their number is known."""
+        if self._pool is None:
+            self._size = min(self.workers, max(1, len(tasks))) if hasattr(tasks, "__len__") else self.workers
+            self._new_pool()
+        todo, suspects = iter(tasks), deque()
+        pending: dict[Any, tuple[RunTask, int, bool]] = {}
 
         def refill() -> None:
-            while len(pending) < 2 * self.workers:
-                task = retry.popleft() if retry else next(todo, None)
-                if task is None:
-                    return
-                tries[task.run_id] += 1
-                pending[self._pool.submit(evaluate, task, fn)] = (task, self._generation)
+            if suspects:  # after a worker died: rerun the runs it may have taken down one at a time
+                if not pending:
+                    task = suspects.popleft()
+                    pending[self._pool.submit(evaluate, task, fn)] = (task, self._generation, True)
+                return
+            while len(pending) < 2 * self._size and (task := next(todo, None)) is not None:
+                pending[self._pool.submit(evaluate, task, fn)] = (task, self._generation, False)
 
         refill()
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                task, generation = pending.pop(fut)
+                task, generation, alone = pending.pop(fut)
                 try:
                     outcome = fut.result()
                 except BrokenProcessPool:
                     if generation == self._generation:
                         self._pool.shutdown(wait=False, cancel_futures=True)
                         self._new_pool()
-                    if tries[task.run_id] < 2:
-                        retry.append(task)
+                    if not alone:
+                        suspects.append(task)
                         continue
-                    outcome = failed_outcome(task, "worker process died while running this run (twice)", "")
+                    outcome = failed_outcome(task, "worker process died while running this run (it ran alone "
+                                                   "in the pool)", "")
                 yield outcome
             refill()
 
@@ -290,7 +291,7 @@ class DaskExecutor:
         from distributed import as_completed
 
         todo, pending = iter(tasks), {}
-        queue = as_completed()
+        queue = as_completed(loop=self.client.loop)
 
         def submit(n: int) -> None:
             for _ in range(n):
@@ -323,5 +324,7 @@ def make_executor(workers: int | None = None, dask_scheduler: str | None = None)
     (``workers`` None: every core this process may use)."""
     if dask_scheduler:
         return DaskExecutor(dask_scheduler)
-    n = workers if workers is not None else len(os.sched_getaffinity(0))
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    n = workers
     return SerialExecutor() if n == 1 else ProcessExecutor(n)

@@ -41,17 +41,30 @@ def check_out_dir(out: Path, force: bool) -> None:
         raise OutputError(f"--out: cannot write under {str(probe)!r} (permission denied)")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and an atomic rename."""
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and an atomic rename; the file gets the
+    usual permissions for new files (0666 less the umask), not mkstemp's private 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:
@@ -59,9 +72,10 @@ def write_csv(path: Path, df: pd.DataFrame) -> None:
     atomic_write_text(path, df.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (sorted keys, indented)."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+def write_json(path: Path, data: Any, sort_keys: bool = True) -> None:
+    """Write JSON atomically (indented; keys sorted unless ``sort_keys`` is False, e.g. when the order of a
+    config's dict entries matters to the model)."""
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n")
 
 
 def write_run_folder(out: Path, files: dict[str, pd.DataFrame | dict], force: bool = False) -> Path:
@@ -119,7 +133,10 @@ def _csv_records(path: Path) -> tuple[list[str], list[list[str]], bool]:
     """Header and complete records of a CSV file; the flag says whether a torn tail was dropped."""
     import csv
 
-    text = path.read_text(newline="") if path.exists() else ""
+    text = ""
+    if path.exists():
+        with open(path, newline="") as fh:
+            text = fh.read()
     torn = bool(text) and not text.endswith("\n")
     if torn:
         text = text[: text.rfind("\n") + 1]
@@ -180,23 +197,50 @@ def append_csv(path: Path, df: pd.DataFrame) -> None:
 
 
 def filter_csv(path: Path, column: str, keep: set[str]) -> int:
-    """Rewrite CSV ``path`` atomically keeping the records whose ``column`` is in ``keep`` (and dropping a
-    torn or malformed tail). Values are copied as text, unchanged. Returns the number of records dropped.
-    A missing file is left missing and returns 0.
+    """Rewrite CSV ``path`` atomically keeping the records whose ``column`` is in ``keep``, and dropping a
+    torn last record (no final newline) or records with the wrong number of fields. Values are copied as text,
+    unchanged; the file is streamed, not loaded whole. Returns the number of records dropped; a missing file is
+    left missing and returns 0.
 
     Raises:
-        KeyError: ``column`` is not in the header.
+        ValueError: ``column`` is not in the header.
     """
-    if not path.exists():
+    import csv
+
+    if not path.exists() or path.stat().st_size == 0:
         return 0
-    header, rows, torn = _csv_records(path)
-    if not header:
-        return 0
-    i = header.index(column)
-    kept = [r for r in rows if r[i] in keep]
-    if len(kept) != len(rows) or torn:
-        _write_records(path, header, kept)
-    return len(rows) - len(kept)
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        torn = fh.read(1) != b"\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    dropped = 0
+    try:
+        with open(path, newline="") as src, os.fdopen(fd, "w", newline="") as dst:
+            reader, writer = csv.reader(src), csv.writer(dst, lineterminator="\n")
+            header = next(reader)
+            i = header.index(column)
+            writer.writerow(header)
+            previous = None
+            for record in reader:
+                if previous is not None:
+                    if len(previous) == len(header) and previous[i] in keep:
+                        writer.writerow(previous)
+                    else:
+                        dropped += 1
+                previous = record
+            if previous is not None:
+                if not torn and len(previous) == len(header) and previous[i] in keep:
+                    writer.writerow(previous)
+                else:
+                    dropped += 1
+        if dropped:
+            os.replace(tmp, path)
+        else:
+            os.unlink(tmp)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dropped
 
 
 def write_parquet(path: Path, df: pd.DataFrame) -> None:
@@ -244,3 +288,17 @@ class FolderLock:
     def __exit__(self, *exc: object) -> None:
         if self._fh is not None:
             self._fh.close()
+
+
+def sort_csv(path: Path, column: str) -> None:
+    """Rewrite CSV ``path`` atomically with its records sorted by the text of ``column`` (stable).
+
+    Raises:
+        KeyError: ``column`` is not in the header.
+    """
+    if not path.exists():
+        return
+    header, rows, _ = _csv_records(path)
+    if header:
+        i = header.index(column)
+        _write_records(path, header, sorted(rows, key=lambda r: r[i]))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import functools
 import html
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import pandas as pd
 
 from runs.charts import (RUN_CHARTS, RunFrames, as_flag, lab_shares_from, metric_distribution_chart,
                          outcome_flags, outcome_heatmap, run_charts)
-from runs.io import atomic_write_text
+from runs.io import atomic_write_bytes, atomic_write_text
 
 REPORT = "report.html"
 FIGURES = "figures"
@@ -210,19 +208,6 @@ table{{border-collapse:collapse}}th,td{{text-align:left;padding:2px 12px 2px 0;f
 """
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    # runs.io has only a text writer; same temp-file-then-rename pattern for PNG bytes.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_pngs(folder: Path, sections: list[Section], scale: float = 2.0) -> list[Path]:
     """One PNG per section under ``folder/figures/`` (vl-convert, ``scale``× pixel density)."""
     import vl_convert
@@ -230,7 +215,7 @@ def write_pngs(folder: Path, sections: list[Section], scale: float = 2.0) -> lis
     paths = []
     for s in sections:
         path = folder / FIGURES / f"{s.key}.png"
-        _atomic_write_bytes(path, vl_convert.vegalite_to_png(s.chart.to_dict(), scale=scale))
+        atomic_write_bytes(path, vl_convert.vegalite_to_png(s.chart.to_dict(), scale=scale))
         paths.append(path)
     return paths
 

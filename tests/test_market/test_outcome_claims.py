@@ -9,7 +9,6 @@ deterministic for a seed, so these counts are reproducible.
 from functools import cache
 
 import numpy as np
-import pytest
 
 from market.config import config_from
 from market.simulate import run_once

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import solara
 
-from market.config import VERTICALS, ConfigError, config_from, field_meta
+from market.config import ConfigError, config_from, field_meta
 from runs import app
 from runs.cli import main
 from runs.viz_assets import AssetsError, ensure_assets

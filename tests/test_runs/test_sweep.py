@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -70,36 +68,17 @@ def test_summary_metrics_discovers_numeric_columns():
     assert m["last_n_labs"] == 3 and m["mean_alive"] == pytest.approx(2 / 3)
 
 
-def test_outcome_flags_adapter(monkeypatch):
-    result = RunResult(pd.DataFrame({"round": [1]}), pd.DataFrame(), pd.DataFrame())
-    monkeypatch.setitem(sys.modules, "market.outcomes", None)  # as if market/outcomes.py did not exist
-    assert outcome_flags(result) == {}
-    fake = types.ModuleType("market.outcomes")
-    monkeypatch.setitem(sys.modules, "market.outcomes", fake)
-    assert outcome_flags(result) == {}  # module without detect(): no outcome columns
-    fake.detect = lambda res: {"pipe_commoditised": np.bool_(True), "winner": "lab_a", "rounds_to_exit": 4}
-    assert outcome_flags(result) == {"outcome_pipe_commoditised": True, "outcome_winner": "lab_a",
-                                     "outcome_rounds_to_exit": 4}
-
-    class Found:
-        def __init__(self, cfg):
-            self.cfg = cfg
-
-        def flags(self):
-            return {"dumb_pipe": self.cfg == "thresholds"}
-
-    fake.detect = lambda model_df, agents_df, events_df, cfg=None: Found(cfg)
-    config = types.SimpleNamespace(outcomes="thresholds")
-    assert outcome_flags(result, config) == {"outcome_dumb_pipe": True}
+def test_outcome_flags_become_columns():
+    result = RunResult(pd.DataFrame({"round": [1]}), pd.DataFrame(), pd.DataFrame(),
+                       outcomes={"flags": {"dumb_pipe": True, "loss_leading": False}})
+    assert outcome_flags(result) == {"outcome_dumb_pipe": True, "outcome_loss_leading": False}
 
 
-def test_outcome_columns_reach_runs_csv(tmp_path, monkeypatch):
-    fake = types.ModuleType("market.outcomes")
-    fake.detect = lambda res: {"monopoly": bool(res.model["n_labs"].iloc[-1] == 1)}
-    monkeypatch.setitem(sys.modules, "market.outcomes", fake)
+def test_outcome_columns_reach_runs_csv(tmp_path):
     run_sweep(tmp_path / "s", tiny_plan(replicates=2), progress=False)
     runs = read_runs(tmp_path / "s")
-    assert "outcome_monopoly" in runs.columns and runs["outcome_monopoly"].isin([True, False]).all()
+    for name in ("dumb_pipe", "loss_leading", "loss_leading_recouped", "vertical_takeover"):
+        assert runs[f"outcome_{name}"].isin([True, False]).all()
 
 
 def test_evaluate_turns_an_exception_into_a_failed_outcome():
