@@ -66,24 +66,32 @@ def utilities(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.n
         api_capable: whether the segment may buy direct API access; blocked: (J,) offers closed to these
         customers (full capacity); with_switching: include switching costs (False for welfare measures).
     """
-    fit = offers.fit[vertical]                                        # (n, J)
-    usage_col = usage[:, None]
-    served = np.minimum(1.0, offers.cap_mtok[None, :] / np.maximum(usage_col, 1e-12))
-    value = wtp[:, None] * (fit * offers.quality[None, :]) ** gamma * served
-    cost = offers.price_month[None, :] + np.minimum(usage_col, offers.cap_mtok[None, :]) * offers.price_mtok[None, :]
-    v = value - cost
-    if with_switching:
-        owner = np.arange(offers.n) if offers.owner is None else offers.owner
-        inside = current != OUTSIDE
-        current_owner = np.where(inside, owner[np.where(inside, current, 0)], -1)
-        moving = (current_owner[:, None] != owner[None, :]) & inside[:, None]
-        v -= switching[:, None] * moving
-    v /= mu
+    n, j = vertical.shape[0], offers.n
     closed = ~offers.alive | (offers.api & (not api_capable))
     if blocked is not None:
         closed = closed | blocked
-    v[:, closed] = -np.inf
-    v[fit <= 0] = -np.inf
+    owner = np.arange(j) if offers.owner is None else offers.owner
+    inside = current != OUTSIDE
+    current_owner = np.where(inside, owner[np.where(inside, current, 0)], -1)
+    v = np.full((n, j), -np.inf)
+    # Only the offers open in each vertical are computed (a wrapper sells in one vertical, consumers cannot use
+    # APIs): same numbers as the full matrix, a fraction of the work.
+    for vv in np.unique(vertical):
+        rows = np.flatnonzero(vertical == vv)
+        cols = np.flatnonzero(~closed & (offers.fit[vv] > 0))
+        if cols.size == 0:
+            continue
+        usage_col = usage[rows, None]
+        cap = offers.cap_mtok[None, cols]
+        served = np.minimum(1.0, cap / np.maximum(usage_col, 1e-12))
+        value = wtp[rows, None] * (offers.fit[vv, cols][None, :] * offers.quality[None, cols]) ** gamma * served
+        cost = offers.price_month[None, cols] + np.minimum(usage_col, cap) * offers.price_mtok[None, cols]
+        sub = value - cost
+        if with_switching:
+            moving = (current_owner[rows, None] != owner[None, cols]) & inside[rows, None]
+            sub -= switching[rows, None] * moving
+        sub /= mu
+        v[np.ix_(rows, cols)] = sub
     return v
 
 

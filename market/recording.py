@@ -42,8 +42,9 @@ class Recorder:
 
     def record(self, model, offers: demand.Offers, clearing: Clearing) -> None:
         """Append this round's model row and one row per firm (alive or exited this round)."""
-        self.model_rows.append(model_row(model, offers, clearing))
-        by_vertical = vertical_customers_by_firm(model)
+        customers = vertical_offer_cells(model)
+        self.model_rows.append(model_row(model, offers, clearing, customers))
+        by_vertical = _by_firm(model, customers)
         for firm in [*model.labs, *model.providers, *model.wrappers]:
             if firm.alive or firm.last.get("_recorded_exit") is None:
                 row = agent_row(model, firm)
@@ -61,15 +62,8 @@ class Recorder:
 
 def vertical_customers_by_firm(model) -> dict[str, np.ndarray]:
     """Real customers each firm serves in each vertical, shape (V,) per firm name; a direct API user counts for
-    the API seller. One bincount over (vertical, offer) cells, then summed by the offers' firms."""
-    entries, n = model.book.entries, len(model.book.entries)
-    inside = model.choice >= 0
-    cell = model.vertical[inside].astype(np.int64) * n + model.choice[inside]  # int8 verticals would overflow
-    per_offer = np.bincount(cell, minlength=len(VERTICALS) * n).reshape(len(VERTICALS), n) * model.weight
-    out: dict[str, np.ndarray] = {}
-    for j, e in enumerate(entries):
-        out[e.firm.name] = out.get(e.firm.name, 0.0) + per_offer[:, j]
-    return out
+    the API seller."""
+    return _by_firm(model, vertical_offer_cells(model))
 
 
 def agent_row(model, firm) -> dict[str, Any]:
@@ -100,36 +94,44 @@ def agent_row(model, firm) -> dict[str, Any]:
                 acquired_by=getattr(firm, "acquired_by", None) or "")
 
 
-def _vertical_hhi(model, offers: demand.Offers) -> dict[str, float]:
-    """HHI per vertical over firms, by customers served in that vertical (API users count for the API seller)."""
-    book, out = model.book, {}
-    owner = np.array([e.firm.unique_id for e in book.entries] + [-1])
-    choice, vert = model.choice, model.vertical
-    for v, name in enumerate(VERTICALS):
-        sel = choice[(vert == v) & (choice >= 0)]
-        counts = np.bincount(owner[sel]) if sel.size else np.zeros(1)
-        out[f"hhi_{name}"] = metrics.hhi(counts)
+def vertical_offer_cells(model, weights: np.ndarray | None = None) -> np.ndarray:
+    """Shape (V, J): customers (or the sum of ``weights``, shape (n,)) of each offer in each vertical, real units.
+    One bincount over all customers; every per-vertical measure of the round is read from it."""
+    n = len(model.book.entries)
+    inside = model.choice >= 0
+    cell = model.vertical[inside].astype(np.int64) * n + model.choice[inside]  # int8 verticals would overflow
+    w = None if weights is None else weights[inside]
+    return np.bincount(cell, weights=w, minlength=len(VERTICALS) * n).reshape(len(VERTICALS), n) * model.weight
+
+
+def _by_firm(model, cells: np.ndarray) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for j, e in enumerate(model.book.entries):
+        out[e.firm.name] = out.get(e.firm.name, 0.0) + cells[:, j]
     return out
+
+
+def _vertical_hhi(model, customers: np.ndarray) -> dict[str, float]:
+    """HHI per vertical over firms, by customers served in that vertical (API users count for the API seller)."""
+    per_firm = np.array(list(_by_firm(model, customers).values())) if model.book.entries else np.zeros((1, len(VERTICALS)))
+    return {f"hhi_{name}": metrics.hhi(per_firm[:, v]) for v, name in enumerate(VERTICALS)}
 
 
 def _vertical_revenue_shares(model, offers: demand.Offers, clearing: Clearing) -> dict[str, float]:
     """Per vertical other than general chat: labs' and wrappers' shares of what customers there pay ($/month),
     counting apps, vertical apps and direct API use (providers' API sales are in the total, in neither share)."""
-    choice = model.choice
-    inside = choice >= 0
-    safe = np.where(inside, choice, 0)
+    inside = model.choice >= 0
+    safe = np.where(inside, model.choice, 0)
     pay = np.where(inside, offers.price_month[safe] + clearing.served * offers.price_mtok[safe], 0.0)
-    kind = np.array([e.firm.kind for e in model.book.entries] + ["none"])
-    owner_kind = kind[np.where(inside, choice, len(kind) - 1)]
+    revenue = vertical_offer_cells(model, pay)
+    kind = np.array([e.firm.kind for e in model.book.entries])
     out = {}
     for v, name in enumerate(VERTICALS):
         if name == "general_chat":
             continue
-        in_v = model.vertical == v
-        total = pay[in_v].sum()
-        for k, col in (("lab", "lab"), ("wrapper", "wrapper")):
-            part = pay[in_v & (owner_kind == k)].sum()
-            out[f"{col}_revenue_share_{name}"] = float(part / total) if total > 0 else np.nan
+        total = revenue[v].sum()
+        for k in ("lab", "wrapper"):
+            out[f"{k}_revenue_share_{name}"] = float(revenue[v, kind == k].sum() / total) if total > 0 else np.nan
     return out
 
 
@@ -149,7 +151,7 @@ def consumer_surplus_usd(model, offers: demand.Offers) -> float:
     return total * model.weight
 
 
-def model_row(model, offers: demand.Offers, clearing: Clearing) -> dict[str, Any]:
+def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.ndarray) -> dict[str, Any]:
     """Market-level figures of the round (units in the names)."""
     labs, provs, wraps = model.alive(model.labs), model.alive(model.providers), model.alive(model.wrappers)
     api_sellers = [*labs, *provs]
@@ -176,7 +178,7 @@ def model_row(model, offers: demand.Offers, clearing: Clearing) -> dict[str, Any
         gross_profit_api_usd=gp_api, gross_profit_app_usd=gp_app,
         app_share_of_gross_profit=metrics.share_of(gp_app, gp_app + gp_api) if gp_app + gp_api > 0 else np.nan,
         hhi_api=metrics.hhi(api_tok),
-        **_vertical_hhi(model, offers),
+        **_vertical_hhi(model, customers),
         tokens_paid_mtok=paid, tokens_free_mtok=free,
         tokens_unserved_mtok=float((clearing.tokens - clearing.served).sum() * w),
         customers_spilled=clearing.spilled,
