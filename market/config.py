@@ -300,7 +300,7 @@ def _format_error(err: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def _coerce(text: str) -> Any:
+def parse_override_value(text: str) -> Any:
     """Parse an override value written on a command line: TOML scalar syntax, else a bare string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
@@ -322,7 +322,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     out = copy.deepcopy(data)
     for raw_key, raw_value in overrides.items():
         key = raw_key.replace("__", ".")
-        value = _coerce(raw_value) if isinstance(raw_value, str) else raw_value
+        value = parse_override_value(raw_value) if isinstance(raw_value, str) else raw_value
         parts = key.split(".")
         node: Any = out
         schema: Any = MarketConfig

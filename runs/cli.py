@@ -11,7 +11,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from market.config import ConfigError, config_from, list_scenarios
+from market.config import ConfigError, config_from, list_scenarios, parse_override_value
 from runs.io import OutputError
 
 EXIT_USAGE = 2
@@ -64,7 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with tqdm(total=rounds, desc=run_id, unit="round", disable=args.quiet, file=sys.stderr) as bar:
         result = run_once(config, args.seed, run_id=run_id, on_round=lambda r: bar.update(1))
     manifest = dict(run_id=run_id, seed=args.seed, rounds=rounds, scenario=args.scenario or "baseline",
-                    overrides=overrides, config=config.model_dump(mode="json"), versions=versions(),
+                    overrides={k: parse_override_value(v) if isinstance(v, str) else v for k, v in overrides.items()},
+                    config=config.model_dump(mode="json"), versions=versions(),
                     git_commit=git_commit(), started_utc=started.isoformat(),
                     finished_utc=dt.datetime.now(dt.timezone.utc).isoformat(),
                     files=["model.csv", "agents.csv", "events.csv", "outcomes.json", "manifest.json"])

@@ -39,6 +39,11 @@ def check_out_dir(out: Path, force: bool) -> None:
         probe = probe.parent
     if not os.access(probe, os.W_OK):
         raise OutputError(f"--out: cannot write under {str(probe)!r} (permission denied)")
+    # Access bits say nothing about special file systems (/proc, /sys): try it, with a folder removed at once.
+    try:
+        shutil.rmtree(tempfile.mkdtemp(dir=probe, prefix=".tokenmarket-probe."))
+    except OSError as err:
+        raise OutputError(f"--out: cannot create folders under {str(probe)!r} ({err.strerror})") from None
 
 
 def _umask_mode() -> int:

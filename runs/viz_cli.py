@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -75,10 +76,25 @@ def cmd_viz(args: argparse.Namespace) -> int:
     prepare_assets(quiet=args.quiet)
     cmd = solara_command(args.port, open_browser=not args.no_open)
     print(f"tokenmarket viz: serving http://{HOST}:{args.port}/  (Ctrl-C stops)", file=sys.stderr)
+    # The server runs in its own process group; SIGTERM/SIGINT to this process stop the whole group, so no
+    # orphaned server keeps the port when a script or supervisor stops us.
+    proc = subprocess.Popen(cmd, env=solara_env(args.scenario), start_new_session=True)
+
+    def stop(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call(cmd, env=solara_env(args.scenario))
+        return proc.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def register(subparsers) -> None:

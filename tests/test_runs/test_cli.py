@@ -82,6 +82,17 @@ def test_out_is_a_file(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err
 
 
+def test_out_on_a_special_file_system_fails_before_running(capsys):
+    assert run(["--out", "/proc/tokenmarket_out"]) == 2
+    assert "cannot create folders under '/proc'" in capsys.readouterr().err
+
+
+def test_manifest_keeps_override_types(tmp_path):
+    assert run(["--out", str(tmp_path / "r")]) == 0
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["overrides"]["customers.n_customers"] == 2000
+
+
 def test_scenarios_lists_baseline(capsys):
     assert main(["scenarios"]) == 0
     assert "baseline" in capsys.readouterr().out
