@@ -111,10 +111,10 @@ def write_run_folder(out: Path, files: dict[str, pd.DataFrame | dict], force: bo
     return out
 
 
-def versions() -> dict[str, str]:
-    """Versions of Python and the packages a run depends on."""
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python and the packages a run depends on, plus ``extra`` packages."""
     out = {"python": sys.version.split()[0]}
-    for pkg in ("tokenmarket", "mesa", "numpy", "pandas", "pydantic", "altair"):
+    for pkg in ("tokenmarket", "mesa", "numpy", "pandas", "pydantic", "altair", *extra):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

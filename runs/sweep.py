@@ -25,7 +25,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -168,13 +167,7 @@ def _read_design(folder: Path, design: Design) -> pd.DataFrame:
 
 
 def _versions() -> dict[str, str]:
-    out = io.versions()
-    for pkg in ("SALib", "scipy", "dask", "distributed", "pyarrow"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return io.versions(extra=("SALib", "scipy", "dask", "distributed", "pyarrow"))
 
 
 def _now() -> str:
