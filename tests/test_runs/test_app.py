@@ -206,7 +206,19 @@ def test_viz_prepares_assets_then_runs_solara(monkeypatch, capsys, assets_fail):
             raise AssetsError("npm not found: install Node.js/npm")
 
     monkeypatch.setattr("runs.viz_assets.ensure_assets", fake_ensure)
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.update(cmd=cmd, env=env) or 0)
+    class FakeServer:  # stands in for the solara process: exits at once
+        pid = -1
+
+        def __init__(self, cmd, env, start_new_session):
+            calls.update(cmd=cmd, env=env, own_group=start_new_session)
+
+        def wait(self, timeout=None):
+            return 0
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakeServer)
     port = free_port()
     assert main(["viz", "--scenario", "baseline", "--port", str(port), "--no-open"]) == 0
     cmd = calls["cmd"]
@@ -215,6 +227,7 @@ def test_viz_prepares_assets_then_runs_solara(monkeypatch, capsys, assets_fail):
     assert "--production" in cmd and "--no-open" in cmd
     assert calls["env"][app.SCENARIO_ENV] == "baseline"
     assert calls["env"]["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert calls["own_group"]  # so that stopping viz can stop the whole server group
     err = capsys.readouterr().err
     assert ("npm not found" in err) == assets_fail
 
