@@ -47,9 +47,9 @@ class WrapperApp(Firm):
         self.price = self.policy.decide(obs)
 
     @staticmethod
-    def best_upstream(offers: Sequence[UpstreamOffer], tokens_per_subscriber_mtok: float) -> UpstreamOffer:
-        """The offer with the highest quality per dollar of token bill (quality / price)."""
-        del tokens_per_subscriber_mtok  # same usage everywhere: ranking by quality per $/Mtok suffices
+    def best_upstream(offers: Sequence[UpstreamOffer]) -> UpstreamOffer:
+        """The offer with the highest quality per dollar of token bill (quality / price, $/Mtok); ties go to
+        the lowest seller id."""
         return max(offers, key=lambda o: (o.quality / max(o.price_usd_per_mtok, 1e-12), -o.seller_id))
 
     def choose_upstream(self, offers: Sequence[UpstreamOffer], now: int, forced: bool = False) -> int | None:
@@ -58,7 +58,7 @@ class WrapperApp(Firm):
         seller id when a switch starts, else None."""
         if not offers:
             return None
-        best = self.best_upstream(offers, 0.0)
+        best = self.best_upstream(offers)
         if forced:
             self.upstream_id, self.pending_upstream = best.seller_id, None
             return best.seller_id
