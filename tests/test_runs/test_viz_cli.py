@@ -42,5 +42,9 @@ def test_stopping_viz_stops_the_server(sig):
             time.sleep(0.5)
         assert not _up(url), "the solara server outlived tokenmarket viz"
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # SIGTERM first: viz takes its server group down; SIGKILL would orphan it
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
