@@ -37,7 +37,7 @@ def _provider_entry(model) -> None:
         firm = LowVolumeProvider(model, f"provider_{len(model.providers) + 1}", cfg)
         firm.api_price, firm.quality = price, model.open_weight_quality
         model.providers.append(firm)
-        model.ledger.open(firm, cfg.cash_usd)
+        model.register_firm(firm)
         model.book.add_seller(firm)
         model.recorder.event(model, "entry", firm, None, cfg.cash_usd)
 
@@ -58,7 +58,7 @@ def _wrapper_entry(model) -> None:
         firm = WrapperApp(model, f"{vertical}_wrapper_{n}", vertical, cfg, upstream_id=-1)
         firm.price = float(np.mean([w.price for w in alive]))
         model.wrappers.append(firm)
-        model.ledger.open(firm, cfg.cash_usd)
+        model.register_firm(firm)
         firm.choose_upstream(model.upstream_offers(vertical), model.round, forced=True)
         model.book.add_wrapper(firm)
         model.recorder.event(model, "entry", firm, None, cfg.cash_usd, vertical=vertical)

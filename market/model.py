@@ -76,14 +76,15 @@ class TokenMarket(mesa.Model):
         self.labs: list[FrontierLab] = [FrontierLab(self, lab, gpus=0.0) for lab in config.labs]
         self.providers: list[LowVolumeProvider] = [
             LowVolumeProvider(self, f"provider_{i + 1}", config.providers) for i in range(config.providers.n)]
+        self.firms_by_id: dict[int, Any] = {}
         for firm in (*self.labs, *self.providers):
-            self.ledger.open(firm, firm.cash_usd, "parents" if firm.funding == "self_funded" else "investors")
+            self.register_firm(firm, "parents" if firm.funding == "self_funded" else "investors")
         self._update_open_weights()
         self.wrappers: list[WrapperApp] = []
         for vertical, count in config.wrappers.per_vertical.items():
             for i in range(count):
                 wrapper = WrapperApp(self, f"{vertical}_wrapper_{i + 1}", vertical, config.wrappers, upstream_id=-1)
-                self.ledger.open(wrapper, wrapper.cash_usd)
+                self.register_firm(wrapper)
                 wrapper.choose_upstream(self.upstream_offers(vertical), 0, forced=True)
                 self.wrappers.append(wrapper)
         self.book = OfferBook(self)
@@ -141,8 +142,8 @@ class TokenMarket(mesa.Model):
         offers = self._firms_decide()                # 2. prices, compute, capacity, upstreams, vertical moves
         self._customers_choose(offers)               # 3. logit choice of those reconsidering
         clearing = clear_market(self, offers)        # 4. capacity, rationing, spill-over
-        settle(self, offers, clearing)               # 5. revenues, GPU cost, token bills, opex
         self._tally(offers)
+        settle(self, offers, clearing)               # 5. revenues, GPU cost, token bills, opex
         self._learn()                                # 6. quality from training and data; product investment
         fund_and_exit(self)                          # 7. funding rounds, parent transfers, exits
         enter(self)                                  #    entry where expected margins are positive
@@ -250,9 +251,14 @@ class TokenMarket(mesa.Model):
         """The firms of ``firms`` that have not exited."""
         return [f for f in firms if f.alive]
 
+    def register_firm(self, firm, source: str = "investors") -> None:
+        """Open the firm's ledger account (its initial cash comes from ``source``) and index it by id."""
+        self.ledger.open(firm, firm.cash_usd, source)
+        self.firms_by_id[firm.unique_id] = firm
+
     def agent_by_id(self, unique_id: int):
-        """The agent with ``unique_id`` (firms and segments), or None."""
-        return next((a for a in self.agents if a.unique_id == unique_id), None)
+        """The firm with ``unique_id`` (alive, exited or acquired), or None."""
+        return self.firms_by_id.get(unique_id)
 
     def tech_of(self, firm) -> costs.ServingTech:
         """Serving technology of a lab or provider this round (skill × efficiency gains)."""

@@ -11,17 +11,6 @@ from market import demand, metrics
 from market.clearing import Clearing
 from market.config import VERTICALS
 
-MODEL_COLUMNS_DOC = {
-    "round": "month since start",
-    "api_price_usd_per_mtok": "volume-weighted API price (direct + wrapper token bills)",
-    "api_unit_cost_usd_per_mtok": "volume-weighted unit cost of API tokens (idle capacity included)",
-    "lerner_api": "Lerner index of the API (pipe) layer, revenue-weighted",
-    "lerner_app": "Lerner index of the app layer (labs' apps incl. free tier, wrappers), revenue-weighted",
-    "gross_profit_api_usd": "pipe-layer gross profit, $/month",
-    "gross_profit_app_usd": "app-layer gross profit, $/month",
-    "app_share_of_gross_profit": "app layer / (app + pipe) gross profit",
-}
-
 
 class Recorder:
     """Collects rows as the run goes; :meth:`frames` returns model, agents and events DataFrames."""
