@@ -26,9 +26,14 @@ class ConfigError(ValueError):
     """Bad configuration: names the field, the value given and what is allowed."""
 
 
-def F(default: Any, unit: str, source: str, description: str, **bounds: Any) -> Any:
-    """A schema field with unit and source metadata (``bounds`` are pydantic ``ge``/``le``/``gt``/``lt``)."""
-    return Field(default, description=description, json_schema_extra={"unit": unit, "source": source}, **bounds)
+def F(default: Any, unit: str, source: str, description: str, allowed: str | None = None, **bounds: Any) -> Any:
+    """A schema field with unit and source metadata (``bounds`` are pydantic ``ge``/``le``/``gt``/``lt``).
+
+    ``allowed`` states in words a constraint that a validator, not a bound, enforces (it is shown next to the
+    bounds by ``tokenmarket params`` and in docs/ODD.md).
+    """
+    extra = {"unit": unit, "source": source} | ({"allowed": allowed} if allowed else {})
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
 
 
 class _Strict(BaseModel):
@@ -45,7 +50,8 @@ class PolicyConfig(_Strict):
     markup ``levels``.
     """
 
-    name: Literal["cost_plus", "competitive", "value", "logit_best_response", "loss_leader", "bandit"] = "cost_plus"
+    name: Literal["cost_plus", "competitive", "value", "logit_best_response", "loss_leader", "bandit"] = F(
+        "cost_plus", "choice", "DESIGN.md §4: a policy is chosen per agent in the scenario file", "pricing policy")
     markup: float = F(0.5, "fraction", "assumption: middle of the 2025 list-price/unit-cost gaps", "markup on unit cost", ge=-0.9, le=50)
     step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "price step per round", gt=0, le=0.5)
     floor_markup: float = F(0.0, "fraction", "assumption: competitive sellers stop at unit cost", "floor over unit cost", ge=-0.9, le=10)
@@ -54,7 +60,7 @@ class PolicyConfig(_Strict):
     floor_frac: float = F(0.3, "× cost basis", "assumption: sub-cost but not free", "loss leader's lowest price relative to cost", gt=0, le=1)
     recoup_markup: float = F(1.0, "fraction", "assumption: back to a software-like margin", "markup once the subsidy ends", ge=0, le=50)
     epsilon: float = F(0.1, "probability", "Sutton & Barto (2018) §2.2 common choice", "bandit exploration rate", ge=0, le=1)
-    levels: tuple[float, ...] = F((-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0), "markups", "assumption: spans sub-cost to list-price margins", "bandit's markup levels")
+    levels: tuple[float, ...] = F((-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0), "markups", "assumption: spans sub-cost to list-price margins", "bandit's markup levels", allowed="a list of markups (fractions of the cost basis)")
 
 
 class WorldConfig(_Strict):
@@ -79,18 +85,18 @@ class WorldConfig(_Strict):
 class SegmentConfig(_Strict):
     """A customer segment: a vectorised population with heavy-tailed token use, in one mix of verticals."""
 
-    name: str
-    share: float = F(..., "fraction of customers", "assumption", "share of simulated customers", gt=0, le=1)
-    vertical_mix: dict[str, float] = F(..., "fractions", "assumption", "share of the segment in each vertical")
-    wtp_median_usd_per_month: float = F(..., "$/month", "assumption", "median willingness to pay for a quality-1 service", gt=0, le=1e6)
+    name: str = F(..., "label", "label: names the segment in outputs", "segment name", allowed="text")
+    share: float = F(..., "fraction of customers", "assumption: ≈ 40M developers and ≈ 10M business buyers among ≈ 1B users (chatgpt_wau_2025_08's note: 5M paying business users)", "share of simulated customers", allowed="segments' shares sum to 1", gt=0, le=1)
+    vertical_mix: dict[str, float] = F(..., "fractions", "assumption: consumers mostly chat, developers mostly code, enterprises mostly automate support", "share of the segment in each vertical", allowed=f"{{{', '.join(VERTICALS)}}} → share ≥ 0, summing to 1")
+    wtp_median_usd_per_month: float = F(..., "$/month", "assumption: medians put ≈ 1-3 % of consumers on a $20 plan, like chatgpt_plus_subscribers_2024_06 over chatgpt_wau_2024_08", "median willingness to pay for a quality-1 service", gt=0, le=1e6)
     wtp_sigma: float = F(1.0, "log-sd", "assumption: wide dispersion of willingness to pay", "lognormal sigma of WTP", ge=0, le=4)
-    usage_median_mtok: float = F(..., "Mtok/month", "assumption", "median monthly token use", gt=0, le=1e6)
+    usage_median_mtok: float = F(..., "Mtok/month", "assumption: medians put total demand in the hundreds of trillions of tokens a month, the order of google_tokens_per_month_2025_07 (980T, all Google surfaces)", "median monthly token use", gt=0, le=1e6)
     usage_sigma: float = F(1.5, "log-sd", "assumption: DESIGN.md §4 heavy tail (mean ≈ 3× median)", "lognormal sigma of token use", ge=0, le=4)
-    price_scale_usd: float = F(..., "$/month", "assumption", "logit scale μ: a price change of μ moves odds by e", gt=0, le=1e6)
+    price_scale_usd: float = F(..., "$/month", "assumption: of the order of the segment's median willingness to pay (a third of it to all of it)", "logit scale μ: a price change of μ moves odds by e", gt=0, le=1e6)
     quality_exponent: float = F(2.0, "exponent", "assumption: value convex in quality near the frontier", "curvature of value in quality", gt=0, le=10)
-    switching_cost_usd: float = F(..., "$/month-equivalent", "assumption", "median one-off cost of moving between offers", ge=0, le=1e6)
+    switching_cost_usd: float = F(..., "$/month-equivalent", "assumption: below a month's median willingness to pay: moving means a few hours of set-up, more for integrated enterprise workflows", "median one-off cost of moving between offers", ge=0, le=1e6)
     reconsider_prob: float = F(0.1, "per month", "assumption: a tenth of customers look around each month", "share reconsidering each round", gt=0, le=1)
-    api_capable: bool = F(False, "switch", "assumption", "may buy tokens directly from APIs")
+    api_capable: bool = F(False, "switch", "assumption: consumers use apps; developers and enterprises can build on an API", "may buy tokens directly from APIs")
 
     @model_validator(mode="after")
     def _mix(self) -> "SegmentConfig":
@@ -149,16 +155,16 @@ class CustomersConfig(_Strict):
 class LabConfig(_Strict):
     """A frontier lab: model quality, serving skill, fleet, prices, funding."""
 
-    name: str
-    funding: Literal["investor", "self_funded", "efficient"] = "investor"
+    name: str = F(..., "label", "label: names the lab in outputs", "lab name", allowed="text, unique among labs")
+    funding: Literal["investor", "self_funded", "efficient"] = F("investor", "choice", "DESIGN.md Q6: who funds the losses", "funding type")
     quality: float = F(1.0, "quality index (2025 frontier = 1)", "assumption: normalised", "initial model quality", gt=0, le=10)
     skill: float = F(1.0, "throughput multiplier", "costs.lab_tech (DeepSeek-style expert parallelism vs a tensor-parallel baseline)", "serving skill relative to the calibrated lab", gt=0, le=10)
-    compute_per_token: float = F(7.2, "× DeepSeek-V3 GPU time per token", "DERIVED: API GPU cost share 0.283 (openai_api_a100eq_gpus_estimate × openai_api_gpu_rent_usd_per_hour_estimate × 730 / openai_api_monthly_revenue_2024_06_usd) × 4.13 $/Mtok (price_gpt4o_2024_08) = 1.17 $/Mtok unit cost; ÷ 0.8 utilisation ÷ 0.129 $/Mtok DeepSeek marginal cost at 2.3 $/h", "size of the lab's model relative to DeepSeek-V3's", gt=0, le=100)
+    compute_per_token: float = F(7.2, "× DeepSeek-V3 GPU time per token", "DERIVED: API GPU cost share 0.283 (openai_api_a100eq_gpus_estimate × openai_api_gpu_rent_usd_per_hour_estimate × 730 / openai_api_monthly_revenue_2024_06_usd) × 4.13 $/Mtok (price_gpt4o_2024_08_input_usd_per_m and price_gpt4o_2024_08_output_usd_per_m, blended) = 1.17 $/Mtok unit cost; ÷ 0.8 utilisation ÷ 0.129 $/Mtok DeepSeek marginal cost at 2.3 $/h", "size of the lab's model relative to DeepSeek-V3's", gt=0, le=100)
     cash_usd: float = F(5e9, "$", "assumption: order of a 2024-25 frontier-lab funding round", "initial cash", ge=0, le=1e13)
     training_share: float = F(0.5, "fraction of GPUs", "assumption: labs report roughly half their compute on R&D/training", "training share the fleet is sized for (serving may take it down to min_training_share)", ge=0, le=0.95)
-    api_price_usd_per_mtok: float = F(4.13, "$/Mtok blended", "price_gpt4o_2024_08 input 2.5 / output 10 at DeepSeek's 78:22 mix", "initial API price", gt=0, le=1000)
+    api_price_usd_per_mtok: float = F(4.13, "$/Mtok blended", "price_gpt4o_2024_08_input_usd_per_m, price_gpt4o_2024_08_output_usd_per_m: 2.5 in / 10 out, blended at DeepSeek's 78:22 input:output mix", "initial API price", gt=0, le=1000)
     app_price_usd_per_month: float = F(20.0, "$/month", "openai_arr_chatgpt_plus_2024_06_usd / chatgpt_plus_subscribers_2024_06 ≈ $20", "paid app price", ge=0, le=10000)
-    free_tier: bool = F(True, "switch", "assumption", "offers a free tier")
+    free_tier: bool = F(True, "switch", "assumption: every 2025 frontier lab's chat app had a free tier", "offers a free tier")
     # markup 2.53 = 1 / 0.283 − 1: the API cost share above (openai_api_* rows), as a markup on unit cost.
     api_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="cost_plus", markup=2.53))
     app_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
@@ -189,26 +195,26 @@ class ProvidersConfig(_Strict):
     policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="competitive", floor_markup=0.05))
     opex_usd_per_month: float = F(2e6, "$/month", "assumption: a 100-person company", "fixed operating cost", ge=0, le=1e10)
     max_gpus: int = F(20000, "GPUs", "assumption: what the rental market can lend one host", "rental cap", ge=1, le=10_000_000)
-    entry: bool = F(True, "switch", "issue 3: providers enter when expected margins are positive", "new providers may enter")
+    entry: bool = F(True, "switch", "DESIGN.md §3 step 7: providers enter when expected margins are positive", "new providers may enter")
     entry_margin_min: float = F(0.15, "fraction", "assumption: a host needs 15 % over unit cost to cover opex and risk", "expected markup that triggers entry", ge=0, le=10)
-    max_n: int = F(12, "firms", "assumption", "cap on providers alive", ge=0, le=100)
+    max_n: int = F(12, "firms", "assumption: a miniature market supports about a dozen hosts", "cap on providers alive", ge=0, le=100)
 
 
 class WrappersConfig(_Strict):
     """Wrapper apps: per vertical, how many, their product multiplier and price."""
 
-    per_vertical: dict[str, int] = F({"general_chat": 0, "coding": 3, "customer_support": 2, "writing": 2}, "firms", "assumption: a handful of funded wrappers per vertical; general chat is the labs' own app", "wrappers per vertical")
+    per_vertical: dict[str, int] = F({"general_chat": 0, "coding": 3, "customer_support": 2, "writing": 2}, "firms", "assumption: a handful of funded wrappers per vertical; general chat is the labs' own app", "wrappers per vertical", allowed=f"{{{', '.join(VERTICALS)}}} → integer in [0, 50]")
     product_multiplier: float = F(1.1, "× upstream quality", "assumption: wrappers win on workflow fit", "quality added by the wrapper", gt=0, le=5)
     price_usd_per_month: float = F(20.0, "$/month", "cursor_pro_price_usd_per_month", "initial price", gt=0, le=10000)
     cash_usd: float = F(1e8, "$", "assumption: a Series A/B app company", "initial cash", ge=0, le=1e11)
     opex_usd_per_month: float = F(1e6, "$/month", "assumption: a 50-person company", "fixed operating cost", ge=0, le=1e10)
     policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
     invest_share: float = F(0.3, "fraction of gross profit", "assumption: app companies reinvest a third of gross profit in product", "product investment", ge=0, le=1)
-    invest_half_usd: float = F(2e7, "$/month", "assumption", "investment at which half the remaining product gap closes in ten months", gt=0, le=1e11)
+    invest_half_usd: float = F(2e7, "$/month", "assumption: ≈ $20M a month, a large app company's product budget, buys half the fastest progress", "investment at which half the remaining product gap closes in ten months", gt=0, le=1e11)
     multiplier_max: float = F(1.5, "× upstream quality", "assumption: workflow fit has a ceiling", "highest product multiplier", gt=0, le=5)
-    entry: bool = F(True, "switch", "issue 3: wrappers enter when expected margins are positive", "new wrappers may enter")
-    entry_margin_min: float = F(0.2, "operating margin", "assumption", "incumbents' operating margin that attracts entry", ge=-1, le=10)
-    max_per_vertical: int = F(6, "firms", "assumption", "cap on wrappers alive per vertical", ge=0, le=50)
+    entry: bool = F(True, "switch", "DESIGN.md §3 step 7: wrappers enter when expected margins are positive", "new wrappers may enter")
+    entry_margin_min: float = F(0.2, "operating margin", "assumption: investors back a new app where incumbents earn a 20 % operating margin", "incumbents' operating margin that attracts entry", ge=-1, le=10)
+    max_per_vertical: int = F(6, "firms", "assumption: a vertical supports about six funded apps", "cap on wrappers alive per vertical", ge=0, le=50)
     switch_delay_months: int = F(2, "months", "assumption: re-tuning prompts and evals for a new model", "time to switch upstream", ge=0, le=24)
 
     @model_validator(mode="after")
@@ -238,7 +244,7 @@ class OutcomesConfig(_Strict):
     dumb_pipe_app_share_min: float = F(0.5, "fraction", "DESIGN.md Q3: the app layer keeps most of the value", "app-layer share of industry gross profit", ge=0, le=1)
     loss_leading_window_months: int = F(6, "months", "assumption: two quarters below cost is a strategy, not noise", "how long a firm must price below unit cost", ge=1, le=240)
     recoup_markup_min: float = F(0.1, "fraction", "assumption: a 10 % margin over unit cost counts as recouping", "markup after loss leading that counts as recoupment", ge=0, le=10)
-    takeover_lab_share_min: float = F(0.5, "fraction", "issue text: labs' revenue share rises past one half", "labs' revenue share of a vertical that marks a takeover", ge=0, le=1)
+    takeover_lab_share_min: float = F(0.5, "fraction", "assumption: DESIGN.md Q5's 'take over' read as labs holding more than half a vertical's revenue", "labs' revenue share of a vertical that marks a takeover", ge=0, le=1)
     wrapper_lead_share_min: float = F(0.5, "fraction", "assumption: wrappers 'led' a vertical when they held most of its revenue", "wrappers' share that marks a wrapper-led vertical", ge=0, le=1)
 
 
@@ -264,8 +270,8 @@ def _default_labs() -> list[LabConfig]:
 class MarketConfig(_Strict):
     """A whole run's configuration."""
 
-    name: str = "baseline"
-    description: str = "Calibrated to the 2025 market."
+    name: str = F("baseline", "label", "label: names the run (run_id) and its output folder", "scenario name", allowed="text")
+    description: str = F("Calibrated to the 2025 market.", "label", "label: shown by tokenmarket scenarios", "what the scenario is for", allowed="text")
     world: WorldConfig = Field(default_factory=WorldConfig)
     customers: CustomersConfig = Field(default_factory=CustomersConfig)
     labs: list[LabConfig] = Field(default_factory=_default_labs, max_length=20)
@@ -407,7 +413,8 @@ def config_from(scenario: str | Path | None = None, overrides: dict[str, Any] | 
 
 
 def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
-    """Unit, source, description and bounds of one field (for docs, sliders and the schema file)."""
+    """Unit, source, ``allowed`` (a validator's constraint in words, or None), description, default and bounds of
+    one field (for docs, sliders and the schema file)."""
     info = model.model_fields[name]
     extra = info.json_schema_extra or {}
     bounds = {}
@@ -415,5 +422,5 @@ def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
         for attr in ("ge", "gt", "le", "lt"):
             if getattr(m, attr, None) is not None:
                 bounds[attr] = getattr(m, attr)
-    return {"unit": extra.get("unit"), "source": extra.get("source"), "description": info.description,
-            "default": info.default, **bounds}
+    return {"unit": extra.get("unit"), "source": extra.get("source"), "allowed": extra.get("allowed"),
+            "description": info.description, "default": info.default, **bounds}
