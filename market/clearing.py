@@ -16,23 +16,40 @@ from market import costs, demand
 
 @dataclass
 class Clearing:
-    """Outcome of one round's clearing (simulated customers; multiply token sums by the population weight).
+    """Outcome of one round's clearing. Cells are simulated units (× the population weight for real ones).
 
     Attributes:
-        tokens: (n,) Mtok/month each customer asked for at its chosen offer (0 outside).
-        served: (n,) Mtok/month actually served.
+        customers: (S, V, J) customers per segment, vertical and offer after spill-over.
+        tokens: (S, V, J) Mtok/month asked at the chosen offers (each customer's use up to the offer's cap).
+        served_share: (J,) share of each offer's tokens served (its pool's pro-rata throttling; 1 if uncongested).
         pool_capacity: (P,) Mtok/month (real units).
         pool_demand: (P,) Mtok/month asked for (real units, after spill-over).
         pool_served: (P,) Mtok/month served (real units).
         spilled: customers (real) turned away and sent to their next choice.
     """
 
+    customers: np.ndarray
     tokens: np.ndarray
-    served: np.ndarray
+    served_share: np.ndarray
     pool_capacity: np.ndarray
     pool_demand: np.ndarray
     pool_served: np.ndarray
     spilled: float
+
+    @property
+    def offer_tokens(self) -> np.ndarray:
+        """(J,) Mtok/month asked per offer, simulated units."""
+        return self.tokens.sum(axis=(0, 1))
+
+    @property
+    def offer_served(self) -> np.ndarray:
+        """(J,) Mtok/month served per offer, simulated units."""
+        return self.offer_tokens * self.served_share
+
+    @property
+    def cell_served(self) -> np.ndarray:
+        """(S, V, J) Mtok/month served, simulated units."""
+        return self.tokens * self.served_share
 
 
 def pool_capacities(model) -> np.ndarray:
@@ -54,35 +71,34 @@ def pool_capacities(model) -> np.ndarray:
     return cap
 
 
-def _tokens(model, offers: demand.Offers) -> tuple[np.ndarray, np.ndarray]:
-    choice = model.choice
-    inside = choice >= 0
-    safe = np.where(inside, choice, 0)
-    tokens = np.where(inside, np.minimum(model.usage_mtok * model.usage_factor, offers.cap_mtok[safe]), 0.0)
-    pools = np.where(inside, offers.pool[safe], -1)
-    return tokens, pools
+def _pool_loads(offer_tokens: np.ndarray, offers: demand.Offers, n_pools: int) -> np.ndarray:
+    pooled = offers.pool >= 0  # an offer without a pool (a wrapper with no upstream) is served by no one
+    return np.bincount(offers.pool[pooled], weights=offer_tokens[pooled], minlength=n_pools)
 
 
 def clear_market(model, offers: demand.Offers, capacity_limited: bool = True) -> Clearing:
-    """Serve everyone up to pool capacity; ``capacity_limited=False`` (set-up only) serves all demand."""
-    w = model.weight
-    tokens, pools = _tokens(model, offers)
-    cap_real = pool_capacities(model) if capacity_limited else np.full(model.book.n_pools, np.inf)
+    """Serve everyone up to pool capacity; ``capacity_limited=False`` (set-up only) serves all demand.
+
+    Customers of over-full pools are turned away at random until the rest fits and choose again with the full
+    pools' offers closed (``population.ration``); what still exceeds a pool's capacity is throttled pro rata.
+    """
+    w, pop, uf = model.weight, model.population, model.usage_factor
+    n_pools = model.book.n_pools
+    customers, tokens = pop.tally(offers, uf)
+    cap_real = pool_capacities(model) if capacity_limited else np.full(n_pools, np.inf)
     cap_sim = cap_real / w
     spilled = 0.0
     if capacity_limited:
-        rationed = demand.ration(pools, tokens, cap_sim, model.rng)
-        if rationed.any():
-            load = demand.pool_loads(pools, tokens, cap_sim.shape[0])
-            full_pools = np.flatnonzero(load > cap_sim)
-            blocked = np.isin(offers.pool, full_pools)
-            for seg in model.segments:
-                idx = np.flatnonzero(rationed[seg.start:seg.stop])
-                model._choose(seg, idx, offers, blocked=blocked)
-            spilled = float(rationed.sum()) * w
-            tokens, pools = _tokens(model, offers)
-    load = demand.pool_loads(pools, tokens, cap_sim.shape[0])
-    frac = demand.served_fraction(load, cap_sim)
-    served = tokens * np.where(pools >= 0, frac[np.maximum(pools, 0)], 0.0)
-    return Clearing(tokens=tokens, served=served, pool_capacity=cap_real, pool_demand=load * w,
-                    pool_served=demand.pool_loads(pools, served, cap_sim.shape[0]) * w, spilled=spilled)
+        over = _pool_loads(tokens.sum(axis=(0, 1)), offers, n_pools) > cap_sim * (1 + 1e-12)
+        if over.any():
+            blocked = (offers.pool >= 0) & over[np.maximum(offers.pool, 0)]
+            turned_away = pop.ration(offers, uf, cap_sim, blocked, model.rng)
+            if turned_away:
+                spilled = turned_away * w
+                customers, tokens = pop.tally(offers, uf)
+    offer_tokens = tokens.sum(axis=(0, 1))
+    load = _pool_loads(offer_tokens, offers, n_pools)
+    share = np.where(offers.pool >= 0, demand.served_fraction(load, cap_sim)[np.maximum(offers.pool, 0)], 0.0)
+    served = _pool_loads(offer_tokens * share, offers, n_pools)
+    return Clearing(customers=customers, tokens=tokens, served_share=share, pool_capacity=cap_real,
+                    pool_demand=load * w, pool_served=served * w, spilled=spilled)

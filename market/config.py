@@ -132,6 +132,7 @@ class CustomersConfig(_Strict):
     """The customer population: size, population weight, segments and apps' vertical fit."""
 
     n_customers: int = F(1_000_000, "simulated customers", "assumption: DESIGN.md §4 (a million must be cheap)", "simulated population", ge=100, le=20_000_000)
+    mode: Literal["vectorised", "agents"] = F("vectorised", "choice", "assumption: 'agents' is the slow reference that checks the fast path (one Mesa agent per customer, plain Python)", "customer population implementation")
     market_size: float = F(1e9, "real customers", "chatgpt_wau_2025_08 (7e8) plus other assistants' users ≈ 1e9 people", "real customers the population stands for", gt=0, le=1e11)
     free_tier_cap_mtok: float = F(0.5, "Mtok/month", "assumption: free tiers are rate-limited to light use", "token cap of a free-tier user", ge=0, le=1e4)
     free_quality_factor: float = F(0.85, "fraction", "assumption: free tiers get a smaller or throttled model", "quality of free tier relative to paid", ge=0, le=1)
@@ -270,7 +271,7 @@ def _default_labs() -> list[LabConfig]:
 class MarketConfig(_Strict):
     """A whole run's configuration."""
 
-    name: str = F("baseline", "label", "label: names the run (run_id) and its output folder", "scenario name", allowed="text")
+    name: str = F("baseline", "label", "label: names the run and its output folder", "scenario name", allowed="text")
     description: str = F("Calibrated to the 2025 market.", "label", "label: shown by tokenmarket scenarios", "what the scenario is for", allowed="text")
     world: WorldConfig = Field(default_factory=WorldConfig)
     customers: CustomersConfig = Field(default_factory=CustomersConfig)

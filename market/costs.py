@@ -12,6 +12,8 @@ and (2) so the counter-claim (flat cost curve) can be run. All functions are pur
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -119,14 +121,17 @@ def slo_concurrency(tech: ServingTech) -> float:
     top = tech.skill * tech.decode_sat_tok_s_per_gpu / tech.decode_half_concurrency
     if top <= tech.user_speed_tok_s:
         return 1.0
-    lo, hi = 0.0, tech.skill * tech.decode_sat_tok_s_per_gpu / tech.user_speed_tok_s  # T(c) <= skill*T_sat
+    # In x = c / c0 the condition T(c)/c > speed reads (1 − e^−x)/x > r; plain floats, not numpy scalars,
+    # because the model asks this for every firm every round.
+    r = tech.user_speed_tok_s / top
+    lo, hi = 0.0, 1.0 / r  # (1 − e^−x)/x < 1/x, so the root lies below 1/r
     for _ in range(100):  # 100 halvings take any bracket below double precision
         mid = 0.5 * (lo + hi)
-        if decode_throughput_per_gpu(mid, tech) / mid > tech.user_speed_tok_s:
+        if -math.expm1(-mid) / mid > r:
             lo = mid
         else:
             hi = mid
-    return 0.5 * (lo + hi)
+    return 0.5 * (lo + hi) * tech.decode_half_concurrency
 
 
 @lru_cache(maxsize=4096)

@@ -55,10 +55,63 @@ class Offers:
         return self.quality.shape[0]
 
 
+def open_offers(offers: Offers, vertical: int, api_capable: bool, blocked: np.ndarray | None = None) -> np.ndarray:
+    """Ids (shape (K,)) of the offers a customer of ``vertical`` may choose: alive, sold in that vertical, not
+    an API for a segment that cannot use one, not ``blocked`` ((J,) bool: full capacity)."""
+    closed = ~offers.alive | (offers.api & (not api_capable))
+    if blocked is not None:
+        closed = closed | blocked
+    return np.flatnonzero(~closed & (offers.fit[vertical] > 0))
+
+
+def utility_rows(offers: Offers, vertical: int, cols: np.ndarray, wtp: np.ndarray, usage: np.ndarray,
+                 switching: np.ndarray | None, current: np.ndarray | None, mu: float, gamma: float) -> np.ndarray:
+    """Utilities V (units of μ) of n customers of one ``vertical`` for the offers ``cols`` (K,), shape (K, n):
+    one row per offer, so that sums and maxima over offers run along whole rows.
+
+    Args:
+        wtp: (n,) $/month; usage: (n,) Mtok/month; switching: (n,) $, or None to leave switching costs out
+        (welfare measures); current: (n,) current offer id or OUTSIDE (ignored when ``switching`` is None);
+        mu: logit scale, $/month (> 0); gamma: quality exponent.
+    """
+    inv_mu = 1.0 / mu
+    cap = offers.cap_mtok[cols]
+    a = (offers.fit[vertical, cols] * offers.quality[cols]) ** gamma * inv_mu
+    pm = offers.price_month[cols] * inv_mu
+    v = np.multiply.outer(a, wtp)
+    v -= pm[:, None]
+    # Only capped offers (free tiers) deliver less than the full value, only per-token offers bill by use.
+    capped = np.flatnonzero(np.isfinite(cap))
+    if capped.size:
+        served = np.minimum(1.0, cap[capped][:, None] / np.maximum(usage, 1e-12)[None, :])
+        v[capped] = a[capped][:, None] * wtp[None, :] * served - pm[capped][:, None]
+    pt = offers.price_mtok[cols] * inv_mu
+    paid = np.flatnonzero(pt > 0)
+    if paid.size:
+        v[paid] -= np.minimum(usage[None, :], cap[paid][:, None]) * pt[paid][:, None]
+    if switching is not None:
+        owner = np.arange(offers.n) if offers.owner is None else offers.owner
+        inside = current != OUTSIDE
+        current_owner = np.where(inside, owner[np.where(inside, current, 0)], -1)
+        # Moving between two offers of one firm, or in from the outside option, costs nothing.
+        moving = owner[cols][:, None] != current_owner[None, :]
+        np.subtract(v, (switching * inside * inv_mu)[None, :], out=v, where=moving)
+    return v
+
+
+def utility_block(offers: Offers, vertical: int, cols: np.ndarray, wtp: np.ndarray, usage: np.ndarray,
+                  switching: np.ndarray | None, current: np.ndarray | None, mu: float, gamma: float) -> np.ndarray:
+    """:func:`utility_rows` transposed: shape (n, K), one row per customer."""
+    return utility_rows(offers, vertical, cols, wtp, usage, switching, current, mu, gamma).T
+
+
 def utilities(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.ndarray, switching: np.ndarray,
               current: np.ndarray, mu: float, gamma: float, api_capable: bool,
               blocked: np.ndarray | None = None, with_switching: bool = True) -> np.ndarray:
     """Deterministic utilities V, shape (n, J), in units of μ; unavailable offers get −inf.
+
+    The full matrix, for tests and small populations; the simulation works on :func:`utility_block` per
+    vertical, which gives the same numbers for the open offers only.
 
     Args:
         vertical: (n,) vertical index; wtp: (n,) $/month; usage: (n,) Mtok/month; switching: (n,) $;
@@ -66,45 +119,66 @@ def utilities(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.n
         api_capable: whether the segment may buy direct API access; blocked: (J,) offers closed to these
         customers (full capacity); with_switching: include switching costs (False for welfare measures).
     """
-    n, j = vertical.shape[0], offers.n
-    closed = ~offers.alive | (offers.api & (not api_capable))
-    if blocked is not None:
-        closed = closed | blocked
-    owner = np.arange(j) if offers.owner is None else offers.owner
-    inside = current != OUTSIDE
-    current_owner = np.where(inside, owner[np.where(inside, current, 0)], -1)
-    v = np.full((n, j), -np.inf)
-    # Only the offers open in each vertical are computed (a wrapper sells in one vertical, consumers cannot use
-    # APIs): same numbers as the full matrix, a fraction of the work.
+    v = np.full((vertical.shape[0], offers.n), -np.inf)
     for vv in np.unique(vertical):
         rows = np.flatnonzero(vertical == vv)
-        cols = np.flatnonzero(~closed & (offers.fit[vv] > 0))
-        if cols.size == 0:
-            continue
-        usage_col = usage[rows, None]
-        cap = offers.cap_mtok[None, cols]
-        served = np.minimum(1.0, cap / np.maximum(usage_col, 1e-12))
-        value = wtp[rows, None] * (offers.fit[vv, cols][None, :] * offers.quality[None, cols]) ** gamma * served
-        cost = offers.price_month[None, cols] + np.minimum(usage_col, cap) * offers.price_mtok[None, cols]
-        sub = value - cost
-        if with_switching:
-            moving = (current_owner[rows, None] != owner[None, cols]) & inside[rows, None]
-            sub -= switching[rows, None] * moving
-        sub /= mu
-        v[np.ix_(rows, cols)] = sub
+        cols = open_offers(offers, int(vv), api_capable, blocked)
+        if cols.size:
+            v[np.ix_(rows, cols)] = utility_block(offers, int(vv), cols, wtp[rows], usage[rows],
+                                                  switching[rows] if with_switching else None, current[rows],
+                                                  mu, gamma)
     return v
 
 
-def logit_choice(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw each row's choice: argmax of V + Gumbel over the offers and the outside option (V = 0).
+def logit_draw_rows(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF logit draw on utilities laid out one row per offer: V (K, n; −inf allowed; overwritten) and a
+    uniform u (n,) in [0, 1). Returns (n,) the offer row k whose cumulative logit probability first exceeds u,
+    or K for the outside option (V = 0).
 
-    Args: v: (n, J) utilities in units of μ. Returns: (n,) offer ids, or OUTSIDE (−1).
+    One uniform per customer instead of K + 1 Gumbel variates: the same choice probabilities
+    exp V_k / (1 + Σ exp V) (McFadden 1974; Train 2009, ch. 3), a fraction of the random numbers.
     """
-    n, j = v.shape
-    noise = rng.gumbel(size=(n, j + 1))
-    noise[:, :j] += v
-    best = noise.argmax(axis=1)
-    return np.where(best == j, OUTSIDE, best).astype(np.int32)
+    m = np.maximum(v.max(axis=0, initial=-np.inf), 0.0)  # shift by the best option: exp cannot overflow
+    v -= m
+    np.exp(v, out=v)
+    np.cumsum(v, axis=0, out=v)
+    target = u * (v[-1] + np.exp(-m)) if v.shape[0] else u
+    # Rows whose cumulative weight is at or below the target come before the chosen one.
+    return np.count_nonzero(v <= target, axis=0)
+
+
+def logit_draw(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """:func:`logit_draw_rows` for V laid out one row per customer, shape (n, K); V is not modified."""
+    return logit_draw_rows(np.array(v.T, dtype=float), u)
+
+
+def choose(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.ndarray, switching: np.ndarray,
+           current: np.ndarray, mu: float, gamma: float, api_capable: bool, rng: np.random.Generator,
+           blocked: np.ndarray | None = None) -> np.ndarray:
+    """Logit choice of n customers of one segment: the fast path (vectorised per vertical, one uniform each).
+
+    Args: as :func:`utilities`; ``rng`` the model's Generator. Returns: (n,) int32 offer ids or OUTSIDE.
+    """
+    u = rng.random(vertical.shape[0])
+    out = np.full(vertical.shape[0], OUTSIDE, dtype=np.int32)
+    for vv in np.unique(vertical):
+        rows = np.flatnonzero(vertical == vv)
+        cols = open_offers(offers, int(vv), api_capable, blocked)
+        if cols.size == 0:
+            continue
+        v = utility_rows(offers, int(vv), cols, wtp[rows], usage[rows], switching[rows], current[rows], mu, gamma)
+        pick = logit_draw_rows(v, u[rows])
+        out[rows] = np.append(cols, OUTSIDE)[pick]
+    return out
+
+
+def logit_choice(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draw each row's choice among the offers and the outside option (V = 0) with logit probabilities.
+
+    Args: v: (n, J) utilities in units of μ (−inf: unavailable). Returns: (n,) offer ids, or OUTSIDE (−1).
+    """
+    pick = logit_draw(v, rng.random(v.shape[0]))
+    return np.where(pick == v.shape[1], OUTSIDE, pick).astype(np.int32)
 
 
 def choice_probabilities(v: np.ndarray) -> np.ndarray:
@@ -116,12 +190,17 @@ def choice_probabilities(v: np.ndarray) -> np.ndarray:
 
 
 def inclusive_value(v: np.ndarray) -> np.ndarray:
-    """Logit inclusive value log(1 + Σ_j exp V_j), shape (n,); × μ it is expected consumer surplus in $/month
-    over the outside option (Small & Rosen 1981)."""
-    m = np.maximum(v.max(axis=1), 0.0) if v.shape[1] else np.zeros(v.shape[0])
-    with np.errstate(invalid="ignore"):
-        s = np.exp(-m) + np.exp(v - m[:, None]).sum(axis=1)
-    return m + np.log(s)
+    """Logit inclusive value log(1 + Σ_j exp V_j), shape (n,), of V (n, J); × μ it is expected consumer surplus
+    in $/month over the outside option (Small & Rosen 1981)."""
+    return inclusive_value_rows(np.array(v.T, dtype=float))
+
+
+def inclusive_value_rows(v: np.ndarray) -> np.ndarray:
+    """:func:`inclusive_value` of V laid out one row per offer, (K, n); V is overwritten."""
+    m = np.maximum(v.max(axis=0, initial=-np.inf), 0.0)
+    v -= m
+    np.exp(v, out=v)
+    return m + np.log(np.exp(-m) + v.sum(axis=0))
 
 
 def pool_loads(pools: np.ndarray, tokens: np.ndarray, n_pools: int) -> np.ndarray:
@@ -131,29 +210,45 @@ def pool_loads(pools: np.ndarray, tokens: np.ndarray, n_pools: int) -> np.ndarra
 
 
 def ration(pools: np.ndarray, tokens: np.ndarray, capacity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Which customers a full pool turns away (rate limits), at random until the rest fits.
+    """Which customers a full pool turns away (rate limits): see :func:`turned_away`.
 
     Args:
         pools: (n,) pool of each customer's choice (−1: none); tokens: (n,) Mtok/month each wants;
         capacity: (P,) Mtok/month each pool can serve.
     Returns:
-        (n,) bool, True for customers turned away. Within an over-full pool, customers are ordered at random
-        and served while the running total fits (assumption: rate limits hit arrivals at random).
+        (n,) bool, True for customers turned away; customers of pools within capacity never are.
     """
     load = pool_loads(pools, tokens, capacity.shape[0])
-    over = np.flatnonzero(load > capacity * (1 + 1e-12))
+    over = load > capacity * (1 + 1e-12)
     rationed = np.zeros(pools.shape[0], dtype=bool)
-    if over.size == 0:
-        return rationed
-    idx = np.flatnonzero(np.isin(pools, over))
-    order = np.lexsort((rng.random(idx.size), pools[idx]))
-    idx = idx[order]
-    p = pools[idx]
-    cum = np.cumsum(tokens[idx])
-    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    base = np.repeat(cum[starts] - tokens[idx][starts], np.diff(np.r_[starts, idx.size]))
-    rationed[idx[(cum - base) > capacity[p] * (1 + 1e-12)]] = True
+    if over.any():
+        idx = np.flatnonzero(over[np.maximum(pools, 0)] & (pools >= 0))
+        rationed[idx[turned_away(pools[idx], tokens[idx], capacity, rng)]] = True
     return rationed
+
+
+def turned_away(pools: np.ndarray, tokens: np.ndarray, capacity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Admission control of over-full pools: (m,) bool, True for the members turned away.
+
+    Args: pools: (m,) pool of each member (all in over-full pools); tokens: (m,) Mtok/month each wants;
+    capacity: (P,) Mtok/month.
+
+    Members arrive in random order and are admitted while their pool has capacity left; the one whose demand
+    crosses the capacity still gets in, everyone after is turned away (assumption: a rate limit rejects
+    requests once the pool is full, at random with respect to who asks). The small excess of the last admitted
+    member is throttled pro rata afterwards (:func:`served_fraction`), so an over-full pool always runs full,
+    however coarse its customers (one simulated customer may stand for 10⁵ real ones).
+    """
+    order = np.lexsort((rng.random(pools.size), pools))
+    p = pools[order]
+    t = tokens[order]
+    cum = np.cumsum(t)
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+    base = np.repeat(cum[starts] - t[starts], np.diff(np.r_[starts, p.size]))
+    before = cum - t - base  # pool load admitted before this member
+    out = np.zeros(pools.size, dtype=bool)
+    out[order[before >= capacity[p] * (1 - 1e-12)]] = True
+    return out
 
 
 def served_fraction(load: np.ndarray, capacity: np.ndarray) -> np.ndarray:

@@ -75,7 +75,7 @@ def exit_firm(model, firm) -> None:
     firm.alive = False
     model.recorder.event(model, "exit", firm, None, 0.0)
     dead = model.book.ids(firm)
-    moved = sum(seg.drop_offers(dead) for seg in model.segments)
+    moved = model.population.drop_offers(dead)
     model.recorder.event(model, "customers_released", firm, None, moved * model.weight, "customers")
     if isinstance(firm, WrapperApp):
         return

@@ -9,7 +9,6 @@ from typing import Any
 import mesa
 import numpy as np
 
-from agents.customers import CustomerSegment
 from agents.lab import FrontierLab
 from agents.provider import LowVolumeProvider
 from agents.wrapper import WrapperApp
@@ -21,6 +20,7 @@ from market.config import VERTICALS, MarketConfig, config_from
 from market.finance import fund_and_exit, investor_credit
 from market.ledger import Ledger
 from market.offers import OfferBook
+from market.population import make_population
 from market.quality import open_weight_quality, quality_gain
 from market.recording import Recorder
 from market.settlement import settle
@@ -31,7 +31,6 @@ from market.verticals import launch_due_apps, vertical_move
 REPORTED = ("api_price_usd_per_mtok", "api_unit_cost_usd_per_mtok", "lerner_api", "lerner_app",
             "app_share_of_gross_profit", "hhi_api", "consumer_surplus_usd", "tokens_paid_mtok",
             "tokens_unserved_mtok", "n_labs", "n_providers", "n_wrappers")
-CS_SAMPLE_PER_SEGMENT = 20_000  # customers per segment used to estimate consumer surplus (assumption: <1 % error)
 
 
 class TokenMarket(mesa.Model):
@@ -68,6 +67,7 @@ class TokenMarket(mesa.Model):
         self.gpu_owned_usd_per_hour = w.gpu_owned_usd_per_hour
         self.gpu_rent_usd_per_hour = w.gpu_rent_usd_per_hour
         self.efficiency = 1.0
+        self._tech_cache: dict[tuple[int, float], costs.ServingTech] = {}
         self.usage_factor = 1.0
         self.frontier_history: list[float] = []
         self.open_weight_quality = 0.0
@@ -98,23 +98,13 @@ class TokenMarket(mesa.Model):
 
     def _build_customers(self) -> None:
         cfg = self.config.customers
-        n_total = cfg.n_customers
-        counts = [int(round(s.share * n_total)) for s in cfg.segments]
-        counts[-1] = n_total - sum(counts[:-1])
-        self.segments: list[CustomerSegment] = [
-            CustomerSegment(self, seg, n, VERTICALS) for seg, n in zip(cfg.segments, counts)]
-        # One global array per attribute, segments hold views: clearing runs over everyone at once.
-        start = 0
-        for attr in ("vertical", "wtp_usd", "usage_mtok", "switching_cost_usd", "choice"):
-            setattr(self, attr, np.concatenate([getattr(s, attr) for s in self.segments]))
-        for seg in self.segments:
-            seg.start, seg.stop = start, start + seg.n
-            for attr in ("vertical", "wtp_usd", "usage_mtok", "switching_cost_usd", "choice"):
-                setattr(seg, attr, getattr(self, attr)[seg.start:seg.stop])
-            k = min(seg.n, CS_SAMPLE_PER_SEGMENT)
-            seg.cs_sample = np.sort(self.rng.choice(seg.n, size=k, replace=False)) if k else np.empty(0, int)
-            start += seg.n
+        self.population = make_population(self, cfg)
         self.weight = cfg.population_weight
+
+    @property
+    def choice(self) -> np.ndarray:
+        """(n,) current offer id of every simulated customer (−1: outside option), in segment order."""
+        return self.population.choice
 
     def _initial_market(self) -> None:
         """Everyone chooses once at the initial prices; fleets are then sized to that demand."""
@@ -123,10 +113,9 @@ class TokenMarket(mesa.Model):
         for lab in self.labs:  # provisional split so that the first offers have capacity owners
             lab.paid_gpus = lab.free_gpus = 1.0
         offers = self.current_offers = self.book.build()
-        for seg in self.segments:
-            self._choose(seg, np.arange(seg.n), offers)
+        self.population.choose_all(offers, self.usage_factor, self.rng)
         clearing = clear_market(self, offers, capacity_limited=False)
-        self._tally(offers)
+        self._tally(clearing)
         for lab in self.labs:
             paid, free = self.gpu_needs(lab, clearing)
             lab.gpus = self.fleet_wanted(lab, paid + free)
@@ -140,9 +129,9 @@ class TokenMarket(mesa.Model):
         self.round += 1
         self._world_moves()                          # 1. prices, efficiency, usage, arrivals, launches
         offers = self._firms_decide()                # 2. prices, compute, capacity, upstreams, vertical moves
-        self._customers_choose(offers)               # 3. logit choice of those reconsidering
+        self.population.reconsider(offers, self.usage_factor, self.rng)  # 3. logit choice of those reconsidering
         clearing = clear_market(self, offers)        # 4. capacity, rationing, spill-over
-        self._tally(offers)
+        self._tally(clearing)
         settle(self, offers, clearing)               # 5. revenues, GPU cost, token bills, opex
         self._learn()                                # 6. quality from training and data; product investment
         fund_and_exit(self)                          # 7. funding rounds, parent transfers, exits
@@ -221,29 +210,11 @@ class TokenMarket(mesa.Model):
             self.ledger.post(wrapper, "staff", spend, "product_investment")
             wrapper.last["operating_profit_usd"] = wrapper.last.get("operating_profit_usd", 0.0) - spend
 
-    def _customers_choose(self, offers: demand.Offers) -> None:
-        for seg in self.segments:
-            self._choose(seg, seg.reconsidering(self.rng), offers)
-
-    def _choose(self, seg: CustomerSegment, idx: np.ndarray, offers: demand.Offers,
-                blocked: np.ndarray | None = None) -> None:
-        """Members ``idx`` (segment-local) choose by logit among the offers (``blocked``: closed offers)."""
-        if idx.size == 0:
-            return
-        v = demand.utilities(offers, seg.vertical[idx], seg.wtp_usd[idx], seg.usage_mtok[idx] * self.usage_factor,
-                             seg.switching_cost_usd[idx], seg.choice[idx], seg.price_scale_usd,
-                             seg.quality_exponent, seg.api_capable, blocked=blocked)
-        seg.choice[idx] = demand.logit_choice(v, self.rng)
-
-    def _tally(self, offers: demand.Offers) -> None:
+    def _tally(self, clearing: Clearing) -> None:
         """Customers per (segment, offer) and per (segment, vertical) among those inside: sellers' market view."""
-        self.segment_offer_counts = np.zeros((len(self.segments), offers.n))
-        self.segment_vertical_inside = np.zeros((len(self.segments), len(VERTICALS)))
-        for s, seg in enumerate(self.segments):
-            inside = seg.choice >= 0
-            self.segment_offer_counts[s] = np.bincount(seg.choice[inside], minlength=offers.n)
-            self.segment_vertical_inside[s] = np.bincount(seg.vertical[inside], minlength=len(VERTICALS))
-        self.segment_price_scale = np.array([seg.price_scale_usd for seg in self.segments])
+        self.segment_offer_counts = clearing.customers.sum(axis=1)
+        self.segment_vertical_inside = clearing.customers.sum(axis=2)
+        self.segment_price_scale = self.population.price_scales
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -262,10 +233,18 @@ class TokenMarket(mesa.Model):
 
     def tech_of(self, firm) -> costs.ServingTech:
         """Serving technology of a lab or provider this round (skill × efficiency gains)."""
-        if isinstance(firm, FrontierLab):
-            skill = self.lab_tech.skill * firm.skill * self.efficiency / firm.cfg.compute_per_token
-            return dataclasses.replace(self.lab_tech, skill=skill)
-        return dataclasses.replace(self.provider_tech, skill=self.provider_tech.skill * self.efficiency)
+        key = (firm.unique_id, self.efficiency)
+        tech = self._tech_cache.get(key)
+        if tech is None:
+            if isinstance(firm, FrontierLab):
+                skill = self.lab_tech.skill * firm.skill * self.efficiency / firm.cfg.compute_per_token
+                tech = dataclasses.replace(self.lab_tech, skill=skill)
+            else:
+                tech = dataclasses.replace(self.provider_tech, skill=self.provider_tech.skill * self.efficiency)
+            if len(self._tech_cache) > 4096:  # efficiency moves every round: old entries are never asked again
+                self._tech_cache.clear()
+            self._tech_cache[key] = tech
+        return tech
 
     def upstream_offers(self, vertical: str | None = None):
         """APIs a wrapper can buy from: alive labs and providers with their price to a wrapper in ``vertical``

@@ -83,14 +83,10 @@ def agent_row(model, firm) -> dict[str, Any]:
                 acquired_by=getattr(firm, "acquired_by", None) or "")
 
 
-def vertical_offer_cells(model, weights: np.ndarray | None = None) -> np.ndarray:
-    """Shape (V, J): customers (or the sum of ``weights``, shape (n,)) of each offer in each vertical, real units.
-    One bincount over all customers; every per-vertical measure of the round is read from it."""
-    n = len(model.book.entries)
-    inside = model.choice >= 0
-    cell = model.vertical[inside].astype(np.int64) * n + model.choice[inside]  # int8 verticals would overflow
-    w = None if weights is None else weights[inside]
-    return np.bincount(cell, weights=w, minlength=len(VERTICALS) * n).reshape(len(VERTICALS), n) * model.weight
+def vertical_offer_cells(model) -> np.ndarray:
+    """Shape (V, J): real customers of each offer in each vertical, from the population's current choices (after
+    this round's exits). Every per-vertical customer measure of the round is read from it."""
+    return model.population.counts(len(model.book.entries)).sum(axis=0) * model.weight
 
 
 def _by_firm(model, cells: np.ndarray) -> dict[str, np.ndarray]:
@@ -107,13 +103,13 @@ def _vertical_hhi(model, customers: np.ndarray) -> dict[str, float]:
 
 
 def _vertical_revenue_shares(model, offers: demand.Offers, clearing: Clearing) -> dict[str, float]:
-    """Per vertical other than general chat: labs' and wrappers' shares of what customers there pay ($/month),
-    counting apps, vertical apps and direct API use (providers' API sales are in the total, in neither share)."""
-    inside = model.choice >= 0
-    safe = np.where(inside, model.choice, 0)
-    pay = np.where(inside, offers.price_month[safe] + clearing.served * offers.price_mtok[safe], 0.0)
-    revenue = vertical_offer_cells(model, pay)
-    kind = np.array([e.firm.kind for e in model.book.entries])
+    """Per vertical other than general chat: labs' and wrappers' shares of what customers there paid this round
+    ($/month: apps, vertical apps and direct API use; providers' API sales are in the total, in neither share)."""
+    cells_customers = clearing.customers.sum(axis=0)
+    cells_served = clearing.cell_served.sum(axis=0)
+    revenue = cells_customers * offers.price_month[None, :] + cells_served * offers.price_mtok[None, :]
+    # Offers of firms that entered after clearing had no customers this round: only the first J count.
+    kind = np.array([e.firm.kind for e in model.book.entries[:offers.n]])
     out = {}
     for v, name in enumerate(VERTICALS):
         if name == "general_chat":
@@ -125,19 +121,9 @@ def _vertical_revenue_shares(model, offers: demand.Offers, clearing: Clearing) -
 
 
 def consumer_surplus_usd(model, offers: demand.Offers) -> float:
-    """Expected consumer surplus over the outside option, $/month, real units: μ × logit inclusive value
-    (Small & Rosen 1981) on a fixed random sample per segment, scaled to the segment and population weight.
-    Switching costs are left out (a welfare measure of the offers, not of moving)."""
-    total = 0.0
-    for seg in model.segments:
-        s = seg.cs_sample
-        if s.size == 0:
-            continue
-        v = demand.utilities(offers, seg.vertical[s], seg.wtp_usd[s], seg.usage_mtok[s] * model.usage_factor,
-                             seg.switching_cost_usd[s], seg.choice[s], seg.price_scale_usd, seg.quality_exponent,
-                             seg.api_capable, with_switching=False)
-        total += float(demand.inclusive_value(v).mean()) * seg.price_scale_usd * seg.n
-    return total * model.weight
+    """Expected consumer surplus over the outside option, $/month, real units (see the population's
+    ``consumer_surplus``: μ × logit inclusive value on a fixed sample per segment)."""
+    return model.population.consumer_surplus(offers, model.usage_factor) * model.weight
 
 
 def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.ndarray) -> dict[str, Any]:
@@ -157,7 +143,8 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
     free = float(sum(f.last.get("free_tokens_mtok", 0.0) for f in labs))
     lab_gpus = sum(f.gpus for f in labs)
     w = model.weight
-    n_customers = model.choice.shape[0]
+    n_customers = model.population.n
+    using_ai = float(customers.sum())
     row = dict(
         round=model.round,
         api_price_usd_per_mtok=float(api_rev.sum() / total_tok) if total_tok > 0 else np.nan,
@@ -169,7 +156,7 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
         hhi_api=metrics.hhi(api_tok),
         **_vertical_hhi(model, customers),
         tokens_paid_mtok=paid, tokens_free_mtok=free,
-        tokens_unserved_mtok=float((clearing.tokens - clearing.served).sum() * w),
+        tokens_unserved_mtok=float((clearing.offer_tokens - clearing.offer_served).sum() * w),
         customers_spilled=clearing.spilled,
         compute_share_training=sum(f.training_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
         compute_share_free=sum(f.free_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
@@ -177,8 +164,8 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
         **_vertical_revenue_shares(model, offers, clearing),
         subsidy_usd=sum(f.last.get("subsidy_usd", 0.0) for f in api_sellers),
         consumer_surplus_usd=consumer_surplus_usd(model, offers),
-        customers_using_ai=float((model.choice >= 0).sum()) * w,
-        customers_outside=float((model.choice < 0).sum()) * w,
+        customers_using_ai=using_ai,
+        customers_outside=n_customers * w - using_ai,
         customers_total=n_customers * w,
         revenue_labs_usd=sum(f.last.get("revenue_usd", 0.0) for f in labs),
         revenue_providers_usd=sum(f.last.get("revenue_usd", 0.0) for f in provs),

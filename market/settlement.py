@@ -14,13 +14,10 @@ from market.offers import API, APP, FREE, VERTICAL, WRAPPER
 
 
 def offer_totals(model, offers: demand.Offers, clearing: Clearing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per offer, real units: customers (count, from the model's tally of this round's choices), tokens served
-    (Mtok/month), revenue ($/month)."""
-    choice = model.choice
-    inside = choice >= 0
-    n = offers.n
-    customers = model.segment_offer_counts.sum(axis=0) * model.weight
-    tokens = np.bincount(choice[inside], weights=clearing.served[inside], minlength=n) * model.weight
+    """Per offer, real units, shape (J,) each: customers (count, from the clearing's tally of this round's
+    choices), tokens served (Mtok/month), revenue ($/month)."""
+    customers = clearing.customers.sum(axis=(0, 1)) * model.weight
+    tokens = clearing.offer_served * model.weight
     revenue = offers.price_month * customers + offers.price_mtok * tokens
     return customers, tokens, revenue
 

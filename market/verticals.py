@@ -77,8 +77,7 @@ def acquire(model, lab, wrapper) -> None:
     new_id = _open_vertical_app(model, lab, wrapper.vertical,
                                 max(wrapper.product_multiplier, lab.cfg.vertical_app_multiplier), wrapper.price)
     old = model.book.ids(wrapper, WRAPPER)
-    for seg in model.segments:
-        seg.choice[np.isin(seg.choice, old)] = new_id
+    model.population.reassign(old, new_id)
     wrapper.alive = False
     wrapper.acquired_by = lab.name
     model.recorder.event(model, "acquisition", lab, wrapper, price, vertical=wrapper.vertical)

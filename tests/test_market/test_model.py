@@ -26,7 +26,8 @@ def test_served_tokens_never_exceed_capacity(seed):
         model.step()
         c = model.last_clearing
         assert np.all(c.pool_served <= c.pool_capacity * (1 + 1e-9) + 1e-6)
-        assert np.all(c.served <= c.tokens + 1e-12)
+        assert np.all(c.cell_served <= c.tokens + 1e-12)
+        assert np.all((c.served_share >= 0) & (c.served_share <= 1))
 
 
 def test_full_pools_spill_customers_to_their_next_choice():
@@ -40,7 +41,9 @@ def test_full_pools_spill_customers_to_their_next_choice():
     c = model.last_clearing
     prov_pools = [model.book.paid_pool[p.unique_id] for p in model.providers]
     assert np.all(c.pool_served[prov_pools] <= c.pool_capacity[prov_pools] * (1 + 1e-9))
-    assert c.pool_served[prov_pools].sum() >= 0.5 * c.pool_capacity[prov_pools].sum()
+    # Admission stops once a pool is full, the crossing customer's excess is throttled: full pools run full.
+    full = [p for p in prov_pools if c.pool_demand[p] >= c.pool_capacity[p]]
+    assert full and c.pool_served[full] == pytest.approx(c.pool_capacity[full], rel=1e-9)
 
 
 def test_exit_releases_customers_and_moves_wrappers():
@@ -74,7 +77,8 @@ def test_identical_competitive_providers_converge_to_unit_cost():
         model.step()
     for p in model.providers:
         unit = p.last["unit_cost_usd_per_mtok"]
-        assert unit <= p.api_price <= unit * 1.05 + 1e-9
+        # (relative 1e-12: price and unit cost are computed along different float paths)
+        assert unit * (1 - 1e-12) <= p.api_price <= unit * 1.05 + 1e-9
 
 
 def test_same_seed_same_rows_different_seed_different_rows():

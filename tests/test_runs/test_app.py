@@ -10,7 +10,9 @@ import pytest
 import solara
 
 from market.config import ConfigError, config_from, field_meta
+from market.model import TokenMarket
 from runs import app
+from tests.conftest import small_config
 from runs.cli import main
 from runs.viz_assets import AssetsError, ensure_assets
 from tests.browser_support import (CHROMIUM_SKIP_REASON, assets_env, block_external, chromium_available, free_port,
@@ -109,17 +111,24 @@ def test_page_model_records_vertical_customers_matching_the_model_row():
 
 
 def test_firm_extras_count_customers_per_vertical_with_many_offers():
-    firms = [SimpleNamespace(name=f"f{i}", last={"api_tokens_mtok": float(i)}) for i in range(60)]
-    book = SimpleNamespace(entries=[SimpleNamespace(firm=f) for f in firms for _ in range(2)])  # 120 offers
-    choice = np.array([119, 119, 0, -1, 5], dtype=np.int32)
-    vertical = np.array([3, 3, 1, 2, 0], dtype=np.int8)  # int8 as in the model: 3 × 120 overflows int8
-    model = SimpleNamespace(book=book, choice=choice, vertical=vertical, weight=10.0, round=4,
-                            labs=firms[:2], providers=[], wrappers=firms[2:])
+    # 120 offers and int8 verticals: 3 × 121 overflows int8, so the cell code must be computed wide.
+    model = TokenMarket(small_config(**{"customers.n_customers": 200}), rng=0)
+    pop = model.population
+    firms = [SimpleNamespace(name=f"f{i}") for i in range(60)]
+    pop.choice[:] = -1
+    pop.choice[:5] = [119, 119, 0, -1, 5]
+    pop.version += 1
+    fake = SimpleNamespace(book=SimpleNamespace(entries=[SimpleNamespace(firm=f) for f in firms for _ in range(2)]),
+                           population=pop, weight=10.0)
     from market.recording import vertical_customers_by_firm
 
-    rows = vertical_customers_by_firm(model)
-    assert rows["f59"][3] == 20.0 and rows["f0"][1] == 10.0
-    assert rows["f2"][0] == 10.0
+    rows = vertical_customers_by_firm(fake)
+    vert = pop.vertical[:5].astype(int)
+    expected = {name: np.zeros(4) for name in ("f59", "f0", "f2")}
+    for k, name in ((0, "f59"), (1, "f59"), (2, "f0"), (4, "f2")):
+        expected[name][vert[k]] += 10.0
+    for name, counts in expected.items():
+        assert rows[name] == pytest.approx(counts)
     assert sum(r.sum() for r in rows.values()) == 40.0
 
 
