@@ -1,0 +1,380 @@
+"""Every parameter of a configuration with its value, unit, allowed range and source: the rows behind
+``tokenmarket params`` and the generated parameter table of docs/ODD.md. Pure functions, no I/O.
+
+Paths are the dotted paths ``--set`` takes (``labs.0.skill``). With ``collapse=True`` there is one row per
+schema field instead (``labs[].skill``), its value being the list of the elements' values — the form of the
+ODD table, which must name every field of the schema exactly once whatever the number of labs.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from market import calibration
+from market.config import SCENARIO_DIR, MarketConfig, build_config, field_meta, load_scenario
+from market.provenance import VALUE_SOURCES, Source, cited_keys, comment_for, resolve_source, scenario_comments
+
+ODD_BEGIN, ODD_END = "<!-- params:begin -->", "<!-- params:end -->"
+ORIGINS = ("schema", "defaults", "scenario", "--set")  # who set a value, in the order they override one another
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """One parameter.
+
+    Attributes:
+        path: ``labs.0.skill``, or ``labs[].skill`` for a collapsed row.
+        value: the value (a list of the elements' values for a collapsed row of a list section).
+        unit, range, description: from the schema (``range`` in words: bounds, choices, validators' rules).
+        kind: the source's kind (see ``market.provenance``); ``unsourced`` when a value has no source.
+        keys: calibration keys cited; ``titles`` and ``dates`` their ``source_title`` and ``as_of`` (one per
+            key, " | "-joined).
+        source: the source text (a scenario's comment when the scenario set the value).
+        origin: who set the value: ``schema`` (the field's default), ``defaults`` (the schema's default lists),
+            ``scenario`` (the scenario file) or ``--set`` (an override).
+    """
+
+    path: str
+    value: Any
+    unit: str
+    range: str
+    kind: str
+    keys: tuple[str, ...]
+    titles: str
+    dates: str
+    source: str
+    origin: str
+    description: str
+
+
+# ------------------------------------------------------------------------------------------------ schema walk
+
+def _submodel(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """(the pydantic model a field holds, whether it holds a list of them)."""
+    is_list = typing.get_origin(annotation) is list
+    for sub in (annotation, *typing.get_args(annotation)):
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            return sub, is_list
+    return None, False
+
+
+def schema_fields(model: type[BaseModel] = MarketConfig, prefix: str = "") -> list[tuple[str, type[BaseModel], str]]:
+    """Every leaf field of the schema as (collapsed path, owning model, field name), in schema order.
+
+    Sub-models are walked into (``world.rounds``); lists of sub-models get ``[]`` (``labs[].skill``).
+    """
+    out = []
+    for name, info in model.model_fields.items():
+        sub, is_list = _submodel(info.annotation)
+        if sub is None:
+            out.append((prefix + name, model, name))
+        else:
+            out.extend(schema_fields(sub, f"{prefix}{name}{'[]' if is_list else ''}."))
+    return out
+
+
+def _leaves(obj: BaseModel, path: str = "", field: str = "") -> list[tuple[str, str, Any]]:
+    """(path, collapsed path, value) of every leaf value of a config instance, list elements by index."""
+    out = []
+    for name, info in type(obj).model_fields.items():
+        value = getattr(obj, name)
+        sub, is_list = _submodel(info.annotation)
+        if sub is None:
+            out.append((path + name, field + name, value))
+        elif is_list:
+            for i, element in enumerate(value):
+                out.extend(_leaves(element, f"{path}{name}.{i}.", f"{field}{name}[]."))
+        else:
+            out.extend(_leaves(value, f"{path}{name}.", f"{field}{name}."))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ formatting
+
+def fmt(value: Any) -> str:
+    """A value as text: numbers to 6 significant digits (``1e10``, not ``1e+10``), booleans as TOML writes
+    them, dicts as ``key value`` pairs, tuples in brackets."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}e{int(exponent)}"
+        return text
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {fmt(v)}" for k, v in value.items())
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(fmt(v) for v in value) + ")"
+    return str(value).replace("\n", " ")
+
+
+def range_text(model: type[BaseModel], name: str) -> str:
+    """Allowed values of a field in words: an interval from its bounds, its choices, or its validator's rule."""
+    meta, info = field_meta(model, name), model.model_fields[name]
+    parts = []
+    lo = ("[", meta["ge"]) if "ge" in meta else ("(", meta["gt"]) if "gt" in meta else None
+    hi = ("]", meta["le"]) if "le" in meta else (")", meta["lt"]) if "lt" in meta else None
+    if lo and hi:
+        parts.append(f"{lo[0]}{fmt(lo[1])}, {fmt(hi[1])}{hi[0]}")
+    elif lo:
+        parts.append(f"{'≥' if lo[0] == '[' else '>'} {fmt(lo[1])}")
+    elif hi:
+        parts.append(f"{'≤' if hi[0] == ']' else '<'} {fmt(hi[1])}")
+    if typing.get_origin(info.annotation) is typing.Literal:
+        parts.append("{" + ", ".join(str(a) for a in typing.get_args(info.annotation)) + "}")
+    elif info.annotation is bool:
+        parts.append("{true, false}")
+    if meta.get("allowed"):
+        parts.append(meta["allowed"])
+    return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ sources
+
+def _baseline_values() -> dict[str, Any]:
+    return {path: value for path, _, value in _leaves(MarketConfig())}
+
+
+def _value_source(path: str, field: str, value: Any, default: Any, base: dict[str, Any],
+                  scenario: tuple[set, dict] | None, overrides: dict[str, Any]) -> tuple[str, str]:
+    """(origin, source text) of one value; source text "" when nothing accounts for the value.
+
+    ``default`` is the field's default, or None for a required field (whose defaults are the default lists').
+    """
+    if path in overrides:
+        return "--set", f"--set {path}={overrides[path]}"
+    baseline = base.get(path, default)
+    if scenario is not None:
+        explicit, comments = scenario
+        if path in explicit:
+            found = comment_for(path, comments)
+            if found is not None and (found[0] == "key" or value != baseline):
+                return "scenario", found[1]
+            if value != baseline:
+                return "scenario", ""
+    table = VALUE_SOURCES.get(field, {})
+    if not isinstance(value, (dict, list)) and value in table and value == baseline:
+        return "defaults", table[value]
+    if value == (baseline if default is None else default):
+        return "schema", ""
+    return "defaults", ""
+
+
+def _explicit_paths(data: Any, prefix: str = "") -> set[str]:
+    """Dotted paths of every value a scenario file sets (inline tables walked into)."""
+    out: set[str] = set()
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out |= _explicit_paths(v, f"{prefix}{k}.")
+    elif isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
+        for i, v in enumerate(data):
+            out |= _explicit_paths(v, f"{prefix}{i}.")
+    else:
+        out.add(prefix[:-1])
+    return out
+
+
+def parameter_rows(scenario: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                   collapse: bool = False) -> list[ParamRow]:
+    """Every parameter of a scenario (default: the schema defaults, "baseline") with overrides applied.
+
+    Args:
+        scenario: shipped scenario name or TOML path; None for the schema defaults.
+        overrides: dotted-path overrides as ``--set`` takes them (``{"labs.0.skill": "2"}``).
+        collapse: one row per schema field (``labs[].skill``) instead of one per value (``labs.0.skill``).
+
+    Returns:
+        Rows in schema order. A value set by the scenario file carries the file's comment as its source;
+        a value of the schema's default lists carries its entry of ``market.provenance.VALUE_SOURCES``;
+        otherwise the field's own source. A value nothing accounts for gets kind ``unsourced``.
+
+    Raises:
+        market.config.ConfigError: unknown scenario, bad TOML or bad overrides.
+        market.provenance.SourceError: a source that does not resolve (a calibration key not in the table).
+    """
+    overrides = {k.replace("__", "."): v for k, v in (overrides or {}).items()}
+    data = load_scenario(scenario) if scenario else {}
+    config = build_config(data, overrides)
+    scen = None
+    if scenario:
+        path = Path(scenario) if Path(scenario).suffix else SCENARIO_DIR / f"{scenario}.toml"
+        text = path.read_text(encoding="utf-8")
+        scen = (_explicit_paths(data), scenario_comments(text))
+    base = _baseline_values()
+    meta = {field: (model, name) for field, model, name in schema_fields()}
+    by_field: dict[str, list[tuple[str, Any, str, str]]] = {field: [] for field in meta}
+    for path, field, value in _leaves(config):
+        model, name = meta[field]
+        info = model.model_fields[name]
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        origin, text = _value_source(path, field, value, default, base, scen, overrides)
+        by_field[field].append((path, value, origin, text))
+    rows = []
+    for field, (model, name) in meta.items():
+        m = field_meta(model, name)
+        common = dict(unit=m["unit"] or "", range=range_text(model, name), description=m["description"] or "")
+        own = resolve_source(m["source"])
+        if collapse:
+            rows.append(_collapsed(field, by_field[field], own, common))
+            continue
+        for path, value, origin, text in by_field[field]:
+            src = _source_of(origin, text, own)
+            rows.append(ParamRow(path=path, value=value, kind=src.kind, keys=src.keys, titles=src.titles(),
+                                 dates=src.dates(), source=src.text, origin=origin, **common))
+    return rows
+
+
+def _source_of(origin: str, text: str, own: Source) -> Source:
+    """The source of a value from its origin and the text ``_value_source`` found (``own``: the field's)."""
+    if origin == "--set":
+        return Source("override", text)
+    if own.kind == "label":  # a name needs no reason
+        return own
+    if origin == "scenario":
+        if not text:
+            return Source("unsourced", "set by the scenario file without a comment giving the reason")
+        return Source("scenario", text, cited_keys(text))
+    if text:
+        return resolve_source(text)
+    if origin == "defaults":
+        return Source("unsourced", "set by the schema's default lists without an entry in VALUE_SOURCES")
+    return own
+
+
+def _collapsed(field: str, values: list[tuple[str, Any, str, str]], own: Source, common: dict) -> ParamRow:
+    """One row for a schema field: the elements' values, the field's source plus the elements' own sources
+    (elements sharing a value and a source are listed together, ``[0, 1]``)."""
+    notes: dict[tuple[str, str], list[str]] = {}
+    keys = list(own.keys)
+    for path, value, origin, text in values:
+        src = _source_of(origin, text, own) if text and origin != "schema" else own
+        if src is not own:
+            index = ".".join(p for p in path.split(".") if p.isdigit())
+            notes.setdefault((fmt(value), src.text), []).append(index)
+            keys += [k for k in src.keys if k not in keys]
+    parts = [f"[{', '.join(idx)}] {v}: {text}" for (v, text), idx in notes.items()]
+    source = own.text + ("" if not parts else " — elements: " + "; ".join(parts))
+    value = [v for _, v, _, _ in values] if "[]" in field else (values[0][1] if values else None)
+    titles = " | ".join(calibration.row(k)["source_title"] for k in keys)
+    dates = " | ".join(calibration.row(k)["as_of"] for k in keys)
+    return ParamRow(path=field, value=value, kind=own.kind, keys=tuple(keys), titles=titles, dates=dates,
+                    source=source, origin="schema", **common)
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+COLUMNS = ("path", "value", "unit", "range", "kind", "keys", "titles", "dates", "source", "origin", "description")
+
+
+def value_text(row: ParamRow) -> str:
+    """The row's value as text; a collapsed list field's element values are joined by "; " (or, all equal,
+    written once with their number)."""
+    if "[]" in row.path and isinstance(row.value, list):
+        texts = [fmt(v) for v in row.value]
+        if len(texts) > 1 and len(set(texts)) == 1:
+            return f"{texts[0]} (all {len(texts)})"
+        return "; ".join(texts)
+    return fmt(row.value)
+
+
+def format_csv(rows: list[ParamRow]) -> str:
+    """CSV with a header of :data:`COLUMNS` (keys, titles and dates " | "-joined); every field is text."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in rows:
+        writer.writerow([r.path, value_text(r), r.unit, r.range, r.kind, " | ".join(r.keys), r.titles, r.dates,
+                         r.source, r.origin, r.description])
+    return buf.getvalue()
+
+
+def _short_source(r: ParamRow) -> str:
+    if not r.keys:
+        return r.source
+    row = calibration.row(r.keys[0])
+    more = f" (+{len(r.keys) - 1} more)" if len(r.keys) > 1 else ""
+    return f"{r.source} [{row['source_title']}, {row['as_of']}{more}]"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def format_table(rows: list[ParamRow], widths: tuple[int, int, int] = (32, 24, 28)) -> str:
+    """Aligned plain-text columns: parameter, value, unit, range (cut at ``widths`` characters; the CSV has
+    them whole), set by, and the source with the first cited key's title and date."""
+    head = ("parameter", "value", "unit", "range", "set by", "source")
+    body = [(r.path, _cut(value_text(r), widths[0]), _cut(r.unit, widths[1]), _cut(r.range, widths[2]), r.origin,
+             _short_source(r)) for r in rows]
+    cols = [max(len(x[i]) for x in (head, *body)) for i in range(len(head) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(x, cols)) + "  " + x[-1] for x in (head, *body)]
+    lines.insert(1, "  ".join("-" * w for w in cols) + "  " + "-" * len(head[-1]))
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _cell(text: str, keys: tuple[str, ...] = ()) -> str:
+    for k in keys:
+        text = re.sub(rf"(?<![\w`]){re.escape(k)}(?![\w`])", f"`{k}`", text)
+    return text.replace("\n", " ").replace("|", "\\|")
+
+
+def format_markdown(rows: list[ParamRow]) -> str:
+    """A Markdown table (parameter, value, unit, allowed, [set by,] source, meaning) and the list of the
+    calibration rows it cites, each with its title, date and address. ``set by`` is left out when every row
+    has the same origin (a collapsed table)."""
+    origins = {r.origin for r in rows}
+    cols = ["parameter", "value", "unit", "allowed", *(["set by"] if len(origins) > 1 else []), "source", "meaning"]
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    cited: list[str] = []
+    for r in rows:
+        cells = [f"`{r.path}`", _cell(value_text(r)), _cell(r.unit), _cell(r.range),
+                 *([r.origin] if len(origins) > 1 else []), _cell(r.source, r.keys), _cell(r.description)]
+        out.append("| " + " | ".join(cells) + " |")
+        cited += [k for k in r.keys if k not in cited]
+    if cited:
+        out += ["", "Calibration rows cited (`market/data/calibration.csv`):", ""]
+        for k in cited:
+            row = calibration.row(k)
+            out.append(f"- `{k}` = {row['value']} {row['unit']} — {_cell(row['source_title'])}, {row['as_of']}, "
+                       f"<{row['source_url']}>")
+    return "\n".join(out) + "\n"
+
+
+def odd_block(rows: list[ParamRow] | None = None) -> str:
+    """The generated parameter section of docs/ODD.md, markers included: the collapsed baseline table."""
+    rows = parameter_rows(collapse=True) if rows is None else rows
+    note = ("<!-- Generated from market/config.py by `tokenmarket params --odd docs/ODD.md`; edit the schema, "
+            "not this table. -->")
+    return f"{ODD_BEGIN}\n{note}\n\n{format_markdown(rows)}\n{ODD_END}"
+
+
+def splice_odd(text: str, block: str) -> str:
+    """``text`` with the part between :data:`ODD_BEGIN` and :data:`ODD_END` (markers included) replaced.
+
+    Raises:
+        ValueError: the markers are missing, repeated or out of order.
+    """
+    start, end = text.find(ODD_BEGIN), text.find(ODD_END)
+    if text.count(ODD_BEGIN) != 1 or text.count(ODD_END) != 1 or end < start:
+        raise ValueError(f"expected one {ODD_BEGIN} followed by one {ODD_END}")
+    return text[:start] + block + text[end + len(ODD_END):]
+
+
+def odd_table_paths(text: str) -> list[str]:
+    """Parameter paths listed in the generated section of an ODD text (first cell of each table row)."""
+    start, end = text.find(ODD_BEGIN), text.find(ODD_END)
+    if start < 0 or end < start:
+        raise ValueError(f"expected {ODD_BEGIN} … {ODD_END}")
+    return re.findall(r"^\| `([^`]+)` \|", text[start:end], flags=re.MULTILINE)

@@ -1,0 +1,269 @@
+"""`tokenmarket params` and the rows behind it: every parameter has a unit, a range and a source that resolves."""
+
+import io
+
+import pandas as pd
+import pytest
+
+from market import calibration
+from market.config import ConfigError, WorldConfig, build_config, list_scenarios
+from market.provenance import VALUE_SOURCES, SourceError, comment_for, resolve_source, scenario_comments
+from runs.cli import main
+from runs.params import (ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text,
+                         schema_fields)
+
+SCENARIOS = [None, *list_scenarios()]
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return parameter_rows()
+
+
+def test_one_collapsed_row_per_schema_field_with_unit_range_and_source():
+    rows = parameter_rows(collapse=True)
+    assert [r.path for r in rows] == [path for path, _, _ in schema_fields()]
+    assert {"labs[].skill", "customers.segments[].wtp_median_usd_per_month"} <= {r.path for r in rows}
+    for r in rows:
+        assert r.unit and r.range and r.source, r.path
+        assert r.kind in ("calibration", "derived", "assumption", "design", "code", "literature", "label"), r.path
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_value_of_every_scenario_has_unit_range_and_a_source(scenario):
+    rows = parameter_rows(scenario)
+    assert rows
+    unsourced = [f"{r.path} = {fmt(r.value)}" for r in rows if r.kind == "unsourced"]
+    assert not unsourced, f"{scenario}: values without a source (add a comment in the scenario file or a " \
+                          f"VALUE_SOURCES entry): {unsourced}"
+    for r in rows:
+        assert r.unit and r.range and r.origin in ORIGINS, r.path
+        for key in r.keys:
+            assert calibration.row(key)["source_title"], key
+        if r.keys:
+            assert len(r.titles.split(" | ")) == len(r.dates.split(" | ")) == len(r.keys)
+
+
+def test_paths_are_the_set_syntax_and_values_round_trip(baseline):
+    for r in baseline:
+        config = build_config({}, {r.path: r.value})
+        node = config
+        for part in r.path.split("."):
+            node = node[int(part)] if part.isdigit() else getattr(node, part)
+        assert node == r.value, r.path
+    paths = {r.path for r in baseline}
+    assert {"labs.0.skill", "labs.3.api_policy.markup", "customers.segments.2.usage_median_mtok"} <= paths
+
+
+def test_calibrated_defaults_show_key_title_and_date(baseline):
+    row = next(r for r in baseline if r.path == "world.gpu_rent_usd_per_hour")
+    cal = calibration.row("h100_median_posted_usd_per_hour")
+    assert (row.kind, row.keys) == ("calibration", (cal["key"],))
+    assert (row.titles, row.dates) == (cal["source_title"], cal["as_of"])
+    assert row.value == float(cal["value"]) and row.unit == "$/GPU-hour" and row.range == "(0, 50]"
+    assumed = next(r for r in baseline if r.path == "finance.investor_appetite")
+    assert assumed.kind == "assumption" and assumed.source.startswith("assumption: ") and len(assumed.source) > 20
+
+
+def test_default_list_values_carry_their_own_source(baseline):
+    by_path = {r.path: r for r in baseline}
+    sonnet = by_path["labs.1.api_price_usd_per_mtok"]
+    assert sonnet.value == 5.61 and sonnet.origin == "defaults"
+    assert sonnet.keys == ("price_claude35_sonnet_input_usd_per_m", "price_claude35_sonnet_output_usd_per_m")
+    assert by_path["labs.0.api_price_usd_per_mtok"].keys[0] == "price_gpt4o_2024_08_input_usd_per_m"
+    assert by_path["labs.0.api_policy.markup"].kind == "derived"
+
+
+def test_value_sources_are_all_used_and_resolve(baseline):
+    fields = {path for path, _, _ in schema_fields()}
+    used = {(r.path.split(".", 2)[0], r.source) for r in baseline if r.origin == "defaults"}
+    texts = {r.source for r in baseline if r.origin == "defaults"}
+    for field, table in VALUE_SOURCES.items():
+        assert field in fields, field
+        for value, text in table.items():
+            resolve_source(text)
+            assert text in texts, f"VALUE_SOURCES[{field!r}][{value!r}] matches no value of the default lists"
+    assert used
+
+
+def test_scenario_values_differ_from_baseline_and_give_the_files_reason(baseline):
+    rows = {r.path: r for r in parameter_rows("commodity_pipe")}
+    base = {r.path: r for r in baseline}
+    lag = rows["world.open_weight_lag_months"]
+    assert (lag.value, base[lag.path].value) == (2, 6)
+    assert lag.origin == "scenario" and lag.kind == "scenario" and "two months" in lag.source
+    host = rows["providers.skill"]
+    assert host.value == 5.0 and host.keys == ("sglang_ep_vs_tp_output_gain",)
+    policy = rows["labs.0.api_policy.name"]
+    assert policy.value == "competitive" and "near-identical" in policy.source
+    untouched = rows["world.gpu_rent_usd_per_hour"]
+    assert untouched.value == base[untouched.path].value and untouched.origin == "schema"
+    # A restated default value keeps the default's source, not the [[labs]] table's comment.
+    assert rows["labs.1.api_price_usd_per_mtok"].origin == "defaults"
+
+
+def test_overrides_are_reported_as_such():
+    rows = {r.path: r for r in parameter_rows("baseline", {"labs.0.skill": "2", "world__rounds": "12"})}
+    assert rows["labs.0.skill"].value == 2 and rows["labs.0.skill"].origin == "--set"
+    assert rows["world.rounds"].value == 12 and rows["world.rounds"].kind == "override"
+    with pytest.raises(ConfigError, match="labs.9"):
+        parameter_rows(None, {"labs.9.skill": "2"})
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("price_gpt4o_2024_08 input 2.5 / output 10", "unknown calibration key 'price_gpt4o_2024_08'"),
+    ("not_a_key_2025_usd", "unknown calibration key"),
+    ("assumption", "assumption: <reason>"),
+    ("assumption:   ", "assumption: <reason>"),
+    ("assumption: as in chatgpt_wau_2031_01", "'chatgpt_wau_2031_01' is neither"),
+    ("DERIVED: 3 × 4", "must cite"),
+    ("costs.no_such_function (x)", "has no 'no_such_function'"),
+    ("nosuchmodule.thing (x)", "no module market.nosuchmodule"),
+    ("assumption: like the nothing_like_this_* rows", "matches no calibration key"),
+    ("Somebody said so", "not a calibration key"),
+    ("", "empty"),
+])
+def test_sources_that_do_not_resolve_are_errors(text, fragment):
+    with pytest.raises(SourceError, match=fragment.replace("(", r"\(").replace("*", r"\*")):
+        resolve_source(text)
+
+
+@pytest.mark.parametrize("text, kind, keys", [
+    ("h100_median_posted_usd_per_hour", "calibration", ("h100_median_posted_usd_per_hour",)),
+    ("assumption: near openai_api_* rows and self_funded labs", "assumption", ()),
+    ("DERIVED: deepseek_peak_nodes / deepseek_avg_nodes", "derived", ("deepseek_peak_nodes", "deepseek_avg_nodes")),
+    ("DESIGN.md Q2", "design", ()),
+    ("costs.lab_tech (a note)", "code", ()),
+    ("Sutton & Barto (2018) §2.2", "literature", ()),
+    ("label: a name", "label", ()),
+])
+def test_each_kind_of_source_resolves(text, kind, keys):
+    src = resolve_source(text)
+    assert (src.kind, src.keys) == (kind, keys)
+
+
+def test_a_schema_source_naming_a_missing_key_breaks_the_listing(monkeypatch):
+    extra = WorldConfig.model_fields["gpu_rent_usd_per_hour"].json_schema_extra
+    monkeypatch.setitem(extra, "source", "h100_median_posted_usd_per_hour_typo")
+    with pytest.raises(SourceError, match="did you mean h100_median_posted_usd_per_hour"):
+        parameter_rows()
+
+
+def test_scenario_comments_cover_keys_blocks_inline_tables_and_table_arrays():
+    text = '''name = "x"
+description = """two
+lines # not a comment"""
+
+[world]
+# Why the lag.
+open_weight_lag_months = 2
+open_weight_quality_gap = 0.01
+scale_economies = false  # inline reason
+
+# loose comment
+
+rounds = 12
+
+# Labs of a kind.
+[[labs]]
+name = "a"
+api_policy = { name = "competitive" }   # undercut
+
+[[labs]]
+name = "b"
+
+# Other labs.
+[[labs]]
+name = "c"
+'''
+    c = scenario_comments(text)
+    assert comment_for("world.open_weight_lag_months", c) == ("key", "Why the lag.")
+    assert comment_for("world.open_weight_quality_gap", c) == ("key", "Why the lag.")
+    assert comment_for("world.scale_economies", c) == ("key", "Why the lag. inline reason")
+    assert comment_for("world.rounds", c) is None
+    assert comment_for("labs.0.api_policy.step", c) == ("key", "undercut")
+    assert comment_for("labs.0.name", c) == ("table", "Labs of a kind.")
+    assert comment_for("labs.1.name", c) == ("table", "Labs of a kind.")
+    assert comment_for("labs.2.name", c) == ("table", "Other labs.")
+    assert comment_for("description", c) is None
+
+
+def test_formatting_helpers():
+    assert [fmt(1e10), fmt(9.4e9), fmt(0.0144), fmt(True), fmt(150_000), fmt((-0.2, 1.0))] == \
+        ["1e10", "9.4e9", "0.0144", "true", "150000", "(-0.2, 1)"]
+    assert range_text(WorldConfig, "gpu_rent_usd_per_hour") == "(0, 50]"
+    assert range_text(WorldConfig, "scale_economies") == "{true, false}"
+    from market.config import LabConfig
+    assert range_text(LabConfig, "funding") == "{investor, self_funded, efficient}"
+
+
+# ------------------------------------------------------------------------------------------------ the CLI
+
+def test_cli_csv_parses_with_one_row_per_value(capsys, baseline):
+    assert main(["params", "--scenario", "differentiated", "--format", "csv"]) == 0
+    df = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype=str, keep_default_na=False)
+    assert list(df.columns) == ["path", "value", "unit", "range", "kind", "keys", "titles", "dates", "source",
+                                "origin", "description"]
+    assert len(df) == len(baseline) and (df["unit"] != "").all() and (df["range"] != "").all()
+    row = df.set_index("path").loc["customers.segments.1.switching_cost_usd"]
+    assert (row["value"], row["origin"], row["source"]) == ("60", "scenario", "three times the baseline")
+    assert df.set_index("path").loc["world.gpu_owned_usd_per_hour", "titles"]
+
+
+def test_cli_markdown_is_a_table_with_a_row_per_value_and_the_cited_rows(capsys, baseline):
+    assert main(["params", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(baseline)
+    assert all(line.count(" | ") == rows[0].count(" | ") for line in rows)
+    assert out.splitlines()[0].startswith("| parameter | value | unit | allowed |")
+    assert "- `h100_median_posted_usd_per_hour` = 2.95" in out
+
+
+def test_cli_default_table_and_collapse(capsys):
+    assert main(["params", "--collapse"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["parameter", "value", "unit", "range"] and set(lines[1]) <= {"-", " "}
+    assert any(line.startswith("labs[].skill ") for line in lines)
+    assert len(lines) == 2 + len(schema_fields())
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--format", "json"], "unknown format 'json'; allowed: table, csv, markdown"),
+    (["--scenario", "nope"], "unknown scenario 'nope'; shipped: baseline"),
+    (["--set", "world.bogus=1"], "world.bogus: unknown key"),
+    (["--set", "novalue"], "expected key=value"),
+    (["--check"], "--check: only with --odd"),
+    (["--odd", "docs/ODD.md", "--scenario", "commodity_pipe"], "the ODD table documents the baseline"),
+])
+def test_cli_bad_input_exits_2_naming_value_and_what_is_allowed(capsys, args, fragment):
+    try:
+        code = main(["params", *args])
+    except SystemExit as err:  # argparse's own usage errors
+        code = err.code
+    assert code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_cli_odd_rewrites_only_between_markers_and_check_reports_staleness(tmp_path, capsys):
+    doc = tmp_path / "odd.md"
+    doc.write_text(f"# Title\n\n{ODD_BEGIN}\nold table\n{ODD_END}\n\nafter\n")
+    assert main(["params", "--odd", str(doc), "--check"]) == 1
+    assert "stale" in capsys.readouterr().out
+    assert main(["params", "--odd", str(doc)]) == 0
+    text = doc.read_text()
+    assert text.startswith("# Title\n\n") and text.endswith("\n\nafter\n") and odd_block() in text
+    assert main(["params", "--odd", str(doc), "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out.splitlines()[-1]
+    (tmp_path / "plain.md").write_text("no markers\n")
+    assert main(["params", "--odd", str(tmp_path / "plain.md")]) == 2
+    assert "expected one <!-- params:begin -->" in capsys.readouterr().err
+    assert main(["params", "--odd", str(tmp_path / "missing.md")]) == 2
+
+
+def test_csv_of_collapsed_rows_keeps_list_values():
+    out = format_csv(parameter_rows(collapse=True))
+    df = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False).set_index("path")
+    assert df.loc["labs[].api_price_usd_per_mtok", "value"] == "4.13; 5.61; 3.15; 0.45"
+    assert df.loc["labs[].skill", "value"] == "1 (all 4)"
