@@ -1,0 +1,145 @@
+"""The fast path (vectorised customers) against the reference (one Mesa agent per customer, plain Python).
+
+Piece by piece the two must give the same numbers (utilities, rationing) or the same distributions (choices);
+as whole markets they must agree on every market-level output within sampling error over 20 seeds.
+"""
+
+from functools import lru_cache
+
+import mesa
+import numpy as np
+import pytest
+
+from agents.customers import OUTSIDE, Customer
+from market import demand
+from market.config import SegmentConfig, config_from
+from market.model import TokenMarket
+from market.reference import offer_terms
+from market.simulate import run_once
+
+# Market-level outputs compared per round: prices, concentration, revenues by layer, customers, tokens,
+# welfare, a vertical revenue share and the API margin.
+METRICS = ["api_price_usd_per_mtok", "hhi_api", "revenue_labs_usd", "revenue_providers_usd", "revenue_wrappers_usd",
+           "customers_using_ai", "tokens_paid_mtok", "tokens_free_mtok", "consumer_surplus_usd",
+           "lab_revenue_share_coding", "lerner_api"]
+SEEDS, CUSTOMERS, ROUNDS = 20, 5_000, 24
+# Welch z of the difference of the two modes' means over 20 seeds. Per round: 11 metrics × 24 rounds = 264
+# comparisons, |z| ≤ 4.5 each (two-sided p = 7e-6, family-wise false alarm ≈ 0.2 %); per seed averaged over the
+# rounds: |z| ≤ 4 (11 comparisons, ≈ 0.07 %).
+Z_ROUND, Z_POOLED = 4.5, 4.0
+
+
+def _segment(**kw) -> SegmentConfig:
+    base = dict(name="s", share=1.0, vertical_mix={"general_chat": 1.0}, wtp_median_usd_per_month=10.0, wtp_sigma=0.8,
+                usage_median_mtok=1.0, usage_sigma=1.0, price_scale_usd=3.0, switching_cost_usd=2.0,
+                reconsider_prob=0.5, api_capable=True, quality_exponent=1.5)
+    return SegmentConfig(**(base | kw))
+
+
+def _offers(rng, j=6):
+    return demand.Offers(fit=np.vstack([rng.uniform(0.3, 1.0, j), np.zeros(j), np.zeros(j), np.zeros(j)]),
+                         quality=rng.uniform(0.5, 1.5, j), price_month=np.r_[0.0, rng.uniform(0, 20, j - 1)],
+                         price_mtok=np.r_[0.0, 0.0, rng.uniform(0.5, 5, j - 2)] * (np.arange(j) >= 4),
+                         cap_mtok=np.r_[0.5, np.full(j - 1, np.inf)], api=np.arange(j) >= 4,
+                         alive=np.ones(j, bool), pool=np.arange(j), owner=np.array([0, 0, 1, 2, 0, 3][:j]))
+
+
+def _customers(n, seed=0, **kw):
+    model = mesa.Model(rng=seed)
+    return [Customer(model, _segment(**kw), 0, ("general_chat", "coding", "customer_support", "writing")) for _ in range(n)]
+
+
+def test_reference_utility_equals_vectorised_utility():
+    rng = np.random.default_rng(5)
+    offers = _offers(rng)
+    people = _customers(300)
+    for c in people:
+        c.choice = int(rng.integers(-1, offers.n))
+    arr = lambda attr: np.array([getattr(c, attr) for c in people])  # noqa: E731
+    for uf, switching in ((1.0, True), (2.5, True), (1.7, False)):
+        v = demand.utilities(offers, arr("vertical"), arr("wtp_usd"), arr("usage_mtok") * uf, arr("switching_cost_usd"),
+                             arr("choice"), mu=3.0, gamma=1.5, api_capable=True, with_switching=switching)
+        terms = offer_terms(offers)
+        for i, c in enumerate(people):
+            owner = terms[c.choice].owner if c.choice != OUTSIDE else None
+            ref = [c.utility(t, uf, owner, with_switching=switching) for t in terms]
+            assert v[i] == pytest.approx(ref, rel=1e-12, abs=1e-12)
+
+
+def test_both_choice_paths_reproduce_logit_probabilities():
+    rng = np.random.default_rng(2)
+    offers = _offers(rng)
+    one = _customers(1)[0]
+    one.choice = 2
+    terms = offer_terms(offers)
+    v = np.array([[one.utility(t, 1.0, terms[2].owner) for t in terms]])
+    p = demand.choice_probabilities(v)[0]  # offers 0..5, then the outside option
+    n = 40_000
+    fast = demand.choose(offers, np.zeros(n, np.int8), np.full(n, one.wtp_usd), np.full(n, one.usage_mtok),
+                         np.full(n, one.switching_cost_usd), np.full(n, 2), 3.0, 1.5, True, np.random.default_rng(0))
+    draws = np.random.default_rng(1)
+    ref = []
+    for _ in range(n):
+        one.choice = 2
+        ref.append(one.choose(terms, 1.0, draws))
+    for sample in (fast, np.array(ref)):
+        freq = np.array([np.mean(sample == k) for k in range(offers.n)] + [np.mean(sample == OUTSIDE)])
+        se = np.sqrt(p * (1 - p) / n)
+        assert np.all(np.abs(freq - p) <= 4.5 * se + 1e-12)
+
+
+def test_reference_and_fast_rationing_turn_away_the_same_number():
+    # Equal customers, 1 Mtok each: a pool of capacity 40.5 admits 41 (the 41st crosses the capacity), both ways.
+    cfg = config_from(None, {"customers.n_customers": 400, "customers.mode": "agents", "world.rounds": 1})
+    model = TokenMarket(cfg, rng=0)
+    pop = model.population
+    offers = model.current_offers
+    j = int(np.flatnonzero(offers.alive & ~offers.api & np.isinf(offers.cap_mtok))[0])
+    for c in pop.customers[:100]:
+        c.choice, c.usage_mtok = j, 1.0
+    for c in pop.customers[100:]:
+        c.choice = OUTSIDE
+    capacity = np.full(model.book.n_pools, np.inf)
+    capacity[offers.pool[j]] = 40.5
+    blocked = offers.pool == offers.pool[j]
+    assert pop.ration(offers, 1.0, capacity, blocked, model.rng) == 59
+    pools = np.full(100, offers.pool[j])
+    away = demand.turned_away(pools, np.ones(100), capacity, np.random.default_rng(0))
+    assert away.sum() == 59
+
+
+@lru_cache(maxsize=None)
+def _runs(mode: str, overrides: tuple = ()) -> np.ndarray:
+    """(seeds, rounds, metrics) of the baseline at 5,000 customers."""
+    out = []
+    for seed in range(SEEDS):
+        cfg = config_from(None, {"customers.n_customers": CUSTOMERS, "world.rounds": ROUNDS, "customers.mode": mode,
+                                 **dict(overrides)})
+        out.append(run_once(cfg, seed=seed).model[METRICS].to_numpy(dtype=float))
+    return np.array(out)
+
+
+def _z(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    se = np.sqrt(a.var(axis=0, ddof=1) / len(a) + b.var(axis=0, ddof=1) / len(b))
+    diff = np.abs(a.mean(axis=0) - b.mean(axis=0))
+    return np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff > 1e-9 * np.abs(a.mean(axis=0)) + 1e-12, np.inf, 0.0))
+
+
+def _worst(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    return float(np.nanmax(_z(a, b))), float(np.nanmax(_z(np.nanmean(a, axis=1), np.nanmean(b, axis=1))))
+
+
+def test_fast_and_reference_markets_agree_over_20_seeds():
+    fast, ref = _runs("vectorised"), _runs("agents")
+    assert fast.shape == ref.shape == (SEEDS, ROUNDS, len(METRICS))
+    per_round, pooled = _worst(fast, ref)
+    assert per_round <= Z_ROUND, f"per-round |z| {per_round:.2f} > {Z_ROUND}"
+    assert pooled <= Z_POOLED, f"pooled |z| {pooled:.2f} > {Z_POOLED}"
+
+
+def test_the_agreement_test_detects_a_ten_percent_shift_in_consumer_wtp():
+    # Power: the same statistics, same seeds and design, against a market whose consumers are willing to pay
+    # 10 % more (wtp median 5.0 → 5.5 $/month) must fail the tolerance that the two modes pass.
+    base, shifted = _runs("vectorised"), _runs("vectorised", (("customers.segments.0.wtp_median_usd_per_month", 5.5),))
+    per_round, pooled = _worst(base, shifted)
+    assert per_round > Z_ROUND or pooled > Z_POOLED
