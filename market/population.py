@@ -144,6 +144,16 @@ class VectorPopulation:
         shape = (self.n_segments, len(VERTICALS), j + 1)
         return self.counts(j), tokens.reshape(shape)[:, :, 1:]
 
+    def sample(self, k: int) -> dict[str, np.ndarray]:
+        """Traits and current choice of ``k`` customers evenly spaced through the population (segments are
+        contiguous, so every segment is represented in proportion): customer, segment, vertical (indices),
+        wtp_usd ($/month), usage_mtok (Mtok/month at the start), switching_cost_usd ($), choice (offer id or −1)."""
+        idx = np.unique(np.linspace(0, self.n - 1, min(k, self.n)).astype(np.int64))
+        seg = np.searchsorted([s.stop for s in self.segments], idx, side="right")
+        return dict(customer=idx, segment=seg, vertical=self.vertical[idx].astype(int), wtp_usd=self.wtp_usd[idx],
+                    usage_mtok=self.usage_mtok[idx], switching_cost_usd=self.switching_cost_usd[idx],
+                    choice=self.choice[idx].astype(int))
+
     # ------------------------------------------------------------------------------------------ rationing
 
     def ration(self, offers: demand.Offers, usage_factor: float, capacity: np.ndarray, blocked: np.ndarray,

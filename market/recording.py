@@ -55,6 +55,22 @@ def vertical_customers_by_firm(model) -> dict[str, np.ndarray]:
     return _by_firm(model, vertical_offer_cells(model))
 
 
+def customer_rows(model, k: int) -> pd.DataFrame:
+    """``k`` simulated customers (evenly spaced through the population) with their traits and current choice,
+    one row each: segment and vertical names, wtp_usd_per_month, usage_mtok_per_month (at the start; this
+    round's use is × usage growth), switching_cost_usd, offer kind and firm of the choice ("" when outside)."""
+    s = model.population.sample(k)
+    entries = model.book.entries
+    names = [seg.name for seg in model.config.customers.segments]
+    inside = s["choice"] >= 0
+    return pd.DataFrame(dict(
+        round=model.round, customer=s["customer"], segment=[names[i] for i in s["segment"]],
+        vertical=[VERTICALS[v] for v in s["vertical"]], wtp_usd_per_month=s["wtp_usd"],
+        usage_mtok_per_month=s["usage_mtok"], switching_cost_usd=s["switching_cost_usd"],
+        offer=[entries[j].kind if ok else "" for j, ok in zip(s["choice"], inside)],
+        firm=[entries[j].firm.name if ok else "" for j, ok in zip(s["choice"], inside)]))
+
+
 def agent_row(model, firm) -> dict[str, Any]:
     """One firm's row: identity, price, unit cost, volume, money, capacity, quality."""
     last = firm.last

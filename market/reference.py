@@ -58,6 +58,16 @@ class AgentPopulation:
         """(n,) current offer id of every customer (OUTSIDE: none), in segment order."""
         return np.array([c.choice for c in self.customers], dtype=np.int32)
 
+    def sample(self, k: int) -> dict[str, np.ndarray]:
+        """Traits and current choice of ``k`` customers evenly spaced through the population (see
+        ``VectorPopulation.sample``)."""
+        idx = np.unique(np.linspace(0, self.n - 1, min(k, self.n)).astype(np.int64))
+        people = [self.customers[i] for i in idx]
+        col = lambda attr, dtype=float: np.array([getattr(c, attr) for c in people], dtype=dtype)  # noqa: E731
+        return dict(customer=idx, segment=col("segment", int), vertical=col("vertical", int), wtp_usd=col("wtp_usd"),
+                    usage_mtok=col("usage_mtok"), switching_cost_usd=col("switching_cost_usd"),
+                    choice=col("choice", int))
+
     def choose_all(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator) -> None:
         """Everyone chooses (set-up)."""
         terms = self._offer_terms(offers)

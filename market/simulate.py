@@ -10,6 +10,7 @@ import pandas as pd
 from market import outcomes as detectors
 from market.config import MarketConfig
 from market.model import TokenMarket
+from market.recording import customer_rows
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class RunResult:
     agents: pd.DataFrame
     events: pd.DataFrame
     outcomes: dict = field(default_factory=dict)
+    customers: pd.DataFrame | None = None
 
     def flags(self) -> dict[str, bool]:
         """Whether each outcome was detected: dumb_pipe, loss_leading, loss_leading_recouped, vertical_takeover."""
@@ -28,10 +30,12 @@ class RunResult:
 
 
 def run_once(config: MarketConfig, seed: int, rounds: int | None = None, run_id: str = "run",
-             on_round: Callable[[int], None] | None = None) -> RunResult:
+             on_round: Callable[[int], None] | None = None, customers: int = 0) -> RunResult:
     """Build a :class:`TokenMarket` with ``rng=seed`` and step it ``rounds`` times (default: the config's).
 
     Stops early if the model stops running. ``on_round(r)`` is called after each round (progress bars).
+    Individual customers are not recorded unless ``customers`` > 0: then ``RunResult.customers`` holds that
+    many (evenly spaced through the population) with their traits and final choice.
 
     Raises:
         ValueError: ``rounds`` < 1 or ``seed`` not an int.
@@ -41,6 +45,8 @@ def run_once(config: MarketConfig, seed: int, rounds: int | None = None, run_id:
     n = config.world.rounds if rounds is None else rounds
     if n < 1:
         raise ValueError(f"rounds: must be ≥ 1, got {n}")
+    if not isinstance(customers, int) or customers < 0:
+        raise ValueError(f"customers: must be an int ≥ 0, got {customers!r}")
     if n != config.world.rounds:
         config = config.model_copy(update={"world": config.world.model_copy(update={"rounds": n})})
     model = TokenMarket(config, rng=seed)
@@ -49,6 +55,11 @@ def run_once(config: MarketConfig, seed: int, rounds: int | None = None, run_id:
         if on_round is not None:
             on_round(model.round)
     model_df, agents_df, events_df = model.recorder.frames()
+    people = None
+    if customers:
+        people = customer_rows(model, customers)
+        people.insert(0, "seed", seed)
+        people.insert(0, "run_id", run_id)
     found = detectors.detect(model_df, agents_df, events_df, config.outcomes)
     model_df = model_df.join(found.per_round)
     tagged = []
@@ -58,4 +69,4 @@ def run_once(config: MarketConfig, seed: int, rounds: int | None = None, run_id:
         df.insert(0, "run_id", run_id)
         tagged.append(df)
     verdicts = {"run_id": run_id, "seed": seed, **found.verdicts, "flags": found.flags()}
-    return RunResult(*tagged, outcomes=verdicts)
+    return RunResult(*tagged, outcomes=verdicts, customers=people)

@@ -62,17 +62,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_out_dir(out, args.force)
     rounds = config.world.rounds
     with tqdm(total=rounds, desc=run_id, unit="round", disable=args.quiet, file=sys.stderr) as bar:
-        result = run_once(config, args.seed, run_id=run_id, on_round=lambda r: bar.update(1))
+        result = run_once(config, args.seed, run_id=run_id, on_round=lambda r: bar.update(1), customers=args.customers)
+    tables = {"model.csv": result.model, "agents.csv": result.agents, "events.csv": result.events}
+    if result.customers is not None:
+        tables["customers.csv"] = result.customers
     manifest = dict(run_id=run_id, seed=args.seed, rounds=rounds, scenario=args.scenario or "baseline",
                     overrides={k: parse_override_value(v) if isinstance(v, str) else v for k, v in overrides.items()},
                     config=config.model_dump(mode="json"), versions=versions(),
                     git_commit=git_commit(), started_utc=started.isoformat(),
                     finished_utc=dt.datetime.now(dt.timezone.utc).isoformat(),
-                    files=["model.csv", "agents.csv", "events.csv", "outcomes.json", "manifest.json"])
-    write_run_folder(out, {"model.csv": result.model, "agents.csv": result.agents, "events.csv": result.events,
-                           "outcomes.json": result.outcomes, "manifest.json": manifest}, force=args.force)
+                    files=[*tables, "outcomes.json", "manifest.json"])
+    write_run_folder(out, {**tables, "outcomes.json": result.outcomes, "manifest.json": manifest}, force=args.force)
     print(summary_table(result))
-    print(f"\nwrote {out}/ (model.csv, agents.csv, events.csv, outcomes.json, manifest.json)")
+    print(f"\nwrote {out}/ ({', '.join(manifest['files'])})")
     return 0
 
 
@@ -99,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default: output/<run_id>-<time>)")
     run.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--customers", type=_positive_int("--customers"), default=0, metavar="N",
+                     help="also write customers.csv: N simulated customers' traits and final choice (default 0)")
     run.set_defaults(func=cmd_run)
 
     sc = sub.add_parser("scenarios", help="list shipped scenarios")

@@ -103,3 +103,20 @@ def test_console_script_runs(tmp_path):
                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
     assert res.returncode == 0, res.stderr
     assert "wrote" in res.stdout
+
+
+@pytest.mark.parametrize("mode", ["vectorised", "agents"])
+def test_customers_csv_only_when_asked(tmp_path, mode):
+    out = tmp_path / mode
+    assert run(["--set", f"customers.mode={mode}", "--customers", "40", "--out", str(out)]) == 0
+    people = pd.read_csv(out / "customers.csv", keep_default_na=False)
+    assert len(people) == 40 and people["customer"].is_unique
+    # Evenly spaced through the segment-ordered population: 95 % / 4 % / 1 % of 2,000 → 38 / 2 / ... of 40.
+    assert (people["segment"] == "consumer").sum() == 38
+    assert set(people["vertical"]) <= {"general_chat", "coding", "customer_support", "writing"}
+    assert (people["wtp_usd_per_month"] > 0).all() and (people["usage_mtok_per_month"] > 0).all()
+    inside = people["offer"] != ""
+    assert inside.any() and (people.loc[inside, "firm"] != "").all() and (people.loc[~inside, "firm"] == "").all()
+    assert "customers.csv" in json.loads((out / "manifest.json").read_text())["files"]
+    assert run(["--out", str(tmp_path / "none")]) == 0
+    assert not (tmp_path / "none" / "customers.csv").exists()
