@@ -32,7 +32,13 @@ NIM_CONCURRENCY = (1, 5, 25, 50, 100, 150, 200, 250)  # the c* suffixes of the N
 NIM_INPUT_TOKENS, NIM_TTFT_C1_S = 5000.0, 0.40677
 
 
-def _arr(name: str, x, lo: float = 0.0, strict: bool = False) -> np.ndarray:
+def _arr(name: str, x, lo: float = 0.0, strict: bool = False):
+    if type(x) is float or type(x) is int or isinstance(x, np.floating):  # scalars, the model's usual case
+        v = float(x)
+        if not math.isfinite(v) or (v <= lo if strict else v < lo):
+            op = ">" if strict else ">="
+            raise ValueError(f"{name}={x!r} out of range: must be finite and {op} {lo}")
+        return np.float64(v)
     a = np.asarray(x, dtype=float)
     bad = ~np.isfinite(a) | ((a <= lo) if strict else (a < lo))
     if np.any(bad):

@@ -64,39 +64,83 @@ def open_offers(offers: Offers, vertical: int, api_capable: bool, blocked: np.nd
     return np.flatnonzero(~closed & (offers.fit[vertical] > 0))
 
 
+@dataclass(frozen=True)
+class Menu:
+    """The offers open to one segment's customers in one vertical, with their terms scaled by 1/μ; arrays (K,).
+
+    Attributes: cols (offer ids); value ((fit · q)^γ / μ); price (price_month / μ); per_token (price_mtok / μ);
+    cap (Mtok/month, inf: uncapped); owner (firm ids); capped, paid (rows with a finite cap, with a per-token
+    price); inv_mu (1/μ, per $/month).
+    """
+
+    cols: np.ndarray
+    value: np.ndarray
+    price: np.ndarray
+    per_token: np.ndarray
+    cap: np.ndarray
+    owner: np.ndarray
+    capped: np.ndarray
+    paid: np.ndarray
+    inv_mu: float
+
+
+def menu(offers: Offers, vertical: int, api_capable: bool, mu: float, gamma: float,
+         blocked: np.ndarray | None = None, cols: np.ndarray | None = None) -> Menu:
+    """The :class:`Menu` of ``vertical`` for a segment with logit scale ``mu`` ($/month) and quality exponent
+    ``gamma``: :func:`open_offers` unless ``cols`` is given."""
+    cols = open_offers(offers, vertical, api_capable, blocked) if cols is None else cols
+    inv_mu = 1.0 / mu
+    cap = offers.cap_mtok[cols]
+    per_token = offers.price_mtok[cols] * inv_mu
+    owner = (np.arange(offers.n) if offers.owner is None else offers.owner)[cols]
+    return Menu(cols=cols, value=(offers.fit[vertical, cols] * offers.quality[cols]) ** gamma * inv_mu,
+                price=offers.price_month[cols] * inv_mu, per_token=per_token, cap=cap, owner=owner,
+                capped=np.flatnonzero(np.isfinite(cap)), paid=np.flatnonzero(per_token > 0), inv_mu=inv_mu)
+
+
+def menu_utilities(m: Menu, wtp: np.ndarray, usage: np.ndarray, switching: np.ndarray | None = None,
+                   current_owner: np.ndarray | None = None) -> np.ndarray:
+    """Utilities V (units of μ) of n customers for the offers of menu ``m``, shape (K, n): one row per offer, so
+    that sums and maxima over offers run along whole rows.
+
+    Args: wtp: (n,) $/month; usage: (n,) Mtok/month; switching: (n,) $, or None to leave switching costs out
+    (welfare measures); current_owner: (n,) firm id of each customer's current offer, −1 when outside.
+    """
+    v = np.multiply.outer(m.value, wtp)
+    v -= m.price[:, None]
+    # Only capped offers (free tiers) deliver less than the full value, only per-token offers bill by use.
+    if m.capped.size:
+        c = m.capped
+        served = np.minimum(1.0, m.cap[c][:, None] / np.maximum(usage, 1e-12)[None, :])
+        v[c] = m.value[c][:, None] * wtp[None, :] * served - m.price[c][:, None]
+    if m.paid.size:
+        p = m.paid
+        v[p] -= np.minimum(usage[None, :], m.cap[p][:, None]) * m.per_token[p][:, None]
+    if switching is not None:
+        # Moving between two offers of one firm, or in from the outside option, costs nothing.
+        moving = m.owner[:, None] != current_owner[None, :]
+        np.subtract(v, (switching * (current_owner >= 0) * m.inv_mu)[None, :], out=v, where=moving)
+    return v
+
+
+def current_owners(offers: Offers, current: np.ndarray) -> np.ndarray:
+    """(n,) firm id of each customer's current offer (``current``: offer id or OUTSIDE), −1 when outside."""
+    owner = np.arange(offers.n) if offers.owner is None else offers.owner
+    return np.where(current != OUTSIDE, np.append(owner, -1)[current], -1)
+
+
 def utility_rows(offers: Offers, vertical: int, cols: np.ndarray, wtp: np.ndarray, usage: np.ndarray,
                  switching: np.ndarray | None, current: np.ndarray | None, mu: float, gamma: float) -> np.ndarray:
-    """Utilities V (units of μ) of n customers of one ``vertical`` for the offers ``cols`` (K,), shape (K, n):
-    one row per offer, so that sums and maxima over offers run along whole rows.
+    """Utilities V (units of μ), shape (K, n), of n customers of one ``vertical`` for the offers ``cols`` (K,).
 
     Args:
         wtp: (n,) $/month; usage: (n,) Mtok/month; switching: (n,) $, or None to leave switching costs out
         (welfare measures); current: (n,) current offer id or OUTSIDE (ignored when ``switching`` is None);
         mu: logit scale, $/month (> 0); gamma: quality exponent.
     """
-    inv_mu = 1.0 / mu
-    cap = offers.cap_mtok[cols]
-    a = (offers.fit[vertical, cols] * offers.quality[cols]) ** gamma * inv_mu
-    pm = offers.price_month[cols] * inv_mu
-    v = np.multiply.outer(a, wtp)
-    v -= pm[:, None]
-    # Only capped offers (free tiers) deliver less than the full value, only per-token offers bill by use.
-    capped = np.flatnonzero(np.isfinite(cap))
-    if capped.size:
-        served = np.minimum(1.0, cap[capped][:, None] / np.maximum(usage, 1e-12)[None, :])
-        v[capped] = a[capped][:, None] * wtp[None, :] * served - pm[capped][:, None]
-    pt = offers.price_mtok[cols] * inv_mu
-    paid = np.flatnonzero(pt > 0)
-    if paid.size:
-        v[paid] -= np.minimum(usage[None, :], cap[paid][:, None]) * pt[paid][:, None]
-    if switching is not None:
-        owner = np.arange(offers.n) if offers.owner is None else offers.owner
-        inside = current != OUTSIDE
-        current_owner = np.where(inside, owner[np.where(inside, current, 0)], -1)
-        # Moving between two offers of one firm, or in from the outside option, costs nothing.
-        moving = owner[cols][:, None] != current_owner[None, :]
-        np.subtract(v, (switching * inside * inv_mu)[None, :], out=v, where=moving)
-    return v
+    m = menu(offers, vertical, True, mu, gamma, cols=cols)
+    owners = current_owners(offers, current) if switching is not None else None
+    return menu_utilities(m, wtp, usage, switching, owners)
 
 
 def utility_block(offers: Offers, vertical: int, cols: np.ndarray, wtp: np.ndarray, usage: np.ndarray,
@@ -152,23 +196,34 @@ def logit_draw(v: np.ndarray, u: np.ndarray) -> np.ndarray:
     return logit_draw_rows(np.array(v.T, dtype=float), u)
 
 
+def by_vertical(vertical: np.ndarray, n_verticals: int) -> list[np.ndarray]:
+    """Positions of each vertical's customers in ``vertical`` (n,), ascending: one sort, not a scan per vertical."""
+    order = np.argsort(vertical, kind="stable")
+    ends = np.cumsum(np.bincount(vertical, minlength=n_verticals))
+    return [order[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends)]
+
+
 def choose(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.ndarray, switching: np.ndarray,
            current: np.ndarray, mu: float, gamma: float, api_capable: bool, rng: np.random.Generator,
-           blocked: np.ndarray | None = None) -> np.ndarray:
+           blocked: np.ndarray | None = None, menus: list[Menu] | None = None) -> np.ndarray:
     """Logit choice of n customers of one segment: the fast path (vectorised per vertical, one uniform each).
 
-    Args: as :func:`utilities`; ``rng`` the model's Generator. Returns: (n,) int32 offer ids or OUTSIDE.
+    Args: as :func:`utilities`; ``rng`` the model's Generator; ``menus``: the segment's :class:`Menu` per
+    vertical for these offers (built here when None). Returns: (n,) int32 offer ids or OUTSIDE.
     """
     u = rng.random(vertical.shape[0])
     out = np.full(vertical.shape[0], OUTSIDE, dtype=np.int32)
-    for vv in np.unique(vertical):
-        rows = np.flatnonzero(vertical == vv)
-        cols = open_offers(offers, int(vv), api_capable, blocked)
-        if cols.size == 0:
+    owners = current_owners(offers, current)
+    n_verticals = offers.fit.shape[0]
+    for vv, rows in enumerate(by_vertical(vertical, n_verticals)):
+        if rows.size == 0:
             continue
-        v = utility_rows(offers, int(vv), cols, wtp[rows], usage[rows], switching[rows], current[rows], mu, gamma)
+        m = menus[vv] if menus is not None else menu(offers, vv, api_capable, mu, gamma, blocked)
+        if m.cols.size == 0:
+            continue
+        v = menu_utilities(m, wtp[rows], usage[rows], switching[rows], owners[rows])
         pick = logit_draw_rows(v, u[rows])
-        out[rows] = np.append(cols, OUTSIDE)[pick]
+        out[rows] = np.append(m.cols, OUTSIDE)[pick]
     return out
 
 

@@ -45,6 +45,8 @@ class OfferBook:
         self.pool_kind: list[str] = []
         self.paid_pool: dict[int, int] = {}
         self.free_pool: dict[int, int] = {}
+        self._kinds: np.ndarray | None = None  # kind of each offer on the market, for _rivals
+        self._kind_masks: dict[str, np.ndarray] = {}
         for lab in model.labs:
             self.add_seller(lab)
         for provider in model.providers:
@@ -127,18 +129,20 @@ class OfferBook:
     # ------------------------------------------------------------------------------------------ observations
 
     def _rivals(self, firm, kinds: tuple[str, ...], vertical: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Prices ($/Mtok for APIs, $/month for apps) and qualities of the live offers of other firms of the
+        given kinds (in ``vertical`` if given) on this round's market, in offer-id order."""
         offers = self.model.current_offers
-        prices, quals = [], []
-        for j, e in enumerate(self.entries):
-            if j >= offers.n or e.firm is firm or e.kind not in kinds or not offers.alive[j]:
-                continue
-            if vertical is not None and offers.fit[VERTICALS.index(vertical), j] <= 0.0:
-                continue
-            if j >= offers.n:  # registered this round, not yet on the market
-                continue
-            prices.append(offers.price_mtok[j] if e.kind == API else offers.price_month[j])
-            quals.append(offers.quality[j])
-        return np.array(prices), np.array(quals)
+        n = offers.n  # offers registered this round are not on the market yet
+        if self._kinds is None or self._kinds.shape[0] != n:
+            self._kinds = np.array([e.kind for e in self.entries[:n]])
+            self._kind_masks = {k: self._kinds == k for k in (FREE, APP, API, WRAPPER, VERTICAL)}
+        mask = offers.owner != firm.unique_id
+        mask &= offers.alive
+        mask &= np.logical_or.reduce([self._kind_masks[k] for k in kinds])
+        if vertical is not None:
+            mask &= offers.fit[VERTICALS.index(vertical)] > 0.0
+        prices = np.where(self._kinds == API, offers.price_mtok, offers.price_month)
+        return prices[mask], offers.quality[mask]
 
     def api_observation(self, firm) -> PriceObservation:
         """What an API seller sees: its unit and standard cost ($/Mtok), rivals' API prices and qualities."""

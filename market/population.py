@@ -73,17 +73,30 @@ class VectorPopulation:
                            for seg, sample in zip(self.segments, self.cs_sample)]
         self.version = 0  # bumped on every change of choices: keys the cached tallies
         self._code: tuple[tuple[int, int], np.ndarray] | None = None
+        self._menu_cache: tuple[demand.Offers | None, dict[int, list[demand.Menu]]] = (None, {})
         self._counts: tuple[tuple[int, int], np.ndarray] | None = None
 
     # ------------------------------------------------------------------------------------------ choices
+
+    def _menus(self, offers: demand.Offers, s: int) -> list[demand.Menu]:
+        """Segment ``s``'s menu per vertical for ``offers``; built once per round's offers."""
+        if self._menu_cache[0] is not offers:  # holding the object: a new round's offers never hit a stale entry
+            self._menu_cache = (offers, {})
+        cache = self._menu_cache[1]
+        if s not in cache:
+            seg = self.segments[s]
+            cache[s] = [demand.menu(offers, vv, seg.api_capable, seg.price_scale_usd, seg.quality_exponent)
+                        for vv in range(len(VERTICALS))]
+        return cache[s]
 
     def _choose(self, seg: CustomerSegment, idx: np.ndarray, offers: demand.Offers, usage_factor: float,
                 rng: np.random.Generator, blocked: np.ndarray | None = None) -> None:
         if idx.size == 0:
             return
+        menus = None if blocked is not None else self._menus(offers, self.segments.index(seg))
         seg.choice[idx] = demand.choose(offers, seg.vertical[idx], seg.wtp_usd[idx], seg.usage_mtok[idx] * usage_factor,
                                         seg.switching_cost_usd[idx], seg.choice[idx], seg.price_scale_usd,
-                                        seg.quality_exponent, seg.api_capable, rng, blocked=blocked)
+                                        seg.quality_exponent, seg.api_capable, rng, blocked=blocked, menus=menus)
         self.version += 1
 
     def choose_all(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator) -> None:
@@ -180,13 +193,12 @@ class VectorPopulation:
         (Small & Rosen 1981) on a fixed random sample per segment, scaled to the segment. Switching costs are
         left out (a welfare measure of the offers, not of moving)."""
         total = 0.0
-        for seg, sample, blocks in zip(self.segments, self.cs_sample, self._cs_blocks):
+        for s, (seg, sample, blocks) in enumerate(zip(self.segments, self.cs_sample, self._cs_blocks)):
+            menus = self._menus(offers, s)
             iv_sum = 0.0
             for vv, wtp, usage in blocks:
-                cols = demand.open_offers(offers, vv, seg.api_capable)
-                if cols.size:
-                    v = demand.utility_rows(offers, vv, cols, wtp, usage * usage_factor, None, None,
-                                            seg.price_scale_usd, seg.quality_exponent)
+                if menus[vv].cols.size:
+                    v = demand.menu_utilities(menus[vv], wtp, usage * usage_factor)
                     iv_sum += float(demand.inclusive_value_rows(v).sum())
             if sample.size:
                 total += iv_sum / sample.size * seg.price_scale_usd * seg.n
