@@ -129,33 +129,13 @@ def current_owners(offers: Offers, current: np.ndarray) -> np.ndarray:
     return np.where(current != OUTSIDE, np.append(owner, -1)[current], -1)
 
 
-def utility_rows(offers: Offers, vertical: int, cols: np.ndarray, wtp: np.ndarray, usage: np.ndarray,
-                 switching: np.ndarray | None, current: np.ndarray | None, mu: float, gamma: float) -> np.ndarray:
-    """Utilities V (units of μ), shape (K, n), of n customers of one ``vertical`` for the offers ``cols`` (K,).
-
-    Args:
-        wtp: (n,) $/month; usage: (n,) Mtok/month; switching: (n,) $, or None to leave switching costs out
-        (welfare measures); current: (n,) current offer id or OUTSIDE (ignored when ``switching`` is None);
-        mu: logit scale, $/month (> 0); gamma: quality exponent.
-    """
-    m = menu(offers, vertical, True, mu, gamma, cols=cols)
-    owners = current_owners(offers, current) if switching is not None else None
-    return menu_utilities(m, wtp, usage, switching, owners)
-
-
-def utility_block(offers: Offers, vertical: int, cols: np.ndarray, wtp: np.ndarray, usage: np.ndarray,
-                  switching: np.ndarray | None, current: np.ndarray | None, mu: float, gamma: float) -> np.ndarray:
-    """:func:`utility_rows` transposed: shape (n, K), one row per customer."""
-    return utility_rows(offers, vertical, cols, wtp, usage, switching, current, mu, gamma).T
-
-
 def utilities(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.ndarray, switching: np.ndarray,
               current: np.ndarray, mu: float, gamma: float, api_capable: bool,
               blocked: np.ndarray | None = None, with_switching: bool = True) -> np.ndarray:
     """Deterministic utilities V, shape (n, J), in units of μ; unavailable offers get −inf.
 
-    The full matrix, for tests and small populations; the simulation works on :func:`utility_block` per
-    vertical, which gives the same numbers for the open offers only.
+    The full matrix, for tests and small populations; the simulation works per vertical on the open offers only
+    (:func:`menu`, :func:`menu_utilities`), which gives the same numbers.
 
     Args:
         vertical: (n,) vertical index; wtp: (n,) $/month; usage: (n,) Mtok/month; switching: (n,) $;
@@ -164,13 +144,13 @@ def utilities(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.n
         customers (full capacity); with_switching: include switching costs (False for welfare measures).
     """
     v = np.full((vertical.shape[0], offers.n), -np.inf)
+    owners = current_owners(offers, current)
     for vv in np.unique(vertical):
         rows = np.flatnonzero(vertical == vv)
-        cols = open_offers(offers, int(vv), api_capable, blocked)
-        if cols.size:
-            v[np.ix_(rows, cols)] = utility_block(offers, int(vv), cols, wtp[rows], usage[rows],
-                                                  switching[rows] if with_switching else None, current[rows],
-                                                  mu, gamma)
+        m = menu(offers, int(vv), api_capable, mu, gamma, blocked)
+        if m.cols.size:
+            sub = menu_utilities(m, wtp[rows], usage[rows], switching[rows] if with_switching else None, owners[rows])
+            v[np.ix_(rows, m.cols)] = sub.T
     return v
 
 

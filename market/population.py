@@ -89,11 +89,13 @@ class VectorPopulation:
                         for vv in range(len(VERTICALS))]
         return cache[s]
 
-    def _choose(self, seg: CustomerSegment, idx: np.ndarray, offers: demand.Offers, usage_factor: float,
+    def _choose(self, s: int, idx: np.ndarray, offers: demand.Offers, usage_factor: float,
                 rng: np.random.Generator, blocked: np.ndarray | None = None) -> None:
+        """Members ``idx`` (segment-local) of segment ``s`` choose; ``blocked`` (J,) offers are closed to them."""
         if idx.size == 0:
             return
-        menus = None if blocked is not None else self._menus(offers, self.segments.index(seg))
+        seg = self.segments[s]
+        menus = None if blocked is not None else self._menus(offers, s)
         seg.choice[idx] = demand.choose(offers, seg.vertical[idx], seg.wtp_usd[idx], seg.usage_mtok[idx] * usage_factor,
                                         seg.switching_cost_usd[idx], seg.choice[idx], seg.price_scale_usd,
                                         seg.quality_exponent, seg.api_capable, rng, blocked=blocked, menus=menus)
@@ -101,15 +103,15 @@ class VectorPopulation:
 
     def choose_all(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator) -> None:
         """Everyone chooses (set-up)."""
-        for seg in self.segments:
-            self._choose(seg, np.arange(seg.n), offers, usage_factor, rng)
+        for s, seg in enumerate(self.segments):
+            self._choose(s, np.arange(seg.n), offers, usage_factor, rng)
 
     def reconsider(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator) -> int:
         """Those reconsidering this round choose again; returns how many did."""
         looked = 0
-        for seg in self.segments:
+        for s, seg in enumerate(self.segments):
             idx = seg.reconsidering(rng)
-            self._choose(seg, idx, offers, usage_factor, rng)
+            self._choose(s, idx, offers, usage_factor, rng)
             looked += idx.size
         return looked
 
@@ -181,9 +183,9 @@ class VectorPopulation:
         idx = np.flatnonzero(in_full)
         tokens = self.customer_tokens(offers, usage_factor)[idx]
         away = idx[demand.turned_away(offers.pool[self.choice[idx]], tokens, capacity, rng)]
-        for seg in self.segments:
+        for s, seg in enumerate(self.segments):
             lo, hi = np.searchsorted(away, [seg.start, seg.stop])
-            self._choose(seg, away[lo:hi] - seg.start, offers, usage_factor, rng, blocked=blocked)
+            self._choose(s, away[lo:hi] - seg.start, offers, usage_factor, rng, blocked=blocked)
         return int(away.size)
 
     # ------------------------------------------------------------------------------------------ welfare
