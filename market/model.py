@@ -16,7 +16,7 @@ from market import costs, demand
 from agents.strategy import affordable_gpus
 from market.clearing import Clearing, clear_market
 from market.entry import enter
-from market.config import VERTICALS, MarketConfig, config_from
+from market.config import MarketConfig, config_from
 from market.finance import fund_and_exit, investor_credit
 from market.ledger import Ledger
 from market.offers import OfferBook

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.customers import OUTSIDE, CustomerSegment
+from agents.customers import CustomerSegment
 from market import demand
 from market.config import VERTICALS, CustomersConfig
 
