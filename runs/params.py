@@ -3,7 +3,8 @@
 
 Paths are the dotted paths ``--set`` takes (``labs.0.skill``). With ``collapse=True`` there is one row per
 schema field instead (``labs[].skill``), its value being the list of the elements' values — the form of the
-ODD table, which must name every field of the schema exactly once whatever the number of labs.
+ODD table, which must name every field of the schema exactly once whatever the number of labs. A collapsed row
+gives the elements' own sources and origins, as their rows would, listed by element where they differ.
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ class ParamRow:
         path: ``labs.0.skill``, or ``labs[].skill`` for a collapsed row.
         value: the value (a list of the elements' values for a collapsed row of a list section).
         unit, range, description: from the schema (``range`` in words: bounds, choices, validators' rules).
-        kind: the source's kind (see ``market.provenance``); ``unsourced`` when a value has no source.
+        kind: the source's kind (see ``market.provenance``); ``unsourced`` when a value has no source. A collapsed
+            row whose elements' sources differ in kind has their kinds, ", "-joined.
         keys: calibration keys cited; ``titles`` and ``dates`` their ``source_title`` and ``as_of`` (one per
             key, " | "-joined).
-        source: the source text (a scenario's comment when the scenario set the value).
+        source: the source text (a scenario's comment when the scenario set the value). A collapsed row whose
+            elements have different sources lists each with the elements it covers: ``[0, 1] 5e9: …; [2] 2e10: …``.
         origin: who set the value: ``schema`` (the field's default), ``defaults`` (the schema's default lists),
-            ``scenario`` (the scenario file) or ``--set`` (an override).
+            ``scenario`` (the scenario file) or ``--set`` (an override). A collapsed row whose elements were set
+            by different hands lists each with its elements: ``schema [0, 1]; defaults [2, 3]``.
     """
 
     path: str
@@ -251,23 +255,47 @@ def _source_of(origin: str, text: str, own: Source) -> Source:
 
 
 def _collapsed(field: str, values: list[tuple[str, Any, str, str]], own: Source, common: dict) -> ParamRow:
-    """One row for a schema field: the elements' values, the field's source plus the elements' own sources
-    (elements sharing a value and a source are listed together, ``[0, 1]``)."""
-    notes: dict[tuple[str, str], list[str]] = {}
-    keys = list(own.keys)
+    """One row for a schema field from its elements' (path, value, origin, source text).
+
+    Each element's source is worked out as for its own row (:func:`_source_of`). When all elements share one
+    source, the row carries it as it is; otherwise the sources are listed by the elements they cover, in list
+    order: ``[0, 1] 5e9: <source>; [2] 2e10: <source>`` (the value is written when the elements it covers share
+    one). The origin is likewise the elements' common origin, or each origin with its elements
+    (``defaults [0, 1, 2]; schema [3]``); the kind is the elements' kinds, ", "-joined when they differ.
+    """
+    if not values:  # an empty list section: nothing but the field's own source
+        return ParamRow(path=field, value=[], kind=own.kind, keys=own.keys, titles=own.titles(), dates=own.dates(),
+                        source=own.text, origin="schema", **common)
+    groups: dict[tuple[str, str], list[tuple[str, Any, Source]]] = {}
+    origins: dict[str, list[str]] = {}
     for path, value, origin, text in values:
-        src = _source_of(origin, text, own) if text and origin != "schema" else own
-        if src is not own:
-            index = ".".join(p for p in path.split(".") if p.isdigit())
-            notes.setdefault((fmt(value), src.text), []).append(index)
-            keys += [k for k in src.keys if k not in keys]
-    parts = [f"[{', '.join(idx)}] {v}: {text}" for (v, text), idx in notes.items()]
-    source = own.text + ("" if not parts else " — elements: " + "; ".join(parts))
-    value = [v for _, v, _, _ in values] if "[]" in field else (values[0][1] if values else None)
+        src = _source_of(origin, text, own)
+        index = ".".join(p for p in path.split(".") if p.isdigit())
+        groups.setdefault((src.kind, src.text), []).append((index, value, src))
+        origins.setdefault(origin, []).append(index)
+    sources = [members[0][2] for members in groups.values()]
+    if len(groups) == 1:
+        source = sources[0].text
+    else:
+        parts = []
+        for members in groups.values():
+            shown = {fmt(v) for _, v, _ in members}
+            value_note = f" {shown.pop()}" if len(shown) == 1 else ""
+            parts.append(f"[{', '.join(i for i, _, _ in members)}]{value_note}: {members[0][2].text}")
+        source = "; ".join(parts)
+    if len(origins) == 1:
+        origin = next(iter(origins))
+    else:
+        origin = "; ".join(f"{o} [{', '.join(idx)}]" for o, idx in origins.items())
+    kinds = list(dict.fromkeys(s.kind for s in sources))
+    keys: list[str] = []
+    for s in sources:
+        keys += [k for k in s.keys if k not in keys]
+    value = [v for _, v, _, _ in values] if "[]" in field else values[0][1]
     titles = " | ".join(calibration.row(k)["source_title"] for k in keys)
     dates = " | ".join(calibration.row(k)["as_of"] for k in keys)
-    return ParamRow(path=field, value=value, kind=own.kind, keys=tuple(keys), titles=titles, dates=dates,
-                    source=source, origin="schema", **common)
+    return ParamRow(path=field, value=value, kind=", ".join(kinds), keys=tuple(keys), titles=titles, dates=dates,
+                    source=source, origin=origin, **common)
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -333,7 +361,7 @@ def _cell(text: str, keys: tuple[str, ...] = ()) -> str:
 def format_markdown(rows: list[ParamRow]) -> str:
     """A Markdown table (parameter, value, unit, allowed, [set by,] source, meaning) and the list of the
     calibration rows it cites, each with its title, date and address. ``set by`` is left out when every row
-    has the same origin (a collapsed table)."""
+    has the same origin."""
     origins = {r.origin for r in rows}
     cols = ["parameter", "value", "unit", "allowed", *(["set by"] if len(origins) > 1 else []), "source", "meaning"]
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]

@@ -44,6 +44,25 @@ def test_odd_table_is_not_stale():
         "docs/ODD.md's parameter table differs from the schema: run `tokenmarket params --odd docs/ODD.md`"
 
 
+def test_odd_table_sources_are_the_values_own():
+    """Each row of the ODD table gives the source of the baseline's value, as `tokenmarket params` does for it, not
+    the schema default's reason glued to it: a single-valued field's cell is its row's source, and no cell has an
+    empty element list or contradicts itself (wrappers' step 0.1 is "at most 10 %", not "a 5 % move")."""
+    from runs.params import _cell, parameter_rows
+
+    text = ODD.read_text()
+    table = text[text.index("<!-- params:begin -->"):text.index("<!-- params:end -->")]
+    header = next(line for line in table.splitlines() if line.startswith("| parameter |"))
+    column = [c.strip() for c in header.strip("|").split("|")].index("source")
+    cells = {m.group(1): [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+             for line in table.splitlines() if (m := re.match(r"^\| `([^`]+)` \|", line))}
+    assert "elements: []" not in table and "— elements:" not in table
+    for r in parameter_rows():
+        if "[]" not in r.path and r.path in cells:
+            assert cells[r.path][column] == _cell(r.source, r.keys), r.path
+    assert cells["wrappers.policy.step"][column] == "assumption: app list prices move at most 10 % a month"
+
+
 def test_staleness_is_detected_when_a_unit_changes(monkeypatch):
     extra = WorldConfig.model_fields["rounds"].json_schema_extra
     monkeypatch.setitem(extra, "unit", "fortnights")

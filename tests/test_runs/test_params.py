@@ -1,6 +1,7 @@
 """`tokenmarket params` and the rows behind it: every parameter has a unit, a range and a source that resolves."""
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -26,7 +27,8 @@ def test_one_collapsed_row_per_schema_field_with_unit_range_and_source():
     assert {"labs[].skill", "customers.segments[].wtp_median_usd_per_month"} <= {r.path for r in rows}
     for r in rows:
         assert r.unit and r.range and r.source, r.path
-        assert r.kind in ("calibration", "derived", "assumption", "design", "code", "literature", "label"), r.path
+        for kind in r.kind.split(", "):  # elements with sources of different kinds: their kinds, joined
+            assert kind in ("calibration", "derived", "assumption", "design", "code", "literature", "label"), r.path
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -260,6 +262,72 @@ def test_cli_odd_rewrites_only_between_markers_and_check_reports_staleness(tmp_p
     assert main(["params", "--odd", str(tmp_path / "plain.md")]) == 2
     assert "expected one <!-- params:begin -->" in capsys.readouterr().err
     assert main(["params", "--odd", str(tmp_path / "missing.md")]) == 2
+
+
+def _elements(rows):
+    """Non-collapsed rows grouped by their collapsed path: {"labs[].skill": [("0", row), ("1", row), …]}."""
+    out = {}
+    for r in rows:
+        field = re.sub(r"\.\d+\.", "[].", r.path)
+        out.setdefault(field, []).append((".".join(p for p in r.path.split(".") if p.isdigit()), r))
+    return out
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_collapsed_rows_give_the_elements_origins_and_sources(scenario):
+    """A collapsed row says who set each element and why, exactly as the elements' own rows do: one origin and one
+    source when the elements share them, else each with the elements it covers; never the schema default's reason
+    for a value the default lists or the scenario set, and never an empty element list."""
+    overrides = {"labs.0.skill": "2"}
+    elements = _elements(parameter_rows(scenario, overrides))
+    for row in parameter_rows(scenario, overrides, collapse=True):
+        members = elements[row.path]
+        origins = dict.fromkeys(r.origin for _, r in members)
+        if len(origins) == 1:
+            assert row.origin == next(iter(origins)), row.path
+        else:
+            for origin in origins:
+                idx = ", ".join(i for i, r in members if r.origin == origin)
+                assert f"{origin} [{idx}]" in row.origin, (row.path, row.origin)
+        sources = dict.fromkeys(r.source for _, r in members)
+        if len(sources) == 1:
+            assert row.source == next(iter(sources)), (row.path, row.source)
+            assert row.kind == members[0][1].kind and row.keys == members[0][1].keys, row.path
+        else:
+            for source in sources:
+                idx = ", ".join(i for i, r in members if r.source == source)
+                assert f"[{idx}]" in row.source and source in row.source, (row.path, row.source)
+        assert "[]" not in row.source and "elements:" not in row.source, (row.path, row.source)
+
+
+def test_collapsed_rows_name_the_scenario_defaults_and_overrides_that_set_them():
+    pipe = {r.path: r for r in parameter_rows("commodity_pipe", collapse=True)}
+    assert (pipe["providers.n"].value, pipe["providers.n"].origin) == (8, "scenario")
+    assert pipe["providers.n"].source.startswith("A crowded hosting market")
+    assert pipe["labs[].api_policy.step"].origin == "scenario" and "5 %" not in pipe["labs[].api_policy.step"].source
+    assert pipe["world.gpu_rent_usd_per_hour"].origin == "schema"
+    takeover = {r.path: r for r in parameter_rows("vertical_takeover_coding", {"labs.3.skill": "2"}, collapse=True)}
+    strategy = takeover["labs[].vertical_strategy"]
+    assert strategy.origin == "scenario [0, 1, 2]; schema [3]"
+    assert strategy.source.startswith("[0, 1, 2] build_or_acquire: Everything as in baseline")
+    assert strategy.source.endswith("; [3] none: DESIGN.md Q5")
+    skill = takeover["labs[].skill"]
+    assert skill.origin == "schema [0, 1, 2]; --set [3]" and "[3] 2: --set labs.3.skill=2" in skill.source
+    assert skill.kind == "code, override"
+
+
+def test_collapsed_baseline_rows_give_the_default_lists_reason_alone(baseline):
+    rows = {r.path: r for r in parameter_rows(collapse=True)}
+    step = rows["wrappers.policy.step"]  # the field's default is 0.05 ("a 5 % move"); the default lists set 0.1
+    assert (step.value, step.origin) == (0.1, "defaults")
+    assert step.source == "assumption: app list prices move at most 10 % a month"
+    assert rows["providers.policy.name"].source == "assumption: hosts of the same open model undercut each other"
+    assert rows["labs[].app_policy.step"].origin == "defaults" and "5 %" not in rows["labs[].app_policy.step"].source
+    cash = rows["labs[].cash_usd"]
+    assert cash.origin == "defaults [0, 2, 3]; schema [1]"
+    assert cash.source.startswith("[0] 1e10: assumption: the larger investor-funded lab")
+    assert "[1] 5e9: assumption: order of a 2024-25 frontier-lab funding round" in cash.source
+    assert rows["labs[].skill"].origin == "schema" and rows["labs[].skill"].source.startswith("costs.lab_tech")
 
 
 def test_csv_of_collapsed_rows_keeps_list_values():
