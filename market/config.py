@@ -12,6 +12,7 @@ keyword arguments (``mesa.batch_run``, SolaraViz) can carry them.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -133,7 +134,7 @@ class CustomersConfig(_Strict):
 
     n_customers: int = F(1_000_000, "simulated customers", "assumption: DESIGN.md §4 (a million must be cheap)", "simulated population", ge=100, le=20_000_000)
     mode: Literal["vectorised", "agents"] = F("vectorised", "choice", "assumption: 'agents' is the slow reference that checks the fast path (one Mesa agent per customer, plain Python)", "customer population implementation")
-    market_size: float = F(1e9, "real customers", "chatgpt_wau_2025_08 (7e8) plus other assistants' users ≈ 1e9 people", "real customers the population stands for", gt=0, le=1e11)
+    market_size: float = F(1e9, "real customers", "chatgpt_wau_2025_08 (7e8) plus other assistants' users ≈ 1e9 people", "real customers the population stands for", allowed="≥ n_customers (a simulated customer stands for at least one real one)", gt=0, le=1e11)
     free_tier_cap_mtok: float = F(0.5, "Mtok/month", "assumption: free tiers are rate-limited to light use", "token cap of a free-tier user", ge=0, le=1e4)
     free_quality_factor: float = F(0.85, "fraction", "assumption: free tiers get a smaller or throttled model", "quality of free tier relative to paid", ge=0, le=1)
     general_app_fit: float = F(0.8, "fraction", "assumption: a general assistant does a specialised job less well than a built-for-purpose app", "fit of a general chat app outside general chat", ge=0, le=1)
@@ -147,6 +148,9 @@ class CustomersConfig(_Strict):
 
     @model_validator(mode="after")
     def _shares(self) -> "CustomersConfig":
+        if self.market_size < self.n_customers:
+            raise ValueError(f"market_size: {self.market_size:g} is below n_customers = {self.n_customers}; "
+                             f"allowed: market_size ≥ n_customers")
         total = sum(s.share for s in self.segments)
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(f"segments: shares must sum to 1, got {total:.6g}")
@@ -156,7 +160,7 @@ class CustomersConfig(_Strict):
 class LabConfig(_Strict):
     """A frontier lab: model quality, serving skill, fleet, prices, funding."""
 
-    name: str = F(..., "label", "label: names the lab in outputs", "lab name", allowed="text, unique among labs")
+    name: str = F(..., "label", "label: names the lab in outputs", "lab name", allowed="text, unique among labs, not a provider's or wrapper's name (provider_N, <vertical>_wrapper_N)")
     funding: Literal["investor", "self_funded", "efficient"] = F("investor", "choice", "DESIGN.md Q6: who funds the losses", "funding type")
     quality: float = F(1.0, "quality index (2025 frontier = 1)", "assumption: normalised", "initial model quality", gt=0, le=10)
     skill: float = F(1.0, "throughput multiplier", "costs.lab_tech (DeepSeek-style expert parallelism vs a tensor-parallel baseline)", "serving skill relative to the calibrated lab", gt=0, le=10)
@@ -170,7 +174,7 @@ class LabConfig(_Strict):
     api_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="cost_plus", markup=2.53))
     app_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
     training_gpus: float = F(150_000, "GPUs", "assumption: a 2024 frontier lab's training spend of ≈ $3B a year (press reports, not in the calibration table) at h100_atcost_usd_per_gpu_hour_estimate", "training compute a lab plans for at least, whatever its serving load", ge=0, le=1e8)
-    min_training_share: float = F(0.2, "fraction of GPUs", "assumption: labs protect a core of research compute", "training share that serving may not take", ge=0, le=0.95)
+    min_training_share: float = F(0.2, "fraction of GPUs", "assumption: labs protect a core of research compute", "training share that serving may not take", allowed="≤ training_share", ge=0, le=0.95)
     training_efficiency: float = F(1.0, "× effective training compute", "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU", "training compute multiplier", gt=0, le=100)
     publishes_weights: bool = F(False, "switch", "DESIGN.md Q6", "publishes its model as open weights")
     vertical_strategy: Literal["none", "build", "acquire", "build_or_acquire"] = F("none", "choice", "DESIGN.md Q5", "how the lab enters verticals its API customers proved")
@@ -189,7 +193,7 @@ class LabConfig(_Strict):
 class ProvidersConfig(_Strict):
     """Low-volume providers: host the best open-weight model on rented GPUs and price near cost."""
 
-    n: int = F(4, "firms", "assumption: Together, Fireworks, DeepInfra and the long tail, in miniature", "number of providers", ge=0, le=100)
+    n: int = F(4, "firms", "assumption: Together, Fireworks, DeepInfra and the long tail, in miniature", "number of providers", allowed="≤ max_n", ge=0, le=100)
     skill: float = F(1.0, "throughput multiplier", "costs.provider_tech (NIM 2×H100 curve)", "serving skill", gt=0, le=10)
     cash_usd: float = F(2e8, "$", "assumption: a Series B inference host (together_valuation_2024_03_usd)", "initial cash", ge=0, le=1e12)
     api_price_usd_per_mtok: float = F(0.88, "$/Mtok blended", "price_llama3_70b_together_input_usd_per_m", "initial price", gt=0, le=1000)
@@ -200,11 +204,17 @@ class ProvidersConfig(_Strict):
     entry_margin_min: float = F(0.15, "fraction", "assumption: a host needs 15 % over unit cost to cover opex and risk", "expected markup that triggers entry", ge=0, le=10)
     max_n: int = F(12, "firms", "assumption: a miniature market supports about a dozen hosts", "cap on providers alive", ge=0, le=100)
 
+    @model_validator(mode="after")
+    def _cap(self) -> "ProvidersConfig":
+        if self.n > self.max_n:
+            raise ValueError(f"n: {self.n} providers exceed max_n = {self.max_n}; allowed: n ≤ max_n")
+        return self
+
 
 class WrappersConfig(_Strict):
     """Wrapper apps: per vertical, how many, their product multiplier and price."""
 
-    per_vertical: dict[str, int] = F({"general_chat": 0, "coding": 3, "customer_support": 2, "writing": 2}, "firms", "assumption: a handful of funded wrappers per vertical; general chat is the labs' own app", "wrappers per vertical", allowed=f"{{{', '.join(VERTICALS)}}} → integer in [0, 50]")
+    per_vertical: dict[str, int] = F({"general_chat": 0, "coding": 3, "customer_support": 2, "writing": 2}, "firms", "assumption: a handful of funded wrappers per vertical; general chat is the labs' own app", "wrappers per vertical", allowed=f"{{{', '.join(VERTICALS)}}} → integer in [0, 50], ≤ max_per_vertical")
     product_multiplier: float = F(1.1, "× upstream quality", "assumption: wrappers win on workflow fit", "quality added by the wrapper", gt=0, le=5)
     price_usd_per_month: float = F(20.0, "$/month", "cursor_pro_price_usd_per_month", "initial price", gt=0, le=10000)
     cash_usd: float = F(1e8, "$", "assumption: a Series A/B app company", "initial cash", ge=0, le=1e11)
@@ -225,6 +235,9 @@ class WrappersConfig(_Strict):
                 raise ValueError(f"per_vertical: unknown vertical {k!r}; allowed: {', '.join(VERTICALS)}")
             if v < 0 or v > 50:
                 raise ValueError(f"per_vertical.{k}: {v} out of range [0, 50]")
+            if v > self.max_per_vertical:
+                raise ValueError(f"per_vertical.{k}: {v} wrappers exceed max_per_vertical = {self.max_per_vertical}; "
+                                 f"allowed: ≤ max_per_vertical")
         return self
 
 
@@ -271,7 +284,7 @@ def _default_labs() -> list[LabConfig]:
 class MarketConfig(_Strict):
     """A whole run's configuration."""
 
-    name: str = F("baseline", "label", "label: names the run and its output folder", "scenario name", allowed="text")
+    name: str = F("baseline", "label", "label: names the run and its output folder", "scenario name", allowed="letters, digits, _ . - (it names the output folder)", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     description: str = F("Calibrated to the 2025 market.", "label", "label: shown by tokenmarket scenarios", "what the scenario is for", allowed="text")
     world: WorldConfig = Field(default_factory=WorldConfig)
     customers: CustomersConfig = Field(default_factory=CustomersConfig)
@@ -286,24 +299,62 @@ class MarketConfig(_Strict):
         names = [lab.name for lab in self.labs]
         if len(set(names)) != len(names):
             raise ValueError(f"labs: names must be unique, got {names}")
+        # Providers and wrappers are named by the model; a lab with such a name would make outputs ambiguous.
+        taken = re.compile(rf"^(provider|({'|'.join(VERTICALS)})_wrapper)_\d+$")
+        for i, name in enumerate(names):
+            if taken.match(name):
+                raise ValueError(f"labs.{i}.name: {name!r} is a provider's or wrapper's name; allowed: any other text")
+        for i, lab in enumerate(self.labs):
+            if lab.min_training_share > lab.training_share:
+                raise ValueError(f"labs.{i}.min_training_share: {lab.min_training_share} exceeds training_share = "
+                                 f"{lab.training_share}; allowed: ≤ training_share")
         return self
 
 
 # ----------------------------------------------------------------------------------------------- loading
 
+def _field_range(loc: tuple) -> str | None:
+    """The allowed range of the field at ``loc`` (a pydantic error location) in interval notation, or None."""
+    model: Any = MarketConfig
+    info = None
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return None
+        info = fields[part]
+        ann = info.annotation
+        inner = getattr(ann, "__args__", (None,))[0] if getattr(ann, "__origin__", None) is list else ann
+        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+    if info is None:
+        return None
+    b = {a: getattr(m, a) for m in info.metadata for a in ("ge", "gt", "le", "lt") if getattr(m, a, None) is not None}
+    if not b:
+        return None
+    lo = f"[{b['ge']}" if "ge" in b else f"({b['gt']}" if "gt" in b else "(-inf"
+    hi = f"{b['le']}]" if "le" in b else f"{b['lt']})" if "lt" in b else "inf)"
+    return f"{lo}, {hi}"
+
+
 def _format_error(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
-        path = ".".join(str(p) for p in e["loc"]) or "<root>"
+        loc = tuple(e["loc"])
+        path = ".".join(str(p) for p in loc)
         value = e.get("input")
-        shown = repr(value) if not isinstance(value, dict) else "{…}"
         msg = e["msg"]
-        ctx = e.get("ctx") or {}
-        bounds = ", ".join(f"{k} {v}" for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
-        allowed = f" (allowed: {bounds})" if bounds else ""
+        if e["type"] == "value_error":
+            # Our validators name the field (relative to their section), the value and what is allowed.
+            msg = msg.removeprefix("Value error, ")
+            lines.append(f"{path}.{msg}" if path else msg)
+            continue
+        shown = repr(value) if not isinstance(value, dict) else "{…}"
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
-        lines.append(f"{path}: {msg}{allowed}; got {shown}")
+        rng = _field_range(loc)
+        allowed = f" (allowed: {rng})" if rng else ""
+        lines.append(f"{path or '<root>'}: {msg}{allowed}; got {shown}")
     return "; ".join(lines)
 
 
@@ -392,15 +443,22 @@ def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
         ConfigError: unknown scenario name, unreadable file or bad TOML.
     """
     path = Path(name_or_path)
-    if not path.suffix:
+    if not path.suffix and not path.exists():
         path = SCENARIO_DIR / f"{name_or_path}.toml"
         if not path.exists():
             names = ", ".join(list_scenarios()) or "none"
-            raise ConfigError(f"scenario: unknown scenario {str(name_or_path)!r}; shipped: {names}")
+            raise ConfigError(f"scenario: unknown scenario {str(name_or_path)!r}; shipped: {names} "
+                              f"(or a path to a TOML file)")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"scenario: file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"scenario: {str(path)!r} is a folder, not a TOML file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"scenario: {str(path)!r} is not UTF-8 text (byte {err.start}): TOML files must be UTF-8") from None
+    except OSError as err:
+        raise ConfigError(f"scenario: cannot read {str(path)!r} ({err.strerror})") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"scenario: {path}: bad TOML: {err}") from None
     data.setdefault("name", path.stem)

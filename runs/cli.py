@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -15,10 +16,28 @@ from market.config import ConfigError, config_from, list_scenarios, parse_overri
 from runs.io import OutputError
 
 EXIT_USAGE = 2
+# Optional packages a subcommand may need → the extra that installs them (pyproject.toml).
+EXTRAS = {"solara": "viz", "ipyvuetify": "viz", "ipyvue": "viz", "matplotlib": "viz", "vl_convert": "viz",
+          "dask": "sweep", "distributed": "sweep", "SALib": "sweep", "pyarrow": "sweep"}
 
 
 class UsageError(Exception):
     """Bad input found by a subcommand; printed and turned into exit status 2."""
+
+
+def require(*modules: str) -> None:
+    """Fail with exit status 2 and the pip command to run when an optional package is not installed.
+
+    Raises:
+        UsageError: one of ``modules`` (top-level import names, keys of ``EXTRAS``) cannot be imported.
+    """
+    import importlib.util
+
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            extra = EXTRAS.get(name, "test")
+            raise UsageError(f"needs the optional package {name!r}: install it with "
+                             f".venv/bin/pip install -e '.[{extra}]' (make test installs every extra)")
 
 
 def _parse_sets(items: list[str]) -> dict[str, str]:
@@ -66,7 +85,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     tables = {"model.csv": result.model, "agents.csv": result.agents, "events.csv": result.events}
     if result.customers is not None:
         tables["customers.csv"] = result.customers
+    if args.customers > config.customers.n_customers:
+        print(f"note: --customers {args.customers} is more than the {config.customers.n_customers} simulated "
+              f"customers; customers.csv holds all of them", file=sys.stderr)
     manifest = dict(run_id=run_id, seed=args.seed, rounds=rounds, scenario=args.scenario or "baseline",
+                    customers_rows=len(result.customers) if result.customers is not None else 0,
                     overrides={k: parse_override_value(v) if isinstance(v, str) else v for k, v in overrides.items()},
                     config=config.model_dump(mode="json"), versions=versions(),
                     git_commit=git_commit(), started_utc=started.isoformat(),
@@ -128,6 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, UsageError, OutputError) as err:
         print(f"tokenmarket {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except ModuleNotFoundError as err:
+        if err.name not in EXTRAS:
+            raise
+        print(f"tokenmarket {args.command}: error: needs the optional package {err.name!r}: install it with "
+              f".venv/bin/pip install -e '.[{EXTRAS[err.name]}]' (make test installs every extra)", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"tokenmarket {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

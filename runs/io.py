@@ -20,19 +20,27 @@ import pandas as pd
 
 
 class OutputError(ValueError):
-    """The output folder cannot be used (exists and is not empty without --force, or is not writable)."""
+    """The output folder cannot be used (exists and is not empty without --force, is not an earlier output folder,
+    or is not writable)."""
 
 
 def check_out_dir(out: Path, force: bool) -> None:
     """Fail early (before any work) if ``out`` cannot receive a run.
 
     Raises:
-        OutputError: ``out`` is a file, a non-empty folder without ``force``, or its parent is not writable.
+        OutputError: ``out`` is a file, a non-empty folder without ``force``, a non-empty folder without a
+        ``manifest.json`` (not an earlier output folder: ``force`` never replaces other files), or its parent is
+        not writable.
     """
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out: {str(out)!r} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputError(f"--out: folder {str(out)!r} is not empty; pass --force to replace it")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise OutputError(f"--out: folder {str(out)!r} is not empty; pass --force to replace it")
+        # --force replaces a previous run's folder, never a folder of other files (such as the current one).
+        if not (out / "manifest.json").is_file():
+            raise OutputError(f"--out: folder {str(out)!r} is not empty and holds no manifest.json, so it is not a "
+                              f"tokenmarket output folder; --force only replaces those")
     parent = out.resolve().parent
     probe = parent
     while not probe.exists():
@@ -46,10 +54,14 @@ def check_out_dir(out: Path, force: bool) -> None:
         raise OutputError(f"--out: cannot create folders under {str(probe)!r} ({err.strerror})") from None
 
 
-def _umask_mode() -> int:
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+def _umask_mode() -> int:
+    return 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -92,6 +104,7 @@ def write_run_folder(out: Path, files: dict[str, pd.DataFrame | dict], force: bo
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial."))
+    os.chmod(tmp, 0o777 & ~_umask())  # a normal folder, not mkdtemp's private 0700
     try:
         for name, content in files.items():
             if isinstance(content, pd.DataFrame):

@@ -248,6 +248,8 @@ def run_sweep(out: Path | str, plan: SweepPlan | None = None, executor: Any = No
         if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
             raise SweepError(f"--out: {str(out)!r} is not an empty folder; pass --resume to continue the "
                              f"sweep in it, or choose another --out")
+        if not out.exists() or not any(out.iterdir()):
+            io.check_out_dir(out, force=False)  # unwritable or special file systems fail here, before any run
         table, manifest = plan.design.table(), None
     tasks = plan.tasks(table)
     executor = executor or SerialExecutor()

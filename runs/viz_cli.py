@@ -69,7 +69,9 @@ def prepare_assets(quiet: bool = False) -> bool:
 def cmd_viz(args: argparse.Namespace) -> int:
     """Validate the scenario and port, prepare the assets, then run the solara server until Ctrl-C."""
     from market.config import config_from
+    from runs.cli import require
 
+    require("solara", "ipyvuetify")  # before fetching 170 MB of assets for a server that cannot start
     if args.scenario:
         config_from(args.scenario)  # ConfigError (exit 2) before anything starts
     _check_port(args.port)

@@ -49,11 +49,11 @@ def test_defaults_match_calibration_table():
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    ({"world.gpu_rent_usd_per_hour": -1}, "world.gpu_rent_usd_per_hour: Input should be greater than 0 (allowed: gt 0.0); got -1"),
+    ({"world.gpu_rent_usd_per_hour": -1}, "world.gpu_rent_usd_per_hour: Input should be greater than 0 (allowed: (0, 50]); got -1"),
     ({"world.nonsense": 1}, "world.nonsense: unknown key"),
     ({"customers.n_customers": "many"}, "customers.n_customers"),
     ({"labs.9.skill": 2}, "labs.9: no such list element"),
-    ({"world.rounds": 0}, "allowed: ge 1"),
+    ({"world.rounds": 0}, "allowed: [1, 1200]"),
 ])
 def test_bad_values_name_field_value_and_range(overrides, fragment):
     with pytest.raises(ConfigError) as err:
@@ -80,3 +80,41 @@ def test_segment_mix_must_sum_to_one():
         build_config({}, {"customers.segments": [{"name": "a", "share": 1.0, "vertical_mix": {"coding": 0.5},
                                                   "wtp_median_usd_per_month": 1, "usage_median_mtok": 1,
                                                   "price_scale_usd": 1, "switching_cost_usd": 1}]})
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"providers.n": 13}, "providers.n: 13 providers exceed max_n = 12; allowed: n ≤ max_n"),
+    ({"wrappers.per_vertical.coding": 7}, "wrappers.per_vertical.coding: 7 wrappers exceed max_per_vertical = 6"),
+    ({"labs.0.min_training_share": 0.9}, "labs.0.min_training_share: 0.9 exceeds training_share = 0.5"),
+    ({"customers.market_size": 1}, "customers.market_size: 1 is below n_customers = 1000000"),
+    ({"labs.0.name": "provider_1"}, "labs.0.name: 'provider_1' is a provider's or wrapper's name"),
+    ({"labs.1.name": "coding_wrapper_2"}, "labs.1.name: 'coding_wrapper_2'"),
+    ({"name": "../../etc"}, "name: String should match pattern"),
+    ({"name": "a/b"}, "got 'a/b'"),
+])
+def test_cross_field_and_name_rules(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        config_from(None, overrides)
+    assert message in str(err.value)
+    assert "Value error" not in str(err.value) and "<root>" not in str(err.value)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"\xff\xfe[world]", "is not UTF-8 text"),
+    (None, "is a folder, not a TOML file"),
+])
+def test_unreadable_scenario_files_are_config_errors(tmp_path, content, fragment):
+    path = tmp_path / "s.toml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError) as err:
+        config_from(str(path))
+    assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_scenario_path_without_suffix_is_read_as_a_file(tmp_path):
+    path = tmp_path / "myscen"
+    path.write_text('name = "mine"\n[world]\nrounds = 7\n')
+    assert config_from(str(path)).world.rounds == 7

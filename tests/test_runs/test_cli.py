@@ -67,12 +67,67 @@ def test_non_empty_out_needs_force_and_is_kept_intact(tmp_path, capsys):
     out = tmp_path / "r"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
+    (out / "sub").mkdir()
     assert run(["--out", str(out)]) == 2
     assert "not empty; pass --force" in capsys.readouterr().err
-    assert (out / "precious.txt").read_text() == "keep me"
-    assert run(["--out", str(out), "--force"]) == 0
-    assert (out / "model.csv").exists() and not (out / "precious.txt").exists()
+    # --force replaces earlier output folders only: a folder of other files (say, the current one) is refused.
+    assert run(["--out", str(out), "--force"]) == 2
+    assert "holds no manifest.json" in capsys.readouterr().err
+    assert (out / "precious.txt").read_text() == "keep me" and (out / "sub").is_dir()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_force_replaces_an_earlier_run_folder(tmp_path):
+    out = tmp_path / "r"
+    assert run(["--out", str(out), "--seed", "1"]) == 0
+    first = (out / "model.csv").read_bytes()
+    assert run(["--out", str(out), "--seed", "2", "--force"]) == 0
+    assert (out / "model.csv").read_bytes() != first
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left behind
+    assert out.stat().st_mode & 0o077 == 0o777 & ~_umask() & 0o077  # an ordinary folder, not mkdtemp's 0700
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_interrupt_missing_extra_and_closed_pipe_exit_cleanly(tmp_path, capsys, monkeypatch):
+    import market.simulate
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(market.simulate, "run_once", interrupted)
+    assert run(["--out", str(tmp_path / "a")]) == 130
+    assert "interrupted" in capsys.readouterr().err and not (tmp_path / "a").exists()
+
+    def missing(*a, **k):
+        raise ModuleNotFoundError("No module named 'SALib'", name="SALib")
+
+    monkeypatch.setattr(market.simulate, "run_once", missing)
+    assert run(["--out", str(tmp_path / "b")]) == 2
+    assert "pip install -e '.[sweep]'" in capsys.readouterr().err
+
+
+def test_require_names_the_extra():
+    from runs.cli import UsageError, require
+
+    require("numpy")
+    with pytest.raises(UsageError, match=r"'solara_not_a_package'.*pip install -e '\.\[test\]'"):
+        require("solara_not_a_package")
+
+
+def test_customers_beyond_the_population_are_capped_with_a_note(tmp_path, capsys):
+    out = tmp_path / "c"
+    assert run(["--customers", "5000", "--out", str(out)]) == 0
+    assert "holds all of them" in capsys.readouterr().err
+    assert len(pd.read_csv(out / "customers.csv")) == 2000
+    assert json.loads((out / "manifest.json").read_text())["customers_rows"] == 2000
 
 
 def test_out_is_a_file(tmp_path, capsys):
@@ -120,3 +175,9 @@ def test_customers_csv_only_when_asked(tmp_path, mode):
     assert "customers.csv" in json.loads((out / "manifest.json").read_text())["files"]
     assert run(["--out", str(tmp_path / "none")]) == 0
     assert not (tmp_path / "none" / "customers.csv").exists()
+
+
+def test_sweep_into_an_unusable_folder_fails_before_any_run(capsys):
+    code = main(["sweep", "--set", "customers.n_customers=2000", "--rounds", "2", "--replicates", "1",
+                 "--out", "/proc/tokenmarket-sweep", "--quiet"])
+    assert code == 2 and "cannot" in capsys.readouterr().err
