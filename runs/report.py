@@ -145,13 +145,23 @@ def run_sections(frames: RunFrames) -> list[Section]:
 
 def sweep_sections(runs: pd.DataFrame, x: str | None = None, y: str | None = None) -> list[Section]:
     """Outcome heatmaps over parameters ``x`` × ``y`` (default: the two with most values) and, per parameter,
-    the distribution of up to four key metrics. Raises ReportError if the table has no parameter columns."""
+    the distribution of up to four key metrics; for a replicates-only sweep (no parameter varies), the spread of
+    those metrics over the runs. Raises ReportError for --x/--y without parameters, or nothing to show."""
     params, outcomes, metrics = sweep_columns(runs)
     for name in (x, y):
         if name is not None and name not in runs:
             raise ReportError(f"--x/--y: {name!r} is not a column of runs.csv; parameters: {params}")
+    chosen = [c for m in KEY_METRICS for c in (f"{m}_last", f"last_{m}", m) if c in metrics] or metrics
     if not params:
-        raise ReportError("runs.csv: no parameter columns (dotted config paths that vary across runs)")
+        # Replicates only (seeds differ, nothing else): the spread of each key metric over the runs.
+        if x is not None or y is not None:
+            raise ReportError("--x/--y: runs.csv has no parameter columns (dotted config paths that vary across runs)")
+        if not chosen:
+            raise ReportError("runs.csv: no parameter columns and no numeric metrics to show")
+        spread = runs.copy()  # a compact frame: runs.csv read column by column is fragmented
+        spread["runs"] = f"{len(runs)} runs"
+        return [Section(f"dist_{m}", f"{m} over the replicates", metric_distribution_chart(spread, "runs", m))
+                for m in chosen[:4]]
     by_levels = sorted(params, key=lambda c: -runs[c].nunique())
     x = x or by_levels[0]
     y = y or next((p for p in by_levels if p != x), None)
@@ -159,7 +169,6 @@ def sweep_sections(runs: pd.DataFrame, x: str | None = None, y: str | None = Non
     if y is not None:
         out += [Section(f"heatmap_{o}", f"Outcome frequency: {o.removeprefix('outcome_')}",
                         outcome_heatmap(runs, x, y, o)) for o in outcomes]
-    chosen = [c for m in KEY_METRICS for c in (f"{m}_last", f"last_{m}", m) if c in metrics] or metrics
     for p in params:
         out += [Section(f"dist_{m}_by_{p}", f"{m} by {p}", metric_distribution_chart(runs, p, m))
                 for m in chosen[:4]]

@@ -140,9 +140,13 @@ def test_sweep_report_axis_choice_and_errors(tmp_path, capsys):
     assert spec["encoding"]["x"]["title"] == "world.open_weight_lag_months"
     assert main(["report", str(folder), "--x", "world.nope"]) == 2
     assert "world.nope" in capsys.readouterr().err
+    # Replicates only: no parameter varies, so the page shows the spread of the metrics over the runs.
     pd.DataFrame({"run_id": ["a", "b"], "lerner_api_last": [0.1, 0.2]}).to_csv(folder / "runs.csv", index=False)
-    assert main(["report", str(folder)]) == 2
-    assert "no parameter columns" in capsys.readouterr().err
+    assert main(["report", str(folder), "--no-png"]) == 0
+    specs = embedded_specs((folder / REPORT).read_text())
+    assert any("lerner_api_last" in json.dumps(s) for s in specs)
+    assert main(["report", str(folder), "--x", "world.gpu_rent_usd_per_hour"]) == 2
+    assert "is not a column of runs.csv" in capsys.readouterr().err
 
 
 def test_report_of_a_real_sweep_folder(tmp_path):
