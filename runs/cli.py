@@ -74,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = _parse_sets(args.set)
     if args.rounds is not None:
         overrides["world.rounds"] = args.rounds
-    config = config_from(args.scenario, overrides)
+    config = config_from(args.scenario or "baseline", overrides)  # the shipped file: its description, its name
     run_id = f"{config.name}-seed{args.seed}"
     started = dt.datetime.now(dt.timezone.utc)
     out = Path(args.out) if args.out else Path("output") / f"{run_id}-{started:%Y%m%d-%H%M%S}"
