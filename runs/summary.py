@@ -57,6 +57,8 @@ def summary_table(result: RunResult) -> str:
     flags = result.flags()
     if flags:
         lines += ["", "outcomes: " + ", ".join(f"{k} {'YES' if v else 'no'}" for k, v in flags.items())]
-    lines += ["", f"by firm type, round {int(last['round'])}:",
+    lines += ["", f"by firm type, round {int(last['round'])} (price and unit cost: the firm's own list price and "
+                  f"unit cost, weighted by all paid tokens it served, apps included; the API price above is "
+                  f"per API token):",
               firm_type_table(result.agents, int(last["round"])).to_string()]
     return "\n".join(lines)
