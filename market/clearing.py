@@ -71,16 +71,17 @@ def pool_capacities(model) -> np.ndarray:
     return cap
 
 
-def _pool_loads(offer_tokens: np.ndarray, offers: demand.Offers, n_pools: int) -> np.ndarray:
-    pooled = offers.pool >= 0  # an offer without a pool (a wrapper with no upstream) is served by no one
-    return np.bincount(offers.pool[pooled], weights=offer_tokens[pooled], minlength=n_pools)
+def _by_offer(per_pool: np.ndarray, offers: demand.Offers, fill) -> np.ndarray:
+    """(J,) each offer's value of a per-pool array; ``fill`` for offers without a pool (a wrapper with no
+    upstream is served by no one)."""
+    return np.where(offers.pool >= 0, per_pool[np.maximum(offers.pool, 0)], fill)
 
 
 def clear_market(model, offers: demand.Offers, capacity_limited: bool = True) -> Clearing:
     """Serve everyone up to pool capacity; ``capacity_limited=False`` (set-up only) serves all demand.
 
-    Customers of over-full pools are turned away at random until the rest fits and choose again with the full
-    pools' offers closed (``population.ration``); what still exceeds a pool's capacity is throttled pro rata.
+    An over-full pool admits its customers in random order until it is full; the rest choose again with the
+    full pools' offers closed (``population.ration``); what still exceeds a pool's capacity is throttled pro rata.
     """
     w, pop, uf = model.weight, model.population, model.usage_factor
     n_pools = model.book.n_pools
@@ -89,16 +90,16 @@ def clear_market(model, offers: demand.Offers, capacity_limited: bool = True) ->
     cap_sim = cap_real / w
     spilled = 0.0
     if capacity_limited:
-        over = _pool_loads(tokens.sum(axis=(0, 1)), offers, n_pools) > cap_sim * (1 + 1e-12)
+        over = demand.pool_loads(offers.pool, tokens.sum(axis=(0, 1)), n_pools) > cap_sim * (1 + 1e-12)
         if over.any():
-            blocked = (offers.pool >= 0) & over[np.maximum(offers.pool, 0)]
+            blocked = _by_offer(over, offers, False)
             turned_away = pop.ration(offers, uf, cap_sim, blocked, model.rng)
             if turned_away:
                 spilled = turned_away * w
                 customers, tokens = pop.tally(offers, uf)
     offer_tokens = tokens.sum(axis=(0, 1))
-    load = _pool_loads(offer_tokens, offers, n_pools)
-    share = np.where(offers.pool >= 0, demand.served_fraction(load, cap_sim)[np.maximum(offers.pool, 0)], 0.0)
-    served = _pool_loads(offer_tokens * share, offers, n_pools)
+    load = demand.pool_loads(offers.pool, offer_tokens, n_pools)
+    share = _by_offer(demand.served_fraction(load, cap_sim), offers, 0.0)
+    served = demand.pool_loads(offers.pool, offer_tokens * share, n_pools)
     return Clearing(customers=customers, tokens=tokens, served_share=share, pool_capacity=cap_real,
                     pool_demand=load * w, pool_served=served * w, spilled=spilled)

@@ -239,27 +239,10 @@ def inclusive_value_rows(v: np.ndarray) -> np.ndarray:
 
 
 def pool_loads(pools: np.ndarray, tokens: np.ndarray, n_pools: int) -> np.ndarray:
-    """Token demand per capacity pool (Mtok/month); ``pools`` (n,) with −1 for customers outside any pool."""
+    """Token demand per capacity pool (Mtok/month), shape (P,); ``pools`` (n,) pool of each customer or offer,
+    −1 for none; ``tokens`` (n,) Mtok/month."""
     inside = pools >= 0
     return np.bincount(pools[inside], weights=tokens[inside], minlength=n_pools)
-
-
-def ration(pools: np.ndarray, tokens: np.ndarray, capacity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Which customers a full pool turns away (rate limits): see :func:`turned_away`.
-
-    Args:
-        pools: (n,) pool of each customer's choice (−1: none); tokens: (n,) Mtok/month each wants;
-        capacity: (P,) Mtok/month each pool can serve.
-    Returns:
-        (n,) bool, True for customers turned away; customers of pools within capacity never are.
-    """
-    load = pool_loads(pools, tokens, capacity.shape[0])
-    over = load > capacity * (1 + 1e-12)
-    rationed = np.zeros(pools.shape[0], dtype=bool)
-    if over.any():
-        idx = np.flatnonzero(over[np.maximum(pools, 0)] & (pools >= 0))
-        rationed[idx[turned_away(pools[idx], tokens[idx], capacity, rng)]] = True
-    return rationed
 
 
 def turned_away(pools: np.ndarray, tokens: np.ndarray, capacity: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -173,16 +173,17 @@ class VectorPopulation:
 
     def ration(self, offers: demand.Offers, usage_factor: float, capacity: np.ndarray, blocked: np.ndarray,
                rng: np.random.Generator) -> int:
-        """Turn customers away from over-full pools at random until the rest fits (:func:`demand.turned_away`);
-        they choose again with the full pools' offers closed. Returns how many were turned away (simulated).
+        """Over-full pools admit their customers in random order until full (:func:`demand.turned_away`); those
+        turned away choose again with the full pools' offers closed. Returns how many were turned away (simulated).
 
         Args: capacity: (P,) Mtok/month per pool, simulated units; blocked: (J,) bool, offers whose pool is
         over capacity.
         """
         in_full = np.append(blocked, False)[self.choice]  # index −1 (outside) reads the appended False
         idx = np.flatnonzero(in_full)
-        tokens = self.customer_tokens(offers, usage_factor)[idx]
-        away = idx[demand.turned_away(offers.pool[self.choice[idx]], tokens, capacity, rng)]
+        held = self.choice[idx]
+        tokens = np.minimum(self.usage_mtok[idx] * usage_factor, offers.cap_mtok[held])
+        away = idx[demand.turned_away(offers.pool[held], tokens, capacity, rng)]
         for s, seg in enumerate(self.segments):
             lo, hi = np.searchsorted(away, [seg.start, seg.stop])
             self._choose(s, away[lo:hi] - seg.start, offers, usage_factor, rng, blocked=blocked)

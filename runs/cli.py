@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, e.g. world.gpu_rent_usd_per_hour=3 (repeatable)")
     run.add_argument("--out", default=None, help="output folder (default: output/<run_id>-<time>)")
-    run.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    run.add_argument("--force", action="store_true", help="replace an earlier output folder (one holding manifest.json)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--customers", type=_positive_int("--customers"), default=0, metavar="N",
                      help="also write customers.csv: N simulated customers' traits and final choice (default 0)")

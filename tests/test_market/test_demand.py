@@ -62,15 +62,17 @@ def test_inclusive_value_closed_form():
     assert iv[1] == pytest.approx(0.0)
 
 
-def test_ration_fills_to_capacity_and_spares_uncongested_pools():
+def test_full_pools_admit_until_full():
+    # Pool 0: 100 customers of 1 Mtok, capacity 40 → 40 admitted, 60 turned away. Pool 1: 10 customers of
+    # 3 Mtok, capacity 10.5 → the fourth crosses the capacity and still gets in (its excess is throttled).
     rng = np.random.default_rng(1)
-    pools = np.array([0] * 100 + [1] * 10 + [-1] * 5)
-    tokens = np.ones(pools.size)
-    rationed = demand.ration(pools, tokens, np.array([40.0, 100.0]), rng)
-    assert rationed[:100].sum() == 60          # 100 want, 40 fit
-    assert not rationed[100:].any()
-    served = demand.pool_loads(np.where(rationed, -1, pools), tokens, 2)
-    assert served[0] == pytest.approx(40.0)
+    pools = np.array([0] * 100 + [1] * 10)
+    tokens = np.r_[np.ones(100), np.full(10, 3.0)]
+    away = demand.turned_away(pools, tokens, np.array([40.0, 10.5]), rng)
+    assert away[:100].sum() == 60          # 100 want, 40 fit
+    assert away[100:].sum() == 6
+    served = demand.pool_loads(np.where(away, -1, pools), tokens, 2)
+    assert served == pytest.approx([40.0, 12.0])
 
 
 def test_served_fraction():

@@ -80,3 +80,22 @@ def test_consumer_surplus_sample_is_within_one_and_a_half_percent_of_the_whole_p
                 exact += demand.inclusive_value_rows(v).sum() * seg.price_scale_usd
     assert pop.cs_sample[0].size == 20_000 and pop.segments[0].n == 190_000
     assert estimate == pytest.approx(exact, rel=0.015)
+
+
+def test_rationing_turns_away_only_customers_of_full_pools():
+    model = TokenMarket(small_config(**{"customers.n_customers": 400}), rng=0)
+    pop, offers = model.population, model.current_offers
+    apps = np.flatnonzero(offers.alive & ~offers.api & np.isinf(offers.cap_mtok))
+    j = int(apps[0])
+    k = int(next(a for a in apps if offers.pool[a] != offers.pool[j]))
+    pop.choice[:] = -1
+    pop.choice[:100], pop.choice[100:110] = j, k
+    pop.usage_mtok[:110] = 1.0
+    capacity = np.full(model.book.n_pools, np.inf)
+    capacity[offers.pool[j]] = 40.0
+    blocked = offers.pool == offers.pool[j]
+    assert pop.ration(offers, 1.0, capacity, blocked, model.rng) == 60  # 100 want, 40 fit
+    held = pop.choice[:100]
+    assert (held == j).sum() == 40
+    assert not np.isin(held[held != j], np.flatnonzero(blocked)).any()  # those turned away left the full pool
+    assert (pop.choice[100:110] == k).all() and (pop.choice[110:] == -1).all()  # the uncongested pool is spared
