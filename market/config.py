@@ -248,6 +248,9 @@ class FinanceConfig(_Strict):
     investor_appetite: float = F(0.7, "0 = disciplined … 1 = growth at any cost", "assumption: 2024-25 AI investors weighted growth well above margins", "investors fund when appetite × 6-month revenue growth + (1 − appetite) × operating margin ≥ 0", ge=0, le=1)
     raise_months_of_burn: float = F(18.0, "months", "assumption: a round buys 18 months of burn", "size of a round", gt=0, le=120)
     max_raise_usd: float = F(4e10, "$", "assumption: the largest 2025 private rounds", "cap on one round", gt=0, le=1e13)
+    cost_of_capital_investor: float = F(0.25, "fraction per year", "assumption: venture investors underwrite late-stage rounds at 20-30 % a year target returns", "cost of capital of investor-funded firms' owners", gt=0, le=2)
+    cost_of_capital_self_funded: float = F(0.09, "fraction per year", "assumption: a large listed technology parent's weighted average cost of capital is about 8-10 % a year", "cost of capital of a parent-funded lab (the parent's hurdle rate)", gt=0, le=2)
+    cost_of_capital_efficient: float = F(0.12, "fraction per year", "assumption: a frugal lab funded by a profitable private parent (a quant fund) asks a little more than a listed giant", "cost of capital of a frugal lab's owners", gt=0, le=2)
 
 
 class OutcomesConfig(_Strict):
@@ -281,6 +284,34 @@ def _default_labs() -> list[LabConfig]:
     ]
 
 
+MOVES: dict[str, tuple[str, ...]] = {
+    "api_conduct": ("best_response", "penetration", "premium"),
+    "vertical": ("stay_out", "build", "acquire"),
+    "rival_terms": ("normal", "surcharge", "cut_off"),
+    "free_tier": ("off", "small", "large"),
+    "publish": ("closed", "publish"),
+}
+
+
+class ForcedMove(_Strict):
+    """A strategic move imposed on one lab for a strategy game (docs/design.md, "Games"): the lab plays
+    ``option`` of ``move`` whenever it would choose that move, instead of choosing by value. Recorded in
+    manifest.json as part of the config; no shipped scenario forces a move."""
+
+    firm: str = F(..., "label", "label: the lab the move is imposed on", "lab name", allowed="the name of a lab in labs")
+    move: Literal["api_conduct", "vertical", "rival_terms", "free_tier", "publish"] = F(..., "choice", "DESIGN.md §8: strategy sets of the game", "which strategic move is forced")
+    option: str = F(..., "choice", "DESIGN.md §8: strategy sets of the game", "the option played", allowed="; ".join(f"{k}: {', '.join(v)}" for k, v in MOVES.items()))
+    vertical: str | None = F(None, "label", "label: the vertical a vertical move applies to", "vertical (vertical move only; None: every vertical)", allowed=f"None or one of {', '.join(VERTICALS)}")
+
+    @model_validator(mode="after")
+    def _option(self) -> "ForcedMove":
+        if self.option not in MOVES[self.move]:
+            raise ValueError(f"option: {self.option!r} is not an option of move {self.move!r}; allowed: {', '.join(MOVES[self.move])}")
+        if self.vertical is not None and (self.move != "vertical" or self.vertical not in VERTICALS):
+            raise ValueError(f"vertical: {self.vertical!r} is allowed only with move 'vertical' and must be one of {', '.join(VERTICALS)}")
+        return self
+
+
 class MarketConfig(_Strict):
     """A whole run's configuration."""
 
@@ -293,12 +324,16 @@ class MarketConfig(_Strict):
     wrappers: WrappersConfig = Field(default_factory=WrappersConfig)
     finance: FinanceConfig = Field(default_factory=FinanceConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
+    forced: list[ForcedMove] = Field(default_factory=list, max_length=100, description="strategic moves imposed on labs (strategy games only)")
 
     @model_validator(mode="after")
     def _names(self) -> "MarketConfig":
         names = [lab.name for lab in self.labs]
         if len(set(names)) != len(names):
             raise ValueError(f"labs: names must be unique, got {names}")
+        for i, move in enumerate(self.forced):
+            if move.firm not in names:
+                raise ValueError(f"forced.{i}.firm: {move.firm!r} is not a lab; allowed: {', '.join(names) or 'no labs configured'}")
         # Providers and wrappers are named by the model; a lab with such a name would make outputs ambiguous.
         taken = re.compile(rf"^(provider|({'|'.join(VERTICALS)})_wrapper)_\d+$")
         for i, name in enumerate(names):
