@@ -1,11 +1,15 @@
-"""Customers, two ways (DESIGN.md §4).
+"""Customers, two ways (docs/design.md, "Demand").
 
 :class:`CustomerSegment` is the fast path: the members of one segment are rows of numpy arrays inside one Mesa
 agent, so a million customers are cheap. :class:`Customer` is the reference: one Mesa agent per customer that
-draws its own traits and makes its logit choice in plain Python, written to be obviously right rather than fast
-(``customers.mode = "agents"``). The two must agree on every market-level output within sampling error
-(tests/test_market/test_reference.py). Each simulated customer stands for ``population_weight`` real ones; all
-money and token figures reported are in real units.
+draws its own traits and makes its nested logit choice in plain Python, written to be obviously right rather than
+fast (``customers.mode = "agents"``). The two must agree on every market-level output within sampling error
+(tests/test_market/test_reference.py). Each simulated customer stands for ``population_weight`` real ones.
+
+Traits (both paths): vertical; willingness to pay W ($/month for a quality-1 service used to satiation) and token
+need a (Mtok/month at which more tokens add nothing), jointly lognormal with correlation ρ; a one-off switching
+cost s ($, exponential around the segment median: most switch easily, a few are locked in — assumption); an
+awareness bit mask (bit 0: aware of AI at all; bit 1 + b: knows the apps of lab b).
 """
 
 from __future__ import annotations
@@ -16,25 +20,30 @@ from typing import NamedTuple, Sequence
 import mesa
 import numpy as np
 
-OUTSIDE = -1  # choice code of the outside option (not using AI for this job)
+OUTSIDE = -1
+AI_AWARE = 1
+
+
+def brand_bit(lab_index: int) -> int:
+    """Awareness bit of lab ``lab_index``'s apps."""
+    return 1 << (lab_index + 1)
 
 
 class CustomerSegment(mesa.Agent):
     """Members of one segment (consumer, developer or enterprise), as arrays.
 
-    Arrays, all of shape (n,):
-        vertical: int8 index into the vertical list.
-        wtp_usd: willingness to pay for a quality-1 service, $/month (lognormal).
-        usage_mtok: token use per month at the start, Mtok blended (lognormal: heavy-tailed).
-        switching_cost_usd: one-off cost of moving between offers, $ (exponential around the segment median).
-        choice: current offer id, or OUTSIDE.
-    Scalars: ``price_scale_usd`` (logit μ, $/month), ``quality_exponent``, ``reconsider_prob`` (per month),
+    Arrays, all of shape (n,): ``vertical`` (int8 index into the vertical list), ``wtp_usd`` ($/month),
+    ``usage_mtok`` (token need, Mtok/month at the start), ``switching_cost_usd`` ($, one-off), ``aware``
+    (int64 bit mask), ``choice`` (offer id or OUTSIDE). Scalars: ``price_scale_usd`` (logit μ of the median
+    customer, $/month; a customer's μ scales with its willingness to pay), ``wtp_median_usd``,
+    ``quality_exponent``, ``tenure_months``, ``reconsider_prob`` and ``reconsider_prob_news`` (per month),
     ``api_capable``.
     """
 
     kind = "customers"
 
-    def __init__(self, model: mesa.Model, cfg, n: int, vertical_names: tuple[str, ...]) -> None:
+    def __init__(self, model: mesa.Model, cfg, n: int, vertical_names: tuple[str, ...],
+                 brand_awareness: Sequence[float] = ()) -> None:
         super().__init__(model)
         rng = model.rng
         self.name = cfg.name
@@ -44,54 +53,37 @@ class CustomerSegment(mesa.Agent):
         probs = np.array([cfg.vertical_mix[v] for v in names])
         codes = np.array([vertical_names.index(v) for v in names], dtype=np.int8)
         self.vertical = codes[rng.choice(len(names), size=self.n, p=probs / probs.sum())]
-        self.wtp_usd = cfg.wtp_median_usd_per_month * np.exp(cfg.wtp_sigma * rng.standard_normal(self.n))
-        self.usage_mtok = cfg.usage_median_mtok * np.exp(cfg.usage_sigma * rng.standard_normal(self.n))
-        # Exponential around the median: most switch easily, a few are locked in (assumption).
+        z1, z2 = rng.standard_normal(self.n), rng.standard_normal(self.n)
+        rho = cfg.wtp_usage_corr
+        self.wtp_usd = cfg.wtp_median_usd_per_month * np.exp(cfg.wtp_sigma * z1)
+        self.usage_mtok = cfg.usage_median_mtok * np.exp(cfg.usage_sigma * (rho * z1 + math.sqrt(1 - rho * rho) * z2))
         self.switching_cost_usd = cfg.switching_cost_usd / np.log(2) * rng.exponential(1.0, self.n)
+        self.aware = np.zeros(self.n, dtype=np.int64)
+        self.aware[rng.random(self.n) < cfg.aware0] |= AI_AWARE
+        for b, share in enumerate(brand_awareness):
+            self.aware[(rng.random(self.n) < share) & (self.aware & AI_AWARE).astype(bool)] |= brand_bit(b)
         self.choice = np.full(self.n, OUTSIDE, dtype=np.int32)
         self.price_scale_usd = float(cfg.price_scale_usd)
+        self.wtp_median_usd = float(cfg.wtp_median_usd_per_month)
         self.quality_exponent = float(cfg.quality_exponent)
+        self.tenure_months = float(cfg.tenure_months)
         self.reconsider_prob = float(cfg.reconsider_prob)
+        self.reconsider_prob_news = float(cfg.reconsider_prob_news)
         self.api_capable = bool(cfg.api_capable)
-        self._forced: list[np.ndarray] = []  # members who must choose again (their seller exited)
 
-    def reconsidering(self, rng: np.random.Generator) -> np.ndarray:
-        """Sorted indices of members who look at the market this round: each with probability
-        ``reconsider_prob``, plus everyone forced to.
-
-        Independent Bernoulli draws are placed by their geometric gaps, so the cost follows the n·p members
-        drawn rather than n (the same distribution as one uniform per member).
-        """
-        p, n = self.reconsider_prob, self.n
-        if p >= 1.0:
-            idx = np.arange(n)
-        else:
-            expected = n * p
-            pos = np.cumsum(rng.geometric(p, size=int(expected + 6.0 * math.sqrt(expected) + 16))) - 1
-            while pos.size and pos[-1] < n:  # rarely: the batch fell short of the end
-                more = np.cumsum(rng.geometric(p, size=int(0.1 * expected) + 16)) + pos[-1]
-                pos = np.concatenate([pos, more])
-            idx = pos[pos < n]
-        if self._forced:
-            idx = np.union1d(idx, np.concatenate(self._forced))
-            self._forced.clear()
-        return idx
-
-    def drop_offers(self, dead_offer_ids: np.ndarray) -> int:
-        """Members whose offer disappeared go to the outside option and must choose next round; returns how many."""
-        hit = np.flatnonzero(np.isin(self.choice, dead_offer_ids))
-        self.choice[hit] = OUTSIDE
-        if hit.size:
-            self._forced.append(hit)
-        return int(hit.size)
+    @property
+    def switching_monthly(self) -> np.ndarray:
+        """(n,) switching cost spread over the expected tenure, $/month."""
+        return self.switching_cost_usd / self.tenure_months
 
 
 class OfferTerms(NamedTuple):
     """One offer as a customer sees it, in plain Python (the reference path).
 
     fit: fit in each vertical (0 = not sold there); quality: index; price_month: $/month; price_mtok: $/Mtok;
-    cap_mtok: token cap, Mtok/month (inf: uncapped); api: direct-API offer; alive: can be chosen;
-    owner: id of the selling firm; pool: capacity pool id.
+    cap_mtok: Mtok/month (inf: uncapped); overage: $/Mtok beyond the cap (inf: hard limit); api: direct-API offer;
+    alive: can be chosen; owner: id of the selling firm; pool: capacity pool id; nest: nest index; size: compute
+    per token relative to the pool's reference model; brand: lab index whose app must be known (−1: none).
     """
 
     fit: tuple[float, ...]
@@ -99,90 +91,152 @@ class OfferTerms(NamedTuple):
     price_month: float
     price_mtok: float
     cap_mtok: float
+    overage: float
     api: bool
     alive: bool
     owner: int
     pool: int
+    nest: int
+    size: float
+    brand: int
 
 
 class Customer(mesa.Agent):
     """One customer as its own Mesa agent: the slow reference for :class:`CustomerSegment`.
 
-    Attributes: ``segment`` (index), ``vertical`` (index), ``wtp_usd`` ($/month for a quality-1 service),
-    ``usage_mtok`` (Mtok/month at the start), ``switching_cost_usd`` ($), ``choice`` (offer id or OUTSIDE),
-    ``forced`` (must choose next round), and the segment's ``price_scale_usd`` (μ, $/month),
-    ``quality_exponent``, ``reconsider_prob`` (per month), ``api_capable``.
-    Traits are drawn from the segment's distributions one scalar at a time.
+    Attributes: ``segment`` and ``vertical`` (indices), ``wtp_usd`` ($/month), ``usage_mtok`` (token need, Mtok/month
+    at the start), ``switching_cost_usd`` ($), ``aware`` (bit mask), ``choice`` (offer id or OUTSIDE), ``forced``
+    (must choose next round), and the segment's parameters. Traits are drawn one scalar at a time; the formulas
+    are written here again in plain Python, apart from market/demand.py's arrays, so that the agreement test
+    checks one against the other.
     """
 
     kind = "customer"
 
-    def __init__(self, model: mesa.Model, cfg, segment: int, vertical_names: tuple[str, ...]) -> None:
+    def __init__(self, model: mesa.Model, cfg, segment: int, vertical_names: tuple[str, ...],
+                 brand_awareness: Sequence[float] = (), lam: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
         super().__init__(model)
         rng = model.rng
         names = list(cfg.vertical_mix)
         total = sum(cfg.vertical_mix.values())
         self.segment = segment
         self.vertical = vertical_names.index(names[rng.choice(len(names), p=[cfg.vertical_mix[v] / total for v in names])])
-        self.wtp_usd = cfg.wtp_median_usd_per_month * math.exp(cfg.wtp_sigma * rng.standard_normal())
-        self.usage_mtok = cfg.usage_median_mtok * math.exp(cfg.usage_sigma * rng.standard_normal())
+        z1, z2 = rng.standard_normal(), rng.standard_normal()
+        rho = cfg.wtp_usage_corr
+        self.wtp_usd = cfg.wtp_median_usd_per_month * math.exp(cfg.wtp_sigma * z1)
+        self.usage_mtok = cfg.usage_median_mtok * math.exp(cfg.usage_sigma * (rho * z1 + math.sqrt(1 - rho * rho) * z2))
         self.switching_cost_usd = cfg.switching_cost_usd / math.log(2) * rng.exponential(1.0)
+        self.aware = AI_AWARE if rng.random() < cfg.aware0 else 0
+        for b, share in enumerate(brand_awareness):
+            if rng.random() < share and self.aware & AI_AWARE:
+                self.aware |= brand_bit(b)
         self.choice = OUTSIDE
         self.forced = False
-        self.price_scale_usd = float(cfg.price_scale_usd)
+        # This customer's logit scale: the segment's at the median willingness to pay, in proportion to its own.
+        self.price_scale_usd = float(cfg.price_scale_usd) * self.wtp_usd / float(cfg.wtp_median_usd_per_month)
         self.quality_exponent = float(cfg.quality_exponent)
+        self.tenure_months = float(cfg.tenure_months)
         self.reconsider_prob = float(cfg.reconsider_prob)
+        self.reconsider_prob_news = float(cfg.reconsider_prob_news)
         self.api_capable = bool(cfg.api_capable)
+        self.lam = tuple(float(x) for x in lam)
 
-    def reconsiders(self, rng: np.random.Generator) -> bool:
-        """Whether this customer looks at the market this round (forced after its seller exited)."""
-        look = self.forced or rng.random() < self.reconsider_prob
+    def reconsiders(self, rng: np.random.Generator, news: bool = False) -> bool:
+        """Whether this customer looks at the market this round: forced after its seller exited or when it just
+        became aware of something new; otherwise with ``reconsider_prob`` (``reconsider_prob_news`` with news)."""
+        p = self.reconsider_prob_news if news else self.reconsider_prob
+        look = self.forced or rng.random() < p
         self.forced = False
-        return look
+        return look and bool(self.aware & AI_AWARE)
+
+    def terms(self, offer: OfferTerms, usage_factor: float) -> tuple[float, float, float]:
+        """(surplus $/month, tokens Mtok/month, payment $/month) on ``offer``: tokens chosen to maximise
+        W·(f·q)^γ·φ(x/a) − payments, φ(z) = z(2 − z) up to the need a (see market/demand.py)."""
+        need = self.usage_mtok * usage_factor
+        benefit = max(self.wtp_usd * (offer.fit[self.vertical] * offer.quality) ** self.quality_exponent, 1e-300)
+
+        def interior(price: float) -> float:
+            return need * max(0.0, 1.0 - price * need / (2.0 * benefit))
+
+        x = interior(offer.price_mtok)
+        if x > offer.cap_mtok:
+            x = max(offer.cap_mtok, interior(offer.overage)) if math.isfinite(offer.overage) else offer.cap_mtok
+        z = min(1.0, x / need)
+        pay = offer.price_month + offer.price_mtok * min(x, offer.cap_mtok)
+        if x > offer.cap_mtok:
+            pay += offer.overage * (x - offer.cap_mtok)
+        return benefit * z * (2.0 - z) - pay, x, pay
 
     def tokens(self, offer: OfferTerms, usage_factor: float) -> float:
-        """Mtok/month this customer asks of ``offer``: its use, up to the offer's cap."""
-        return min(self.usage_mtok * usage_factor, offer.cap_mtok)
+        """Mtok/month this customer uses of ``offer``."""
+        return self.terms(offer, usage_factor)[1]
 
     def can_choose(self, offer: OfferTerms) -> bool:
-        """Offer is alive, sold in this customer's vertical and, if an API, usable by this customer."""
-        return offer.alive and offer.fit[self.vertical] > 0 and (self.api_capable or not offer.api)
+        """Offer is alive, sold in this customer's vertical, usable by its segment (APIs) and its brand known."""
+        return (offer.alive and offer.fit[self.vertical] > 0 and (self.api_capable or not offer.api)
+                and (offer.brand < 0 or bool(self.aware & brand_bit(offer.brand))))
 
     def utility(self, offer: OfferTerms, usage_factor: float, current_owner: int | None,
                 with_switching: bool = True) -> float:
-        """V of ``offer`` in units of μ (money-metric logit utility of market/demand.py's docstring):
-        (wtp · (fit · q)^γ · served − price_month − tokens · price_mtok − switching) / μ, $/month over $/month.
-
-        ``current_owner``: firm of the current offer (None when outside); switching costs apply only when
-        moving from one firm's offer to another firm's.
-        """
-        usage = self.usage_mtok * usage_factor
-        served = min(1.0, offer.cap_mtok / max(usage, 1e-12))
-        value = self.wtp_usd * (offer.fit[self.vertical] * offer.quality) ** self.quality_exponent * served
-        cost = offer.price_month + min(usage, offer.cap_mtok) * offer.price_mtok
-        switching = 0.0
+        """V of ``offer`` in units of μ: (surplus − switching cost / tenure if moving to another firm) / μ."""
+        value = self.terms(offer, usage_factor)[0]
         if with_switching and current_owner is not None and current_owner != offer.owner:
-            switching = self.switching_cost_usd
-        return (value - cost - switching) / self.price_scale_usd
+            value -= self.switching_cost_usd / self.tenure_months
+        return value / self.price_scale_usd
+
+    def _nests(self, offers: Sequence[OfferTerms], usage_factor: float, blocked: frozenset[int],
+               with_switching: bool = True) -> dict[int, list[tuple[int, float]]]:
+        current_owner = offers[self.choice].owner if self.choice != OUTSIDE else None
+        nests: dict[int, list[tuple[int, float]]] = {}
+        for j, offer in enumerate(offers):
+            if j not in blocked and self.can_choose(offer):
+                nests.setdefault(offer.nest, []).append(
+                    (j, self.utility(offer, usage_factor, current_owner, with_switching)))
+        return nests
+
+    def _log_inclusive(self, members: list[tuple[int, float]], lam: float) -> float:
+        top = max(v / lam for _, v in members)
+        return lam * (top + math.log(math.fsum(math.exp(v / lam - top) for _, v in members)))
 
     def choose(self, offers: Sequence[OfferTerms], usage_factor: float, rng: np.random.Generator,
                blocked: frozenset[int] = frozenset()) -> int:
-        """Random-utility choice: the offer (or the outside option, V = 0) with the largest V + Gumbel noise.
-        Sets and returns ``choice``; ``blocked`` are offer ids closed to this customer (full capacity)."""
-        current_owner = offers[self.choice].owner if self.choice != OUTSIDE else None
-        best, best_u = OUTSIDE, rng.gumbel()
-        for j, offer in enumerate(offers):
-            if j in blocked or not self.can_choose(offer):
-                continue
-            u = self.utility(offer, usage_factor, current_owner) + rng.gumbel()
-            if u > best_u:
-                best, best_u = j, u
-        self.choice = best
-        return best
+        """Nested logit in two stages: a nest (or the outside option) with probability exp(I_g) / (1 + Σ exp I),
+        I_g = λ_g log Σ_{k∈g} exp(V_k/λ_g); then an offer within it ∝ exp(V_k/λ_g). Sets and returns ``choice``."""
+        nests = self._nests(offers, usage_factor, blocked)
+        inclusive = {g: self._log_inclusive(members, self.lam[g]) for g, members in nests.items()}
+        top = max([0.0, *inclusive.values()])
+        weights = [(None, math.exp(-top))] + [(g, math.exp(i - top)) for g, i in inclusive.items()]
+        pick = rng.random() * math.fsum(w for _, w in weights)
+        chosen = None
+        for g, w in weights:
+            pick -= w
+            if pick < 0:
+                chosen = g
+                break
+        else:
+            chosen = weights[-1][0]
+        if chosen is None:
+            self.choice = OUTSIDE
+            return OUTSIDE
+        members, lam = nests[chosen], self.lam[chosen]
+        top = max(v / lam for _, v in members)
+        within = [(j, math.exp(v / lam - top)) for j, v in members]
+        pick = rng.random() * math.fsum(w for _, w in within)
+        for j, w in within:
+            pick -= w
+            if pick < 0:
+                self.choice = j
+                return j
+        self.choice = within[-1][0]
+        return self.choice
 
     def inclusive_value(self, offers: Sequence[OfferTerms], usage_factor: float) -> float:
-        """log(1 + Σ_j exp V_j) over the offers open to this customer, switching costs left out; × μ it is the
-        expected consumer surplus over the outside option, $/month (Small & Rosen 1981)."""
-        vs = [self.utility(o, usage_factor, None, with_switching=False) for o in offers if self.can_choose(o)]
-        top = max([0.0, *vs])
-        return top + math.log(math.exp(-top) + sum(math.exp(v - top) for v in vs))
+        """log(1 + Σ_g exp I_g) over the offers open to this customer, switching costs left out; × μ it is the
+        expected consumer surplus over the outside option, $/month (McFadden 1978; Small & Rosen 1981); zero for a
+        customer not aware of AI."""
+        if not self.aware & AI_AWARE:
+            return 0.0
+        nests = self._nests(offers, usage_factor, frozenset(), with_switching=False)
+        inclusive = [self._log_inclusive(members, self.lam[g]) for g, members in nests.items()]
+        top = max([0.0, *inclusive])
+        return top + math.log(math.exp(-top) + math.fsum(math.exp(i - top) for i in inclusive))

@@ -1,5 +1,5 @@
-"""FrontierLab: owns a GPU fleet (bought with a lead time), a frontier model, an API, a consumer app with a free
-tier, and optionally vertical apps."""
+"""FrontierLab: owns a GPU fleet (bought with a lead time), a model line (a frontier model and smaller tiers), an
+API per tier, a chat app with a free tier and paid plans, and optionally vertical apps."""
 
 from __future__ import annotations
 
@@ -8,52 +8,101 @@ from collections import deque
 import mesa
 
 from agents.firms import Firm
-from agents.policies import make_policy
+from agents.records import LabRound
 from agents.strategy import allocate_compute
-from agents.types import PriceObservation
+from agents.types import Product
 
 
 class FrontierLab(Firm):
     """A frontier lab.
 
-    State: model ``quality`` (index, 2025 frontier = 1), owned ``gpus`` and its split into ``paid_gpus``,
-    ``free_gpus`` and ``training_gpus``, GPU orders in transit, API price ($/Mtok blended), app price ($/month),
-    vertical apps (``vertical_prices``: vertical → $/month; ``building``: vertical → launch round), the surcharge
-    it puts on wrappers' tokens in verticals it entered, and the subsidy it has spent pricing below cost ($).
-    Decisions: :meth:`set_prices`, :meth:`allocate`, :meth:`order_capacity`.
+    State: model ``quality`` (index, 2025 frontier = 1) and its model line (``cfg.tiers``: size and quality
+    relative to the frontier model), owned ``gpus`` and their split into ``paid_gpus``, ``free_gpus`` and
+    ``training_gpus``, GPU orders in transit, prices (``tier_prices`` $/Mtok per tier, ``plan_prices`` $/month per
+    chat plan, ``vertical_plan_prices``: vertical → $/month per plan of its vertical app), vertical apps being
+    built (``building``: vertical → launch round), the surcharge it puts on rival wrappers' tokens in verticals it
+    entered, and the subsidy it has spent pricing below cost ($). ``brand`` is its index among the labs (the
+    awareness bit customers need to consider its apps).
+    Decisions: :meth:`decide_price` (per product), :meth:`allocate`, :meth:`order_capacity`.
     """
 
     kind = "lab"
+    record = LabRound
 
-    def __init__(self, model: mesa.Model, cfg, gpus: float) -> None:
-        super().__init__(model, cfg.name, cfg.cash_usd, cfg.funding)
+    def __init__(self, model: mesa.Model, cfg, brand: int, vertical_plans, pricing_cfg) -> None:
+        super().__init__(model, cfg.name, cfg.cash_usd, cfg.funding, cfg.pricing,
+                         step_factor=pricing_cfg.max_step_factor, points=pricing_cfg.grid_points,
+                         adjustment=pricing_cfg.adjustment)
         self.cfg = cfg
+        self.brand = brand
         self.quality = float(cfg.quality)
         self.skill = float(cfg.skill)
-        self.gpus = float(gpus)
+        self.gpus = 0.0
         self.orders: deque[tuple[int, float]] = deque()
-        self.api_price = float(cfg.api_price_usd_per_mtok)
-        self.app_price = float(cfg.app_price_usd_per_month)
+        self.tier_prices = [float(t.price_usd_per_mtok) for t in cfg.tiers]
+        self.plan_prices = [float(p.price_usd_per_month) for p in cfg.plans]
+        self.vertical_plans = tuple(vertical_plans)
+        self.vertical_plan_prices: dict[str, list[float]] = {}
         self.offers_free_tier = bool(cfg.free_tier)
         self.paid_gpus = self.free_gpus = self.training_gpus = 0.0
-        self.api_policy = make_policy(rng=model.rng, **cfg.api_policy.model_dump())
-        self.app_policy = make_policy(rng=model.rng, **cfg.app_policy.model_dump())
-        self.vertical_policy = make_policy(rng=model.rng, name="value", step=0.1)
-        self.vertical_prices: dict[str, float] = {}
         self.building: dict[str, int] = {}
         self.surcharge: dict[str, float] = {}
         self.vertical_multiplier: dict[str, float] = {}
         self.subsidy_spent_usd = 0.0
         self.published_quality = 0.0
 
-    def set_prices(self, api_obs: PriceObservation, app_obs: PriceObservation | None,
-                   vertical_obs: dict[str, PriceObservation] | None = None) -> None:
-        """Set the API price ($/Mtok), the paid app price and vertical app prices ($/month) by its policies."""
-        self.api_price = self.api_policy.decide(api_obs)
-        if app_obs is not None and self.app_price > 0:
-            self.app_price = self.app_policy.decide(app_obs)
-        for vertical, obs in (vertical_obs or {}).items():
-            self.vertical_prices[vertical] = self.vertical_policy.decide(obs)
+    # ------------------------------------------------------------------------------------------ model line
+
+    @property
+    def free_tier_index(self) -> int:
+        """The tier serving the free tier: the smallest model of the line (the last)."""
+        return len(self.cfg.tiers) - 1
+
+    def tier_quality(self, tier: int) -> float:
+        """Quality index of model ``tier``."""
+        return self.quality * self.cfg.tiers[tier].quality_factor
+
+    def tier_size(self, tier: int) -> float:
+        """Compute per token of model ``tier`` relative to the frontier model."""
+        return self.cfg.tiers[tier].size_factor
+
+    def tier_price(self, tier: int) -> float:
+        """API price of ``tier`` ($/Mtok)."""
+        return self.tier_prices[tier]
+
+    def vertical_fit(self, vertical: str) -> float:
+        """Quality multiplier of the lab's models in ``vertical`` (1 where the config names none)."""
+        return self.cfg.vertical_quality.get(vertical, 1.0)
+
+    # ------------------------------------------------------------------------------------------ prices
+
+    def products(self) -> list[Product]:
+        out = [Product("api", tier=t) for t in range(len(self.tier_prices))]
+        out += [Product("plan", plan=p) for p in range(len(self.plan_prices))]
+        for vertical, prices in self.vertical_plan_prices.items():
+            out += [Product("vertical", plan=p, vertical=vertical) for p in range(len(prices))]
+        return out
+
+    def price(self, product: Product) -> float:
+        if product.kind == "api":
+            return self.tier_prices[product.tier]
+        if product.kind == "plan":
+            return self.plan_prices[product.plan]
+        if product.kind == "vertical":
+            return self.vertical_plan_prices[product.vertical][product.plan]
+        raise KeyError(product)
+
+    def set_price(self, product: Product, price: float) -> None:
+        if product.kind == "api":
+            self.tier_prices[product.tier] = float(price)
+        elif product.kind == "plan":
+            self.plan_prices[product.plan] = float(price)
+        elif product.kind == "vertical":
+            self.vertical_plan_prices[product.vertical][product.plan] = float(price)
+        else:
+            raise KeyError(product)
+
+    # ------------------------------------------------------------------------------------------ compute
 
     def allocate(self, paid_need_gpus: float, free_need_gpus: float) -> None:
         """Split the fleet between paid serving, the free tier and training (see ``allocate_compute``)."""

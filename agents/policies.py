@@ -1,55 +1,128 @@
-"""Pricing policies: small objects with one ``decide`` method, chosen per seller in the scenario file.
+"""Pricing rules: small objects with one ``decide`` method that maps a :class:`~agents.types.PriceObservation`
+to a :class:`~agents.types.PriceDecision` in the observation's unit ($/Mtok for APIs, $/subscriber-month for plans).
 
-Each maps a :class:`~agents.types.PriceObservation` to a new price in the observation's unit ($/Mtok for APIs,
-$/subscriber-month for apps). Policies hold no reference to the model.
+:class:`BestResponse` is how every shipped scenario prices (docs/design.md, "Prices"): it evaluates the seller's
+own profit on the model's demand at candidate prices and moves toward the best. The others are rules for special
+cases and tests (cost-plus, undercutting, a bandit learner); no shipped scenario uses them as a default. Rules
+hold no reference to the model.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from agents.types import PriceObservation
+from agents.types import PriceDecision, PriceObservation
 
 MIN_PRICE = 1e-6  # $ per unit: prices stay positive so quality-adjusted comparisons stay defined
 
 
 class PricingPolicy(Protocol):
-    """Anything with ``decide(obs) -> price``."""
+    """Anything with ``decide(obs) -> PriceDecision``."""
 
-    def decide(self, obs: PriceObservation) -> float: ...
+    def decide(self, obs: PriceObservation) -> PriceDecision: ...
+
+
+def candidate_prices(own_price: float, marginal_cost: float, step_factor: float, points: int) -> np.ndarray:
+    """Sorted candidate prices ($ per unit): ``points`` prices from own_price / step_factor to own_price ×
+    step_factor, spaced quadratically in log price — finely near the posted price, where a seller close to its best
+    response must resolve small moves, coarsely toward what a month can reach — plus the marginal cost × (1.02,
+    1.25, 2) where they fall inside that range.
+
+    The range is all a seller can reach this month (prices move at most ``step_factor`` up or down), so a best
+    response outside it shows as the grid's end point and the seller moves there.
+    """
+    half = max(1, (points - 1) // 2)
+    offsets = math.log(step_factor) * (np.arange(1, half + 1) / half) ** 2
+    grid = own_price * np.exp(np.concatenate([-offsets[::-1], [0.0], offsets]))
+    lo, hi = own_price / step_factor, own_price * step_factor
+    if marginal_cost > 0 and math.isfinite(marginal_cost):
+        extra = marginal_cost * np.array([1.02, 1.25, 2.0])
+        grid = np.concatenate([grid, extra[(extra > lo) & (extra < hi)]])
+    return np.unique(np.maximum(grid, MIN_PRICE))
+
+
+def parabolic_peak(x: np.ndarray, y: np.ndarray, i: int) -> float:
+    """Refine the maximiser of samples ``y`` at sorted ``x`` around index ``i`` by the vertex of the parabola
+    through (log x, y) at i − 1, i, i + 1; returns x[i] at an end point or when the three points are not concave."""
+    if i <= 0 or i >= len(x) - 1:
+        return float(x[i])
+    u = np.log(x[i - 1:i + 2])
+    v = y[i - 1:i + 2]
+    den = (u[0] - u[1]) * (u[0] - u[2]) * (u[1] - u[2])
+    a = (u[2] * (v[1] - v[0]) + u[1] * (v[0] - v[2]) + u[0] * (v[2] - v[1])) / den
+    b = (u[2] ** 2 * (v[0] - v[1]) + u[1] ** 2 * (v[2] - v[0]) + u[0] ** 2 * (v[1] - v[2])) / den
+    if not a < 0:
+        return float(x[i])
+    return float(np.exp(np.clip(-b / (2 * a), u[0], u[2])))
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    """Price at the best response on the demand the seller faces, moving at most ``step_factor`` a month.
+
+    The market evaluates the seller's firm-level profit at the :meth:`candidates` this rule asks for (all its
+    other prices and every rival's held) on the model's own demand system: a sample of customers with their
+    current holdings and switching costs, the nested logit, token use, wrappers' sourcing and the seller's
+    capacity (market/oracle.py). The rule takes the best candidate, refines it by a parabola in log price between
+    its neighbours, and moves ``adjustment`` of the way there in log price, at most ``step_factor`` up or down. The
+    candidates span the reachable range, so a best response beyond it shows as the end point. Played by every
+    seller each month, this is simultaneous partial best-response dynamics on last month's evaluation; against a
+    logit demand with fixed rivals it converges to the closed-form best response (tests/test_market/test_oracle.py).
+    """
+
+    step_factor: float = 1.5
+    points: int = 13
+    adjustment: float = 0.5
+
+    def candidates(self, own_price: float, marginal_cost: float) -> np.ndarray:
+        """Candidate prices ($ per unit) around ``own_price`` (see :func:`candidate_prices`)."""
+        return candidate_prices(own_price, marginal_cost, self.step_factor, self.points)
+
+    def decide(self, obs: PriceObservation) -> PriceDecision:
+        grid, profits = obs.candidate_prices, obs.candidate_profits_usd
+        if grid is None or profits is None or not np.isfinite(profits).any():
+            return PriceDecision(obs.own_price, obs.own_price)
+        grid, profits = np.asarray(grid, dtype=float), np.asarray(profits, dtype=float)
+        here = int(np.argmin(np.abs(np.log(grid / obs.own_price))))
+        current = float(profits[here])
+        i = int(np.nanargmax(profits))
+        # The parabola through the best candidate and its neighbours places the best response between grid points
+        # (also when the best candidate is the posted price itself).
+        target = parabolic_peak(grid, profits, i)
+        step = obs.own_price * (target / obs.own_price) ** self.adjustment  # a partial step in log price
+        lo, hi = obs.own_price / self.step_factor, obs.own_price * self.step_factor
+        return PriceDecision(max(MIN_PRICE, min(hi, max(lo, step))), target, current, float(profits[i]))
 
 
 @dataclass(frozen=True)
 class CostPlus:
-    """Price = cost basis × (1 + markup).
-
-    The basis is the standard cost (unit cost at normal utilisation) — standard costing, so a slow month does
-    not push the price up and demand further down (assumption: how cost-plus is practised).
-    """
+    """Price = cost basis × (1 + markup) (a rule for special cases, not a default)."""
 
     markup: float = 0.5
 
-    def decide(self, obs: PriceObservation) -> float:
-        return max(MIN_PRICE, obs.standard_cost * (1.0 + self.markup))
+    def decide(self, obs: PriceObservation) -> PriceDecision:
+        price = max(MIN_PRICE, obs.cost_basis() * (1.0 + self.markup))
+        return PriceDecision(price, price)
 
 
 @dataclass(frozen=True)
 class Competitive:
-    """Undercut the best quality-adjusted rival by ``step``, never below unit cost × (1 + floor_markup).
+    """Undercut the best quality-adjusted rival by ``step``, never below cost basis × (1 + floor_markup).
 
     A rival's quality-adjusted price is the price this seller would need to match it in value per dollar:
     ``rival_price × own_quality / rival_quality``. When the seller is already the cheapest, it edges its price
     up by ``step`` but stays below the best rival. With identical rivals and constant costs this is Bertrand
-    undercutting: prices fall to the floor and stop within one step of it.
+    undercutting: prices fall to the floor and stop within one step of it. A rule for special cases.
     """
 
     step: float = 0.05
     floor_markup: float = 0.0
 
-    def decide(self, obs: PriceObservation) -> float:
+    def decide(self, obs: PriceObservation) -> PriceDecision:
         floor = obs.cost_basis() * (1.0 + self.floor_markup)
         if obs.rival_prices.size == 0:
             target = obs.own_price * (1.0 + self.step)
@@ -60,82 +133,8 @@ class Competitive:
                 target = min(obs.own_price * (1.0 + self.step), best * (1.0 - self.step))
             else:
                 target = best * (1.0 - self.step)
-        return max(MIN_PRICE, floor, target)
-
-
-def lambert_w(k: float) -> float:
-    """Principal branch of Lambert's W for k ≥ 0 (solves w·e^w = k) by Newton's method from log1p(k)."""
-    w = float(np.log1p(k))
-    for _ in range(50):
-        ew = np.exp(w)
-        step = (w * ew - k) / (ew * (w + 1.0))
-        w -= step
-        if abs(step) < 1e-13 * max(1.0, abs(w)):
-            break
-    return w
-
-
-@dataclass(frozen=True)
-class LogitBestResponse:
-    """Price at the single-product logit best response to rivals' current prices.
-
-    Under logit demand with scale μ, a seller with share s0 at its price p0 has odds s/(1 − s) that fall by
-    e^{−Δp/μ} when it raises its price by Δp, rivals fixed. Its profit-maximising price solves
-    p = c + μ / (1 − s(p)) (Anderson, de Palma & Thisse 1992, ch. 7), whose closed form is
-    p = c + μ·(1 + W(K)), K = s0/(1 − s0)·e^{(p0 − c)/μ − 1}, with W Lambert's function. Played by everyone it
-    converges to the logit Bertrand–Nash equilibrium of ``market.theory.logit_nash_prices``. The markup comes
-    from customers' taste dispersion μ (willingness to pay), not from token cost. Moves at most ``step`` per
-    round (assumption: list prices change gradually). Keeps ``own_price`` when μ is unknown.
-    """
-
-    step: float = 0.1
-
-    def decide(self, obs: PriceObservation) -> float:
-        mu = obs.price_scale
-        if not np.isfinite(mu) or mu <= 0:
-            return obs.own_price
-        c = obs.cost_basis()
-        s0 = min(max(obs.share, 0.0), 0.999)
-        k = s0 / (1.0 - s0) * np.exp(min(700.0, (obs.own_price - c) / mu - 1.0))
-        target = c + mu * (1.0 + lambert_w(k))
-        lo, hi = obs.own_price * (1.0 - self.step), obs.own_price * (1.0 + self.step)
-        return max(MIN_PRICE, min(hi, max(lo, target)))
-
-
-@dataclass
-class ShareTargetLossLeader:
-    """Price below unit cost to buy share, within a subsidy budget, then recoup.
-
-    While cumulative subsidy < ``subsidy_budget_usd`` and runway ≥ ``min_runway_months``, it cuts the price by
-    ``step`` a round (down to ``floor_frac`` × cost basis) whenever its share is below ``hysteresis`` × target.
-    Once it holds ``target_share`` — or the budget or runway is spent — the campaign is over for good: it moves
-    toward standard cost × (1 + ``recoup_markup``), by ``step`` a round; in between it holds. Whether that recoups is not up to the
-    policy: it depends on who funded the subsidy, whether rivals left and how the lab's model kept up
-    (DESIGN.md Q4). Assumption: the playbook of subsidised market entry (ride-hailing, cloud storage), in a few
-    parameters; the hysteresis band (assumption: 0.8) keeps it from flipping every month.
-    """
-
-    target_share: float = 0.5
-    subsidy_budget_usd: float = 5e9
-    floor_frac: float = 0.3
-    recoup_markup: float = 1.0
-    step: float = 0.1
-    min_runway_months: float = 6.0
-    hysteresis: float = 0.8
-    harvesting: bool = False  # state: the campaign is over (target reached, budget or runway spent)
-
-    def decide(self, obs: PriceObservation) -> float:
-        cost = obs.cost_basis()
-        subsidising = obs.subsidy_spent_usd < self.subsidy_budget_usd and obs.runway_months >= self.min_runway_months
-        self.harvesting = self.harvesting or not subsidising or obs.share >= self.target_share
-        if not self.harvesting and obs.share < self.hysteresis * self.target_share:
-            return max(MIN_PRICE, self.floor_frac * cost, obs.own_price * (1.0 - self.step))
-        if not self.harvesting:
-            return obs.own_price
-        recoup = obs.standard_cost * (1.0 + self.recoup_markup)
-        if obs.own_price < recoup:
-            return min(recoup, obs.own_price * (1.0 + self.step))
-        return max(recoup, obs.own_price * (1.0 - self.step))
+        price = max(MIN_PRICE, floor, target)
+        return PriceDecision(price, price)
 
 
 class EpsilonGreedyMarkup:
@@ -143,6 +142,7 @@ class EpsilonGreedyMarkup:
 
     Each round it credits last round's gross profit ($/month) to the arm it played (incremental mean), then
     plays the best arm, or a random one with probability ``epsilon``. Draws come from the model's Generator.
+    A rule for special cases.
     """
 
     def __init__(self, rng, levels: tuple[float, ...] = (-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0),
@@ -152,7 +152,7 @@ class EpsilonGreedyMarkup:
         self.counts = np.zeros(len(self.levels))
         self.arm: int | None = None
 
-    def decide(self, obs: PriceObservation) -> float:
+    def decide(self, obs: PriceObservation) -> PriceDecision:
         if self.arm is not None:
             self.counts[self.arm] += 1
             self.values[self.arm] += (obs.last_profit_usd - self.values[self.arm]) / self.counts[self.arm]
@@ -163,31 +163,28 @@ class EpsilonGreedyMarkup:
             self.arm = int(self.rng.integers(len(self.levels)))
         else:
             self.arm = int(np.argmax(self.values))
-        return max(MIN_PRICE, obs.cost_basis() * (1.0 + self.levels[self.arm]))
+        price = max(MIN_PRICE, obs.cost_basis() * (1.0 + self.levels[self.arm]))
+        return PriceDecision(price, price)
 
 
-POLICIES = ("cost_plus", "competitive", "value", "logit_best_response", "loss_leader", "bandit")
+POLICIES = ("best_response", "cost_plus", "competitive", "bandit")
 
 
 def make_policy(name: str, *, rng=None, markup: float = 0.5, step: float = 0.05, floor_markup: float = 0.0,
-                target_share: float = 0.5, subsidy_budget_usd: float = 5e9, floor_frac: float = 0.3,
-                recoup_markup: float = 1.0, epsilon: float = 0.1,
-                levels: tuple[float, ...] = (-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0)) -> PricingPolicy:
-    """Build a policy by name (one of ``POLICIES``; ``value`` is the logit best response, i.e. value pricing
-    from customers' willingness to pay). ``rng`` (the model's Generator) is needed by ``bandit``.
+                epsilon: float = 0.1, levels: tuple[float, ...] = (-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0),
+                step_factor: float = 1.5, points: int = 13, adjustment: float = 0.5) -> PricingPolicy:
+    """Build a rule by name (one of ``POLICIES``). ``rng`` (the model's Generator) is needed by ``bandit``;
+    ``step_factor``, ``points`` and ``adjustment`` configure ``best_response`` (config ``pricing``).
 
     Raises:
         ValueError: unknown name, or ``bandit`` without ``rng``.
     """
+    if name == "best_response":
+        return BestResponse(step_factor=step_factor, points=points, adjustment=adjustment)
     if name == "cost_plus":
         return CostPlus(markup=markup)
     if name == "competitive":
         return Competitive(step=step, floor_markup=floor_markup)
-    if name in ("logit_best_response", "value"):
-        return LogitBestResponse(step=step)
-    if name == "loss_leader":
-        return ShareTargetLossLeader(target_share=target_share, subsidy_budget_usd=subsidy_budget_usd,
-                                     floor_frac=floor_frac, recoup_markup=recoup_markup, step=step)
     if name == "bandit":
         if rng is None:
             raise ValueError("policy bandit: needs the model's rng")

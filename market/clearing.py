@@ -1,8 +1,9 @@
 """Market clearing: pool loads, rationing with spill-over to each customer's next choice, pro-rata throttling.
 
-Each seller serves up to its pools' capacity (Mtok/month). Customers a full pool turns away choose again with
-the full pools' offers closed (their next choice, possibly the outside option); whatever still exceeds capacity
-is throttled pro rata and recorded as unserved.
+Each seller serves up to its pools' capacity (reference-model Mtok/month: a small model's token loads a pool by its
+size factor). Customers a full pool turns away (each customer of a full pool gets in with probability capacity /
+load) choose again with the full pools' offers closed (their next choice,
+possibly the outside option); whatever still exceeds capacity is throttled pro rata and recorded as unserved.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from market import costs, demand
+from market.segments import Tally
 
 
 @dataclass
@@ -20,16 +22,18 @@ class Clearing:
 
     Attributes:
         customers: (S, V, J) customers per segment, vertical and offer after spill-over.
-        tokens: (S, V, J) Mtok/month asked at the chosen offers (each customer's use up to the offer's cap).
+        tokens: (S, V, J) Mtok/month asked at the chosen offers.
+        overage: (S, V, J) Mtok/month asked beyond plan caps (billed at overage prices).
         served_share: (J,) share of each offer's tokens served (its pool's pro-rata throttling; 1 if uncongested).
-        pool_capacity: (P,) Mtok/month (real units).
-        pool_demand: (P,) Mtok/month asked for (real units, after spill-over).
-        pool_served: (P,) Mtok/month served (real units).
+        pool_capacity: (P,) reference-model Mtok/month (real units).
+        pool_demand: (P,) reference-model Mtok/month asked for (real units, after spill-over).
+        pool_served: (P,) reference-model Mtok/month served (real units).
         spilled: customers (real) turned away and sent to their next choice.
     """
 
     customers: np.ndarray
     tokens: np.ndarray
+    overage: np.ndarray
     served_share: np.ndarray
     pool_capacity: np.ndarray
     pool_demand: np.ndarray
@@ -53,7 +57,7 @@ class Clearing:
 
 
 def pool_capacities(model) -> np.ndarray:
-    """Capacity of every pool this round, Mtok/month in real units.
+    """Capacity of every pool this round, reference-model Mtok/month in real units.
 
     Labs: paid and free GPU shares of their fleet; providers: the rental cap (they rent on demand).
     """
@@ -80,26 +84,27 @@ def _by_offer(per_pool: np.ndarray, offers: demand.Offers, fill) -> np.ndarray:
 def clear_market(model, offers: demand.Offers, capacity_limited: bool = True) -> Clearing:
     """Serve everyone up to pool capacity; ``capacity_limited=False`` (set-up only) serves all demand.
 
-    An over-full pool admits its customers in random order until it is full; the rest choose again with the
+    Each customer of an over-full pool gets in with probability capacity / load; the rest choose again with the
     full pools' offers closed (``population.ration``); what still exceeds a pool's capacity is throttled pro rata.
     """
     w, pop, uf = model.weight, model.population, model.usage_factor
     n_pools = model.book.n_pools
-    customers, tokens = pop.tally(offers, uf)
+    tally: Tally = pop.tally(offers, uf)
     cap_real = pool_capacities(model) if capacity_limited else np.full(n_pools, np.inf)
     cap_sim = cap_real / w
     spilled = 0.0
     if capacity_limited:
-        over = demand.pool_loads(offers.pool, tokens.sum(axis=(0, 1)), n_pools) > cap_sim * (1 + 1e-12)
+        load = demand.pool_loads(offers.pool, tally.tokens.sum(axis=(0, 1)) * offers.size, n_pools)
+        over = load > cap_sim * (1 + 1e-12)
         if over.any():
             blocked = _by_offer(over, offers, False)
-            turned_away = pop.ration(offers, uf, cap_sim, blocked, model.rng)
+            turned_away = pop.ration(offers, uf, cap_sim, load, blocked, model.rng)
             if turned_away:
                 spilled = turned_away * w
-                customers, tokens = pop.tally(offers, uf)
-    offer_tokens = tokens.sum(axis=(0, 1))
-    load = demand.pool_loads(offers.pool, offer_tokens, n_pools)
+                tally = pop.tally(offers, uf)
+    offer_load = tally.tokens.sum(axis=(0, 1)) * offers.size
+    load = demand.pool_loads(offers.pool, offer_load, n_pools)
     share = _by_offer(demand.served_fraction(load, cap_sim), offers, 0.0)
-    served = demand.pool_loads(offers.pool, offer_tokens * share, n_pools)
-    return Clearing(customers=customers, tokens=tokens, served_share=share, pool_capacity=cap_real,
-                    pool_demand=load * w, pool_served=served * w, spilled=spilled)
+    served = demand.pool_loads(offers.pool, offer_load * share, n_pools)
+    return Clearing(customers=tally.customers, tokens=tally.tokens, overage=tally.overage, served_share=share,
+                    pool_capacity=cap_real, pool_demand=load * w, pool_served=served * w, spilled=spilled)

@@ -42,27 +42,70 @@ class _Strict(BaseModel):
 
 
 class PolicyConfig(_Strict):
-    """A pricing policy chosen per seller and its parameters (unused parameters are ignored).
-
-    ``cost_plus``: price = standard cost × (1 + markup). ``competitive``: undercut the best quality-adjusted
-    rival by ``step`` down to unit cost × (1 + floor_markup). ``value`` (alias ``logit_best_response``): the logit
-    best response, price from customers' willingness to pay. ``loss_leader``: below cost toward
-    ``target_share`` within ``subsidy_budget_usd``, then recoup at ``recoup_markup``. ``bandit``: ε-greedy over
-    markup ``levels``.
+    """How a seller sets its prices. ``best_response`` (the default and the only rule shipped scenarios use):
+    each price is the seller's best response on the demand it faces (market/oracle.py), moving at most
+    ``pricing.max_step_factor`` a month. The other rules exist for special cases and tests, never as a default:
+    ``cost_plus`` (standard cost × (1 + markup)), ``competitive`` (undercut the best quality-adjusted rival by
+    ``step`` down to unit cost × (1 + floor_markup)), ``bandit`` (ε-greedy over markup ``levels``).
     """
 
-    name: Literal["cost_plus", "competitive", "value", "logit_best_response", "loss_leader", "bandit"] = F(
-        "cost_plus", "choice", "DESIGN.md §4: a policy is chosen per agent in the scenario file", "pricing policy")
-    markup: float = F(0.5, "fraction", "assumption: middle of the 2025 list-price/unit-cost gaps", "markup on unit cost", ge=-0.9, le=50)
-    step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "price step per round", gt=0, le=0.5)
-    floor_markup: float = F(0.0, "fraction", "assumption: competitive sellers stop at unit cost", "floor over unit cost", ge=-0.9, le=10)
-    target_share: float = F(0.5, "fraction of the market's volume", "assumption: 'win the market'", "loss leader's share target", gt=0, le=1)
-    subsidy_budget_usd: float = F(5e9, "$", "assumption: the order of a 2024-25 frontier-lab round", "loss leader's subsidy budget", ge=0, le=1e13)
-    floor_frac: float = F(0.3, "× cost basis", "assumption: sub-cost but not free", "loss leader's lowest price relative to cost", gt=0, le=1)
-    recoup_markup: float = F(1.0, "fraction", "assumption: back to a software-like margin", "markup once the subsidy ends", ge=0, le=50)
+    name: Literal["best_response", "cost_plus", "competitive", "bandit"] = F(
+        "best_response", "choice", "DESIGN.md §5: prices are best responses on the demand the firm faces", "pricing rule")
+    markup: float = F(0.5, "fraction", "assumption: middle of the 2025 list-price/unit-cost gaps", "cost_plus: markup on unit cost", ge=-0.9, le=50)
+    step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "competitive: price step per round", gt=0, le=0.5)
+    floor_markup: float = F(0.0, "fraction", "assumption: competitive sellers stop at unit cost", "competitive: floor over unit cost", ge=-0.9, le=10)
     epsilon: float = F(0.1, "probability", "Sutton & Barto (2018) §2.2 common choice", "bandit exploration rate", ge=0, le=1)
-    levels: tuple[float, ...] = F((-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0), "markups", "assumption: spans sub-cost to list-price margins", "bandit's markup levels", allowed="a list of markups (fractions of the cost basis)")
+    levels: tuple[float, ...] = F((-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0), "markups", "assumption: spans sub-cost to list-price margins", "bandit's markup levels", allowed="1 to 50 finite markups, each in [-0.9, 50]")
 
+    @model_validator(mode="after")
+    def _levels(self) -> "PolicyConfig":
+        if not 1 <= len(self.levels) <= 50 or not all(math.isfinite(x) and -0.9 <= x <= 50 for x in self.levels):
+            raise ValueError(f"levels: {list(self.levels)} not allowed; allowed: 1 to 50 finite markups, each in [-0.9, 50]")
+        return self
+
+
+class PricingConfig(_Strict):
+    """The best-response pricing every seller uses (market/oracle.py, agents/policies.py)."""
+
+    sample_per_cell: int = F(300, "customers per (segment, vertical)", "assumption: the demand oracle's stratified sample, large enough that best responses barely move when it grows (checked in the oracle's tests)", "customers the demand oracle samples from each segment and vertical", ge=20, le=20_000)
+    grid_points: int = F(13, "prices", "assumption: a log grid from a third to three times the current price, refined once around its best point, finds the best response within ≈ 2 %", "candidate prices per best-response search", ge=5, le=101)
+    max_step_factor: float = F(1.5, "× per month", "assumption: list prices are revised monthly and rarely by more than half at once (the largest public cut, cn_qwen_long_price_cut_pct, was the exception)", "largest monthly price move toward the best response (a factor up or down)", gt=1, le=100)
+    adjustment: float = F(0.5, "share of the log-distance per month", "assumption: partial best-response dynamics; sellers that revise all prices at once against last month's evaluation oscillate when they jump straight to it (a standard damping in learning in games, Fudenberg & Levine 1998)", "fraction of the way (in log price) to the best response a seller moves each month", gt=0, le=1)
+
+
+class PlanConfig(_Strict):
+    """A subscription plan of an app: a flat monthly price for use up to a cap (a rate limit), and optionally a
+    per-token overage price beyond it. Its price is chosen by best response; the cap is product design."""
+
+    name: str = F(..., "label", "label: names the plan in outputs", "plan name", allowed="letters, digits, _ -", pattern=r"^[A-Za-z0-9_-]+$", max_length=40)
+    cap_mtok: float = F(..., "Mtok/month", "assumption: plan design", "tokens a subscriber may use a month", gt=0, le=1e6)
+    overage_usd_per_mtok: float | None = F(None, "$/Mtok", "assumption: plan design", "price of tokens beyond the cap (None: a hard rate limit)", allowed="None or > 0", gt=0, le=1e4)
+    price_usd_per_month: float = F(20.0, "$/month", "cursor_pro_price_usd_per_month", "initial price (later set by best response)", gt=0, le=1e5)
+
+
+class TierConfig(_Strict):
+    """One model of a lab's model line: its size (compute per token relative to the lab's frontier model) and its
+    quality relative to the frontier model. The smallest tier also serves the free tier."""
+
+    name: str = F(..., "label", "label: names the tier in outputs", "tier name", allowed="letters, digits, _ -", pattern=r"^[A-Za-z0-9_-]+$", max_length=40)
+    size_factor: float = F(1.0, "× the frontier model's compute per token", "assumption: the frontier tier is the reference", "compute per token relative to the frontier model", gt=0, le=1)
+    quality_factor: float = F(1.0, "× the lab's quality", "assumption: the frontier tier is the reference", "quality relative to the lab's frontier model", gt=0, le=1)
+    price_usd_per_mtok: float = F(4.13, "$/Mtok blended", "price_gpt4o_2024_08_input_usd_per_m, price_gpt4o_2024_08_output_usd_per_m: 2.5 in / 10 out, blended at DeepSeek's 78:22 input:output mix", "initial API price (later set by best response)", gt=0, le=1000)
+
+
+def _default_tiers() -> list[TierConfig]:
+    return [TierConfig(name="frontier"),
+            TierConfig(name="small", size_factor=0.06, quality_factor=0.85, price_usd_per_mtok=0.247)]
+
+
+def _default_plans() -> list[PlanConfig]:
+    return [PlanConfig(name="plus", cap_mtok=2.0, price_usd_per_month=20.0),
+            PlanConfig(name="pro", cap_mtok=40.0, price_usd_per_month=200.0)]
+
+
+def _default_wrapper_plans() -> list[PlanConfig]:
+    return [PlanConfig(name="pro", cap_mtok=5.0, price_usd_per_month=20.0),
+            PlanConfig(name="ultra", cap_mtok=100.0, price_usd_per_month=200.0)]
 
 class WorldConfig(_Strict):
     """Exogenous world: time, GPU prices, efficiency and usage trends, open-weight diffusion."""
@@ -89,14 +132,20 @@ class SegmentConfig(_Strict):
     name: str = F(..., "label", "label: names the segment in outputs", "segment name", allowed="text")
     share: float = F(..., "fraction of customers", "assumption: ≈ 40M developers and ≈ 10M business buyers among ≈ 1B users (chatgpt_wau_2025_08's note: 5M paying business users)", "share of simulated customers", allowed="segments' shares sum to 1", gt=0, le=1)
     vertical_mix: dict[str, float] = F(..., "fractions", "assumption: consumers mostly chat, developers mostly code, enterprises mostly automate support", "share of the segment in each vertical", allowed=f"{{{', '.join(VERTICALS)}}} → share ≥ 0, summing to 1")
-    wtp_median_usd_per_month: float = F(..., "$/month", "assumption: medians put ≈ 1-3 % of consumers on a $20 plan, like chatgpt_plus_subscribers_2024_06 over chatgpt_wau_2024_08", "median willingness to pay for a quality-1 service", gt=0, le=1e6)
+    wtp_median_usd_per_month: float = F(..., "$/month", "assumption: medians put ≈ 1-3 % of consumers on a $20 plan, like chatgpt_plus_subscribers_2024_06 over chatgpt_wau_2024_08", "median value of a quality-1 service used to satiation (willingness to pay)", gt=0, le=1e6)
     wtp_sigma: float = F(1.0, "log-sd", "assumption: wide dispersion of willingness to pay", "lognormal sigma of WTP", ge=0, le=4)
-    usage_median_mtok: float = F(..., "Mtok/month", "assumption: medians put total demand in the hundreds of trillions of tokens a month, the order of google_tokens_per_month_2025_07 (980T, all Google surfaces)", "median monthly token use", gt=0, le=1e6)
-    usage_sigma: float = F(1.5, "log-sd", "assumption: DESIGN.md §4 heavy tail (mean ≈ 3× median)", "lognormal sigma of token use", ge=0, le=4)
+    usage_median_mtok: float = F(..., "Mtok/month", "assumption: medians put total demand in the hundreds of trillions of tokens a month, the order of google_tokens_per_month_2025_07 (980T, all Google surfaces)", "median token need: the monthly use at which a customer is satiated (more tokens add no value)", gt=0, le=1e6)
+    usage_sigma: float = F(1.2, "log-sd", "assumption: DESIGN.md §4 heavy tail (mean ≈ 2× median)", "lognormal sigma of the token need", ge=0, le=4)
+    wtp_usage_corr: float = F(0.7, "correlation of log WTP and log need", "assumption: heavier users value the service more (coding agents run up the biggest bills and pay the highest plans), so value per token varies less than either", "correlation of willingness to pay and token need", ge=-0.99, le=0.99)
     price_scale_usd: float = F(..., "$/month", "assumption: of the order of the segment's median willingness to pay (a third of it to all of it)", "logit scale μ: a price change of μ moves odds by e", gt=0, le=1e6)
-    quality_exponent: float = F(2.0, "exponent", "assumption: value convex in quality near the frontier", "curvature of value in quality", gt=0, le=10)
-    switching_cost_usd: float = F(..., "$/month-equivalent", "assumption: below a month's median willingness to pay: moving means a few hours of set-up, more for integrated enterprise workflows", "median one-off cost of moving between offers", ge=0, le=1e6)
+    quality_exponent: float = F(1.5, "exponent", "assumption: value rises more than in proportion to quality near the frontier", "curvature of value in quality", gt=0, le=10)
+    switching_cost_usd: float = F(..., "$", "assumption: a few hours of set-up for a consumer, weeks of re-integration for an enterprise workflow", "median one-off cost of moving between offers", ge=0, le=1e6)
+    tenure_months: float = F(24.0, "months", "assumption: subscription software churns about 3-5 % a month, an expected tenure of two to three years", "expected months a customer stays with a new choice: a switching cost is spread over it", gt=0, le=600)
     reconsider_prob: float = F(0.1, "per month", "assumption: a tenth of customers look around each month", "share reconsidering each round", gt=0, le=1)
+    reconsider_prob_news: float = F(0.3, "per month", "assumption: a price rise on one's own plan or a new offer in one's vertical makes customers look around about three times as often", "share reconsidering in a round with news (own offer's price rose, or a new offer in the vertical)", allowed="≥ reconsider_prob", gt=0, le=1)
+    aware0: float = F(0.5, "fraction", "assumption: about half of the people who would ever use AI had tried it by mid-2024 (chatgpt_wau_2024_08 of the ≈ 1B the market stands for, plus other assistants)", "share aware of AI (able to choose) at round 0", ge=0, le=1)
+    bass_innovation: float = F(0.01, "per month", "Bass (1969): the innovation coefficient; assumption: the monthly rate for AI assistants is the order of the yearly rates of consumer durables, a fast category", "monthly hazard of becoming aware without word of mouth", ge=0, le=1)
+    bass_imitation: float = F(0.15, "per month", "Bass (1969): the imitation coefficient; assumption: word of mouth several times stronger than innovation, as in most diffusion estimates", "monthly hazard of becoming aware per unit share of the segment using AI", ge=0, le=5)
     api_capable: bool = F(False, "switch", "assumption: consumers use apps; developers and enterprises can build on an API", "may buy tokens directly from APIs")
 
     @model_validator(mode="after")
@@ -107,6 +156,9 @@ class SegmentConfig(_Strict):
         total = sum(self.vertical_mix.values())
         if any(v < 0 for v in self.vertical_mix.values()) or not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(f"vertical_mix: shares must be ≥ 0 and sum to 1, got sum {total:.6g}")
+        if self.reconsider_prob_news < self.reconsider_prob:
+            raise ValueError(f"reconsider_prob_news: {self.reconsider_prob_news} is below reconsider_prob = "
+                             f"{self.reconsider_prob}; allowed: ≥ reconsider_prob")
         return self
 
 
@@ -118,14 +170,16 @@ def _default_segments() -> list[SegmentConfig]:
     return [
         SegmentConfig(name="consumer", share=0.95, vertical_mix={"general_chat": 0.7, "writing": 0.2, "coding": 0.1},
                       wtp_median_usd_per_month=5.0, usage_median_mtok=0.05, price_scale_usd=5.0,
-                      switching_cost_usd=4.0, reconsider_prob=0.08),
+                      switching_cost_usd=24.0, reconsider_prob=0.08, reconsider_prob_news=0.25, aware0=0.5),
         SegmentConfig(name="developer", share=0.04, vertical_mix={"coding": 0.7, "general_chat": 0.2, "writing": 0.1},
-                      wtp_median_usd_per_month=50.0, usage_median_mtok=1.0, price_scale_usd=20.0,
-                      switching_cost_usd=20.0, reconsider_prob=0.12, api_capable=True, quality_exponent=3.0),
+                      wtp_median_usd_per_month=50.0, usage_median_mtok=1.0, price_scale_usd=5.0,
+                      switching_cost_usd=240.0, reconsider_prob=0.12, reconsider_prob_news=0.35, aware0=0.9,
+                      api_capable=True, quality_exponent=2.0),
         SegmentConfig(name="enterprise", share=0.01,
                       vertical_mix={"customer_support": 0.5, "coding": 0.2, "general_chat": 0.2, "writing": 0.1},
-                      wtp_median_usd_per_month=300.0, usage_median_mtok=5.0, price_scale_usd=100.0,
-                      switching_cost_usd=150.0, reconsider_prob=0.05, api_capable=True, quality_exponent=3.0),
+                      wtp_median_usd_per_month=300.0, usage_median_mtok=5.0, price_scale_usd=25.0,
+                      switching_cost_usd=2400.0, reconsider_prob=0.05, reconsider_prob_news=0.15, aware0=0.7,
+                      api_capable=True, quality_exponent=2.0),
     ]
 
 
@@ -135,8 +189,13 @@ class CustomersConfig(_Strict):
     n_customers: int = F(1_000_000, "simulated customers", "assumption: DESIGN.md §4 (a million must be cheap)", "simulated population", ge=100, le=20_000_000)
     mode: Literal["vectorised", "agents"] = F("vectorised", "choice", "assumption: 'agents' is the slow reference that checks the fast path (one Mesa agent per customer, plain Python)", "customer population implementation")
     market_size: float = F(1e9, "real customers", "chatgpt_wau_2025_08 (7e8) plus other assistants' users ≈ 1e9 people", "real customers the population stands for", allowed="≥ n_customers (a simulated customer stands for at least one real one)", gt=0, le=1e11)
-    free_tier_cap_mtok: float = F(0.5, "Mtok/month", "assumption: free tiers are rate-limited to light use", "token cap of a free-tier user", ge=0, le=1e4)
-    free_quality_factor: float = F(0.85, "fraction", "assumption: free tiers get a smaller or throttled model", "quality of free tier relative to paid", ge=0, le=1)
+    free_tier_cap_mtok: float = F(0.5, "Mtok/month", "assumption: free tiers are rate-limited to light use", "token cap of a free-tier user (served by the lab's smallest tier)", gt=0, le=1e4)
+    nest_lambda_chat: float = F(0.6, "dissimilarity (0, 1]", "Berry (1994): nested logit; assumption: general assistants are close substitutes for one another (1 = plain logit, toward 0 = identical products)", "nesting parameter of general chat apps (free tiers and plans)", gt=0.01, le=1)
+    nest_lambda_apps: float = F(0.5, "dissimilarity (0, 1]", "Berry (1994): nested logit; assumption: apps of one vertical are closer substitutes than apps and APIs", "nesting parameter of vertical apps (wrappers and labs' vertical apps)", gt=0.01, le=1)
+    nest_lambda_api: float = F(0.6, "dissimilarity (0, 1]", "Berry (1994): nested logit; assumption: APIs behind one protocol are close substitutes", "nesting parameter of direct APIs", gt=0.01, le=1)
+    brand_innovation: float = F(0.02, "per month", "Bass (1969): innovation coefficient; assumption: people hear of a lab's app without word of mouth (press, launches) at a few % a month", "monthly hazard of learning of a lab's app unprompted", ge=0, le=1)
+    brand_imitation: float = F(0.3, "per month", "Bass (1969): imitation coefficient; assumption: word of mouth from a lab's own users dominates, as ChatGPT's 2023-24 growth suggests", "monthly hazard of learning of a lab's app per unit share of AI-aware customers using it", ge=0, le=5)
+    news_price_change: float = F(0.1, "fraction", "assumption: a price rise below 10 % goes unnoticed", "price rise of one's own plan that counts as news", gt=0, le=10)
     general_app_fit: float = F(0.8, "fraction", "assumption: a general assistant does a specialised job less well than a built-for-purpose app", "fit of a general chat app outside general chat", ge=0, le=1)
     api_fit: float = F(0.85, "fraction", "assumption: building on the raw API costs integration effort", "fit of direct API use", ge=0, le=1)
     segments: list[SegmentConfig] = Field(default_factory=_default_segments, min_length=1)
@@ -167,12 +226,12 @@ class LabConfig(_Strict):
     compute_per_token: float = F(7.2, "× DeepSeek-V3 GPU time per token", "DERIVED: API GPU cost share 0.283 (openai_api_a100eq_gpus_estimate × openai_api_gpu_rent_usd_per_hour_estimate × 730 / openai_api_monthly_revenue_2024_06_usd) × 4.13 $/Mtok (price_gpt4o_2024_08_input_usd_per_m and price_gpt4o_2024_08_output_usd_per_m, blended) = 1.17 $/Mtok unit cost; ÷ 0.8 utilisation ÷ 0.129 $/Mtok DeepSeek marginal cost at 2.3 $/h", "size of the lab's model relative to DeepSeek-V3's", gt=0, le=100)
     cash_usd: float = F(5e9, "$", "assumption: order of a 2024-25 frontier-lab funding round", "initial cash", ge=0, le=1e13)
     training_share: float = F(0.5, "fraction of GPUs", "assumption: labs report roughly half their compute on R&D/training", "training share the fleet is sized for (serving may take it down to min_training_share)", ge=0, le=0.95)
-    api_price_usd_per_mtok: float = F(4.13, "$/Mtok blended", "price_gpt4o_2024_08_input_usd_per_m, price_gpt4o_2024_08_output_usd_per_m: 2.5 in / 10 out, blended at DeepSeek's 78:22 input:output mix", "initial API price", gt=0, le=1000)
-    app_price_usd_per_month: float = F(20.0, "$/month", "openai_arr_chatgpt_plus_2024_06_usd / chatgpt_plus_subscribers_2024_06 ≈ $20", "paid app price", ge=0, le=10000)
-    free_tier: bool = F(True, "switch", "assumption: every 2025 frontier lab's chat app had a free tier", "offers a free tier")
-    # markup 2.53 = 1 / 0.283 − 1: the API cost share above (openai_api_* rows), as a markup on unit cost.
-    api_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="cost_plus", markup=2.53))
-    app_policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
+    tiers: list[TierConfig] = Field(default_factory=_default_tiers, min_length=1, max_length=4, description="the lab's model line: a frontier model first, then smaller ones")
+    plans: list[PlanConfig] = Field(default_factory=_default_plans, max_length=4, description="paid plans of the lab's chat app (none: no paid app)")
+    free_tier: bool = F(True, "switch", "assumption: every 2025 frontier lab's chat app had a free tier", "offers a free tier (served by its smallest model)")
+    pricing: PolicyConfig = Field(default_factory=PolicyConfig, description="how the lab sets its prices")
+    brand_awareness: float = F(0.5, "fraction of AI-aware customers", "assumption: half of the people who use AI know a frontier lab's chat app at round 0", "share of AI-aware customers who know the lab's apps at round 0", ge=0, le=1)
+    vertical_quality: dict[str, float] = F({}, "× quality in a vertical", "assumption: a lab's models may be better at one job than its overall quality says", "quality multiplier of the lab's models in a vertical (1 where absent)", allowed=f"{{{', '.join(VERTICALS)}}} → multiplier in (0, 5]")
     training_gpus: float = F(150_000, "GPUs", "assumption: a 2024 frontier lab's training spend of ≈ $3B a year (press reports, not in the calibration table) at h100_atcost_usd_per_gpu_hour_estimate", "training compute a lab plans for at least, whatever its serving load", ge=0, le=1e8)
     min_training_share: float = F(0.2, "fraction of GPUs", "assumption: labs protect a core of research compute", "training share that serving may not take", allowed="≤ training_share", ge=0, le=0.95)
     training_efficiency: float = F(1.0, "× effective training compute", "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU", "training compute multiplier", gt=0, le=100)
@@ -189,6 +248,20 @@ class LabConfig(_Strict):
     opex_usd_per_month: float = F(1e8, "$/month", "assumption: staff and overheads of a frontier lab", "fixed operating cost", ge=0, le=1e11)
     parent_budget_usd_per_month: float = F(0.0, "$/month", "alphabet_q2_2025_net_income_usd / 3 bounds what a parent can transfer", "parent transfer budget (self_funded and efficient labs)", ge=0, le=1e11)
 
+    @model_validator(mode="after")
+    def _line(self) -> "LabConfig":
+        if self.tiers[0].size_factor != 1.0 or self.tiers[0].quality_factor != 1.0:
+            raise ValueError(f"tiers.0: the first tier is the frontier model (size_factor = quality_factor = 1), got "
+                             f"{self.tiers[0].size_factor}, {self.tiers[0].quality_factor}; allowed: 1 and 1")
+        for field, items in (("tiers", self.tiers), ("plans", self.plans)):
+            names = [x.name for x in items]
+            if len(set(names)) != len(names):
+                raise ValueError(f"{field}: names must be unique, got {names}")
+        for k, v in self.vertical_quality.items():
+            if k not in VERTICALS or not (0 < v <= 5 and math.isfinite(v)):
+                raise ValueError(f"vertical_quality.{k}: {v} not allowed; allowed: a vertical of {', '.join(VERTICALS)} → multiplier in (0, 5]")
+        return self
+
 
 class ProvidersConfig(_Strict):
     """Low-volume providers: host the best open-weight model on rented GPUs and price near cost."""
@@ -197,7 +270,7 @@ class ProvidersConfig(_Strict):
     skill: float = F(1.0, "throughput multiplier", "costs.provider_tech (NIM 2×H100 curve)", "serving skill", gt=0, le=10)
     cash_usd: float = F(2e8, "$", "assumption: a Series B inference host (together_valuation_2024_03_usd)", "initial cash", ge=0, le=1e12)
     api_price_usd_per_mtok: float = F(0.88, "$/Mtok blended", "price_llama3_70b_together_input_usd_per_m", "initial price", gt=0, le=1000)
-    policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="competitive", floor_markup=0.05))
+    policy: PolicyConfig = Field(default_factory=PolicyConfig, description="how hosts set their prices")
     opex_usd_per_month: float = F(2e6, "$/month", "assumption: a 100-person company", "fixed operating cost", ge=0, le=1e10)
     max_gpus: int = F(20000, "GPUs", "assumption: what the rental market can lend one host", "rental cap", ge=1, le=10_000_000)
     entry: bool = F(True, "switch", "DESIGN.md §3 step 7: providers enter when expected margins are positive", "new providers may enter")
@@ -215,18 +288,21 @@ class WrappersConfig(_Strict):
     """Wrapper apps: per vertical, how many, their product multiplier and price."""
 
     per_vertical: dict[str, int] = F({"general_chat": 0, "coding": 3, "customer_support": 2, "writing": 2}, "firms", "assumption: a handful of funded wrappers per vertical; general chat is the labs' own app", "wrappers per vertical", allowed=f"{{{', '.join(VERTICALS)}}} → integer in [0, 50], ≤ max_per_vertical")
-    product_multiplier: float = F(1.1, "× upstream quality", "assumption: wrappers win on workflow fit", "quality added by the wrapper", gt=0, le=5)
-    price_usd_per_month: float = F(20.0, "$/month", "cursor_pro_price_usd_per_month", "initial price", gt=0, le=10000)
+    product_multiplier: float = F(1.05, "× upstream quality", "assumption: wrappers win on workflow fit", "quality added by the wrapper", gt=0, le=5)
+    plans: list[PlanConfig] = Field(default_factory=_default_wrapper_plans, min_length=1, max_length=4, description="a wrapper's plans (also the menu of a lab's vertical app)")
     cash_usd: float = F(1e8, "$", "assumption: a Series A/B app company", "initial cash", ge=0, le=1e11)
     opex_usd_per_month: float = F(1e6, "$/month", "assumption: a 50-person company", "fixed operating cost", ge=0, le=1e10)
-    policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="logit_best_response", step=0.1))
+    policy: PolicyConfig = Field(default_factory=PolicyConfig, description="how wrappers set their prices")
     invest_share: float = F(0.3, "fraction of gross profit", "assumption: app companies reinvest a third of gross profit in product", "product investment", ge=0, le=1)
     invest_half_usd: float = F(2e7, "$/month", "assumption: ≈ $20M a month, a large app company's product budget, buys half the fastest progress", "investment at which half the remaining product gap closes in ten months", gt=0, le=1e11)
-    multiplier_max: float = F(1.5, "× upstream quality", "assumption: workflow fit has a ceiling", "highest product multiplier", gt=0, le=5)
+    multiplier_max: float = F(1.25, "× upstream quality", "assumption: workflow fit has a ceiling", "highest product multiplier", gt=0, le=5)
     entry: bool = F(True, "switch", "DESIGN.md §3 step 7: wrappers enter when expected margins are positive", "new wrappers may enter")
     entry_margin_min: float = F(0.2, "operating margin", "assumption: investors back a new app where incumbents earn a 20 % operating margin", "incumbents' operating margin that attracts entry", ge=-1, le=10)
     max_per_vertical: int = F(6, "firms", "assumption: a vertical supports about six funded apps", "cap on wrappers alive per vertical", ge=0, le=50)
     switch_delay_months: int = F(2, "months", "assumption: re-tuning prompts and evals for a new model", "time to switch upstream", ge=0, le=24)
+    switch_cost_usd: float = F(2e6, "$", "assumption: an engineering team's month of re-tuning prompts, evals and integrations", "one-off cost of moving to another upstream API", ge=0, le=1e10)
+    sourcing_horizon_months: float = F(24.0, "months", "assumption: a wrapper expects a supplier choice to last about two years (model generations)", "months over which a wrapper weighs a switch's monthly gain against its cost", gt=0, le=240)
+    review_months: int = F(3, "months", "assumption: wrappers re-evaluate suppliers each quarter (and at once when theirs is gone)", "months between a wrapper's sourcing reviews", ge=1, le=60)
 
     @model_validator(mode="after")
     def _verticals(self) -> "WrappersConfig":
@@ -266,21 +342,24 @@ class OutcomesConfig(_Strict):
 
 
 def _default_labs() -> list[LabConfig]:
+    # Four labs that differ as the public figures say (sources in market/provenance.py VALUE_SOURCES): an
+    # app-first lab with the best-known brand, an API-first lab whose models lead at coding, a giant with a parent,
+    # and a frugal lab that publishes its weights and serves at DeepSeek's cost.
     return [
-        LabConfig(name="lab_investor_a", funding="investor", quality=1.0, cash_usd=1e10),
-        LabConfig(name="lab_investor_b", funding="investor", quality=1.0, cash_usd=5e9,
-                  api_price_usd_per_mtok=5.61),  # price_claude35_sonnet 3/15 at the 78:22 mix
-        LabConfig(name="lab_self_funded", funding="self_funded", quality=0.97, cash_usd=2e10,
-                  api_price_usd_per_mtok=3.15,  # price_gemini25_pro 1.25/10 at the 78:22 mix
-                  parent_budget_usd_per_month=9.4e9),  # alphabet_q2_2025_net_income_usd / 3
+        LabConfig(name="lab_investor_a", funding="investor", quality=1.0, cash_usd=1e10, brand_awareness=0.9),
+        LabConfig(name="lab_investor_b", funding="investor", quality=1.0, cash_usd=5e9, brand_awareness=0.15,
+                  vertical_quality={"coding": 1.1, "customer_support": 1.05},
+                  tiers=[TierConfig(name="frontier", price_usd_per_mtok=5.61),
+                         TierConfig(name="small", size_factor=0.06, quality_factor=0.85, price_usd_per_mtok=0.5)]),
+        LabConfig(name="lab_self_funded", funding="self_funded", quality=0.97, cash_usd=2e10, brand_awareness=0.45,
+                  tiers=[TierConfig(name="frontier", price_usd_per_mtok=3.15),
+                         TierConfig(name="small", size_factor=0.06, quality_factor=0.85, price_usd_per_mtok=0.15)],
+                  parent_budget_usd_per_month=9.4e9),
         LabConfig(name="lab_efficient", funding="efficient", quality=0.93, cash_usd=1e9, compute_per_token=1.0,
-                  api_price_usd_per_mtok=0.45,  # price_deepseek_v3 0.27/1.1 at the 78:22 mix
-                  app_price_usd_per_month=0.0, opex_usd_per_month=1e7,
-                  training_share=0.3,  # assumption: deepseek_v3_training_cost_usd was small next to serving
-                  training_efficiency=3.0, publishes_weights=True,
-                  training_gpus=1e4,  # deepseek_v3_training_gpu_hours ≈ 2,000 GPUs for two months; a 10k cluster
-                  parent_budget_usd_per_month=1e8,  # assumption: a quant-fund parent, far smaller than Alphabet
-                  api_policy=PolicyConfig(name="cost_plus", markup=1.0)),
+                  brand_awareness=0.05, plans=[], opex_usd_per_month=1e7,
+                  tiers=[TierConfig(name="frontier", price_usd_per_mtok=0.45)],
+                  training_share=0.3, training_efficiency=3.0, publishes_weights=True, training_gpus=1e4,
+                  parent_budget_usd_per_month=1e8),
     ]
 
 
@@ -324,6 +403,7 @@ class MarketConfig(_Strict):
     wrappers: WrappersConfig = Field(default_factory=WrappersConfig)
     finance: FinanceConfig = Field(default_factory=FinanceConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
     forced: list[ForcedMove] = Field(default_factory=list, max_length=100, description="strategic moves imposed on labs (strategy games only)")
 
     @model_validator(mode="after")

@@ -1,17 +1,39 @@
-"""Demand: individual logit choice among offers, capacity rationing with spill-over, consumer surplus.
+"""Demand: what a customer gets from an offer, nested logit choice, rationing, consumer surplus.
 
-Pure functions on numpy arrays. Utility is money-metric (McFadden 1974; Train 2009, ch. 3): for customer i and
-offer j,
+Pure functions on numpy arrays (docs/design.md, "Demand"; docs/ODD.md §7.2).
 
-    V_ij = ( wtp_i · (fit_ij · q_j)^γ · served_ij  −  cost_ij  −  s_i · 1[j ≠ current_i] ) / μ
+**Value of tokens.** A customer has a willingness to pay W ($/month: the value of a quality-1 service used to
+satiation) and a token need a (Mtok/month: the use at which more tokens add nothing). From an offer of quality q
+and fit f the value of using x Mtok a month is
 
-with ``wtp_i`` $/month for a quality-1 service, ``fit_ij`` how well offer j suits i's vertical (0 = not offered
-there), ``q_j`` the quality index, ``served_ij = min(1, cap_j / usage_i)`` the share of i's token need the offer
-covers (free tiers are capped), ``cost_ij = price_month_j + usage_i · price_mtok_j`` in $/month, ``s_i`` the
-switching cost ($, charged when moving to another firm's offer, not when coming from the outside option or
-moving between offers of one firm), and μ the
-logit scale ($/month). The outside option (not using AI for this job) has V = 0. Choices draw type-I extreme
-value noise, so choice probabilities are logit.
+    v(x) = B · φ(x / a),   B = W · (f·q)^γ,   φ(z) = z(2 − z) for z ≤ 1, 1 beyond,
+
+concave and saturating (the marginal value 2B(1 − x/a)/a falls linearly to zero at the need). Usage is chosen:
+
+* per-token price p (an API): x = a · max(0, 1 − p·a / 2B), surplus B·z², z = x / a — heavy users (large a)
+  cut back most, so usage responds to price;
+* a plan (flat price P, cap c): x = min(a, c), surplus B·φ(x/a) − P — the heavy users who would pay most per
+  token on an API prefer flat plans and sort into the high-cap ones;
+* a plan with an overage price o beyond the cap: past the cap the customer faces o as a per-token price;
+* a free tier is a plan with P = 0 and a tight cap.
+
+**Choice.** Money-metric utility in units of the customer's logit scale μ_i ($/month):
+
+    V_ij = ( surplus_ij − (s_i / T) · 1[owner(j) ≠ owner(current_i)] ) / μ_i,   μ_i = μ_s · W_i / W_median,s
+
+with s_i the one-off switching cost ($) spread over the expected tenure T months (moving between two offers of one
+firm, or in from the outside option, costs nothing). The taste shocks scale with what the service is worth to the
+customer (μ_s is the scale of the segment's median customer): price sensitivity falls with willingness to pay, as
+with income in Berry, Levinsohn & Pakes (1995), so that sellers cannot price for the few whose willingness to pay
+is many times the median while the rest stay insensitive to what they pay. Offers are grouped in nests (chat apps, vertical apps, direct
+APIs) and chosen by nested logit (McFadden 1978; Train 2009, ch. 4) against the outside option (V = 0):
+
+    P_ij = exp(V_ij/λ_g) · S_g^(λ_g − 1) / (1 + Σ_h S_h^λ_h),   S_g = Σ_{k∈g} exp(V_ik/λ_g).
+
+λ_g = 1 is plain logit; λ_g → 0 makes the products of a nest near-identical, so that adding clones splits a
+nest's customers rather than growing it and competes their margins away (the nested-logit markup of a clone among
+N tends to λμ). Offers a customer may not take (not sold in their vertical, an API for a segment that cannot use
+one, a lab's app whose brand the customer has not heard of, a full pool) have V = −∞.
 """
 
 from __future__ import annotations
@@ -21,6 +43,10 @@ from dataclasses import dataclass
 import numpy as np
 
 OUTSIDE = -1
+NESTS = ("chat", "apps", "api")
+NEST_CHAT, NEST_APPS, NEST_API = 0, 1, 2
+NO_BRAND = -1
+AI_AWARE = 1  # bit 0 of a customer's awareness mask; bit 1 + b: knows the apps of lab b
 
 
 @dataclass(frozen=True)
@@ -28,15 +54,19 @@ class Offers:
     """The offers on the market this round; arrays of shape (J,) unless noted.
 
     Attributes:
-        fit: shape (V, J), fit of offer j in vertical v (0 = not available there).
-        quality: quality index.
+        fit: (V, J) fit of offer j in vertical v (0 = not sold there; a lab's quality edge in a vertical is folded in).
+        quality: quality index of the model behind the offer.
         price_month: flat price, $/month.
-        price_mtok: per-token price, $/Mtok (direct API offers; 0 for apps).
-        cap_mtok: token cap per customer, Mtok/month (``inf`` for uncapped).
+        price_mtok: per-token price, $/Mtok (direct APIs; 0 for plans).
+        cap_mtok: tokens a customer may use a month, Mtok/month (``inf``: uncapped).
+        overage_usd_per_mtok: price beyond the cap, $/Mtok (``inf``: a hard rate limit).
         api: True for direct-API offers (only API-capable segments may take them).
         alive: offer can be chosen.
-        pool: capacity pool serving the offer's tokens (index into the pool capacity array).
-        owner: id of the firm selling the offer; moving between two offers of one firm costs no switching.
+        pool: capacity pool serving the offer's tokens (−1: none).
+        owner: id of the selling firm; moving between two offers of one firm costs no switching.
+        nest: index into ``NESTS``.
+        size: compute per token relative to its pool's reference model (a small model's token loads a pool less).
+        brand: lab index whose app the customer must know (``NO_BRAND``: none needed).
     """
 
     fit: np.ndarray
@@ -44,136 +74,278 @@ class Offers:
     price_month: np.ndarray
     price_mtok: np.ndarray
     cap_mtok: np.ndarray
+    overage_usd_per_mtok: np.ndarray
     api: np.ndarray
     alive: np.ndarray
     pool: np.ndarray
-    owner: np.ndarray | None = None
+    owner: np.ndarray
+    nest: np.ndarray
+    size: np.ndarray
+    brand: np.ndarray
 
     @property
     def n(self) -> int:
         """Number of offers J."""
         return self.quality.shape[0]
 
+    def with_prices(self, price_month: np.ndarray | None = None, price_mtok: np.ndarray | None = None) -> "Offers":
+        """A copy with new price arrays (shape (J,)); the rest shared."""
+        import dataclasses
+
+        changes = {}
+        if price_month is not None:
+            changes["price_month"] = price_month
+        if price_mtok is not None:
+            changes["price_mtok"] = price_mtok
+        return dataclasses.replace(self, **changes)
+
 
 def open_offers(offers: Offers, vertical: int, api_capable: bool, blocked: np.ndarray | None = None) -> np.ndarray:
-    """Ids (shape (K,)) of the offers a customer of ``vertical`` may choose: alive, sold in that vertical, not
-    an API for a segment that cannot use one, not ``blocked`` ((J,) bool: full capacity)."""
+    """Ids (K,) of the offers a customer of ``vertical`` may choose (brands aside): alive, sold in that vertical,
+    not an API for a segment that cannot use one, not ``blocked`` ((J,) bool: full capacity)."""
     closed = ~offers.alive | (offers.api & (not api_capable))
     if blocked is not None:
         closed = closed | blocked
     return np.flatnonzero(~closed & (offers.fit[vertical] > 0))
 
 
+# ------------------------------------------------------------------------------------------ value of tokens
+
+def phi(z: np.ndarray) -> np.ndarray:
+    """Share of satiation value from using a share z ∈ [0, 1] of one's need: z(2 − z); concave, φ(1) = 1."""
+    return z * (2.0 - z)
+
+
+def token_use(need: np.ndarray, benefit: np.ndarray, price_mtok: np.ndarray, cap: np.ndarray,
+              overage: np.ndarray) -> np.ndarray:
+    """Mtok/month a customer uses of an offer (broadcasting arrays).
+
+    Args: need: token need a, Mtok/month (> 0); benefit: B = W·(f·q)^γ, $/month; price_mtok: p, $/Mtok below the
+    cap; cap: Mtok/month (inf: none); overage: $/Mtok beyond the cap (inf: hard limit).
+    The interior optimum of B·φ(x/a) − p·x is x = a·(1 − p·a/2B) (zero when p·a ≥ 2B); past the cap the marginal
+    price is the overage price.
+    """
+    b = np.maximum(benefit, 1e-300)
+    x = need * np.maximum(0.0, 1.0 - price_mtok * need / (2.0 * b))
+    over = np.isfinite(overage)
+    beyond = need * np.maximum(0.0, 1.0 - np.where(over, overage, 0.0) * need / (2.0 * b))
+    return np.where(x <= cap, x, np.where(over, np.maximum(cap, beyond), cap))
+
+
+def outcome(need: np.ndarray, benefit: np.ndarray, price_month: np.ndarray, price_mtok: np.ndarray,
+            cap: np.ndarray, overage: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(surplus $/month, tokens Mtok/month, payment $/month) of a customer on an offer (broadcasting arrays, as
+    :func:`token_use`): surplus = B·φ(x/a) − P − p·min(x, c) − o·max(0, x − c)."""
+    x = token_use(need, benefit, price_mtok, cap, overage)
+    extra = np.maximum(0.0, x - cap)
+    pay = price_month + price_mtok * np.minimum(x, cap) + np.where(extra > 0, overage, 0.0) * extra
+    value = benefit * phi(np.minimum(1.0, x / need))
+    return value - pay, x, pay
+
+
+# ------------------------------------------------------------------------------------------------ menus
+
 @dataclass(frozen=True)
 class Menu:
-    """The offers open to one segment's customers in one vertical, with their terms scaled by 1/μ; arrays (K,).
+    """The offers open to one segment's customers in one vertical; arrays (K,).
 
-    Attributes: cols (offer ids); value ((fit · q)^γ / μ); price (price_month / μ); per_token (price_mtok / μ);
-    cap (Mtok/month, inf: uncapped); owner (firm ids); capped, paid (rows with a finite cap, with a per-token
-    price); inv_mu (1/μ, per $/month).
+    Attributes: cols (offer ids); quality_term ((f·q)^γ); price_month ($/month); price_mtok ($/Mtok); cap and
+    overage (Mtok/month, $/Mtok); owner (firm ids); nest (nest index); brand (lab index or NO_BRAND); mu (logit
+    scale of the segment's median customer, $/month); wtp_median ($/month: μ_i = mu · W_i / wtp_median); lam ((3,)
+    nest parameters); rows by shape of terms: ``flat`` (plans and free tiers without
+    overage), ``metered`` (per-token, uncapped), ``general`` (the rest); ``nest_rows`` (row ids per nest present);
+    ``flat_by_cap`` (flat rows grouped by cap: the share of satiation a cap allows is computed once per cap).
     """
 
     cols: np.ndarray
-    value: np.ndarray
-    price: np.ndarray
-    per_token: np.ndarray
+    quality_term: np.ndarray
+    price_month: np.ndarray
+    price_mtok: np.ndarray
     cap: np.ndarray
+    overage: np.ndarray
     owner: np.ndarray
-    capped: np.ndarray
-    paid: np.ndarray
-    inv_mu: float
+    nest: np.ndarray
+    brand: np.ndarray
+    mu: float
+    wtp_median: float
+    lam: np.ndarray
+    flat: np.ndarray
+    metered: np.ndarray
+    general: np.ndarray
+    nest_rows: tuple[tuple[int, np.ndarray], ...]
+    flat_by_cap: tuple[tuple[float, np.ndarray], ...] = ()
 
 
-def menu(offers: Offers, vertical: int, api_capable: bool, mu: float, gamma: float,
-         blocked: np.ndarray | None = None, cols: np.ndarray | None = None) -> Menu:
-    """The :class:`Menu` of ``vertical`` for a segment with logit scale ``mu`` ($/month) and quality exponent
-    ``gamma``: :func:`open_offers` unless ``cols`` is given."""
+def menu(offers: Offers, vertical: int, api_capable: bool, mu: float, gamma: float, lam: np.ndarray,
+         blocked: np.ndarray | None = None, cols: np.ndarray | None = None, wtp_median: float = 1.0) -> Menu:
+    """The :class:`Menu` of ``vertical`` for a segment with logit scale ``mu`` ($/month, at willingness to pay
+    ``wtp_median``), quality exponent ``gamma`` and nest parameters ``lam`` ((3,), each in (0, 1]):
+    :func:`open_offers` unless ``cols`` is given."""
     cols = open_offers(offers, vertical, api_capable, blocked) if cols is None else cols
-    inv_mu = 1.0 / mu
-    cap = offers.cap_mtok[cols]
-    per_token = offers.price_mtok[cols] * inv_mu
-    owner = (np.arange(offers.n) if offers.owner is None else offers.owner)[cols]
-    return Menu(cols=cols, value=(offers.fit[vertical, cols] * offers.quality[cols]) ** gamma * inv_mu,
-                price=offers.price_month[cols] * inv_mu, per_token=per_token, cap=cap, owner=owner,
-                capped=np.flatnonzero(np.isfinite(cap)), paid=np.flatnonzero(per_token > 0), inv_mu=inv_mu)
+    pm, pt = offers.price_month[cols], offers.price_mtok[cols]
+    cap, over = offers.cap_mtok[cols], offers.overage_usd_per_mtok[cols]
+    flat = (pt == 0) & ~np.isfinite(over)
+    metered = ~flat & (pm == 0) & ~np.isfinite(cap)
+    nest = offers.nest[cols]
+    return Menu(cols=cols, quality_term=(offers.fit[vertical, cols] * offers.quality[cols]) ** gamma,
+                price_month=pm, price_mtok=pt, cap=cap, overage=over, owner=offers.owner[cols], nest=nest,
+                brand=offers.brand[cols], mu=float(mu), wtp_median=float(wtp_median), lam=np.asarray(lam, dtype=float),
+                flat=np.flatnonzero(flat), metered=np.flatnonzero(metered), general=np.flatnonzero(~flat & ~metered),
+                nest_rows=tuple((int(g), np.flatnonzero(nest == g)) for g in np.unique(nest)),
+                flat_by_cap=tuple((float(c), np.flatnonzero(flat & (cap == c))) for c in np.unique(cap[flat])))
 
 
-def menu_utilities(m: Menu, wtp: np.ndarray, usage: np.ndarray, switching: np.ndarray | None = None,
-                   current_owner: np.ndarray | None = None) -> np.ndarray:
-    """Utilities V (units of μ) of n customers for the offers of menu ``m``, shape (K, n): one row per offer, so
-    that sums and maxima over offers run along whole rows.
+def menu_terms(m: Menu, wtp: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(surplus $/month, tokens Mtok/month, payment $/month), each (K, n), of n customers (``wtp`` $/month,
+    ``need`` Mtok/month, shape (n,)) on the menu's offers, one row per offer."""
+    k, n = m.cols.size, wtp.size
+    benefit = np.multiply.outer(m.quality_term, wtp)
+    surplus, tokens, pay = np.empty((k, n)), np.empty((k, n)), np.empty((k, n))
+    a = need[None, :]
+    if m.flat.size:
+        r = m.flat
+        x = np.minimum(a, m.cap[r][:, None])
+        tokens[r] = x
+        pay[r] = m.price_month[r][:, None]
+        surplus[r] = benefit[r] * phi(x / a) - pay[r]
+    if m.metered.size:
+        r = m.metered
+        z = np.maximum(0.0, 1.0 - m.price_mtok[r][:, None] * a / (2.0 * np.maximum(benefit[r], 1e-300)))
+        tokens[r] = a * z
+        pay[r] = m.price_mtok[r][:, None] * tokens[r]
+        surplus[r] = benefit[r] * z * z
+    if m.general.size:
+        r = m.general
+        s, x, p = outcome(a, benefit[r], m.price_month[r][:, None], m.price_mtok[r][:, None], m.cap[r][:, None],
+                          m.overage[r][:, None])
+        surplus[r], tokens[r], pay[r] = s, x, p
+    return surplus, tokens, pay
 
-    Args: wtp: (n,) $/month; usage: (n,) Mtok/month; switching: (n,) $, or None to leave switching costs out
-    (welfare measures); current_owner: (n,) firm id of each customer's current offer, −1 when outside.
+
+def menu_surplus(m: Menu, wtp: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Surplus ($/month), (K, n): :func:`menu_terms` without the token and payment arrays."""
+    k, n = m.cols.size, wtp.size
+    surplus = np.empty((k, n))
+    a = need[None, :]
+    if m.flat.size:
+        # φ depends on the cap alone: once per distinct cap (free tier, plans), not once per offer.
+        for cap, rows in m.flat_by_cap:
+            value = wtp * phi(np.minimum(1.0, cap / need))
+            surplus[rows] = np.multiply.outer(m.quality_term[rows], value)
+            surplus[rows] -= m.price_month[rows][:, None]
+    if m.metered.size:
+        r = m.metered
+        benefit = np.multiply.outer(m.quality_term[r], wtp)
+        z = np.maximum(0.0, 1.0 - m.price_mtok[r][:, None] * a / (2.0 * np.maximum(benefit, 1e-300)))
+        surplus[r] = benefit * z * z
+    if m.general.size:
+        r = m.general
+        benefit = np.multiply.outer(m.quality_term[r], wtp)
+        surplus[r] = outcome(a, benefit, m.price_month[r][:, None], m.price_mtok[r][:, None],
+                             m.cap[r][:, None], m.overage[r][:, None])[0]
+    return surplus
+
+
+def menu_utilities(m: Menu, wtp: np.ndarray, need: np.ndarray, switching_monthly: np.ndarray | None = None,
+                   current_owner: np.ndarray | None = None, aware: np.ndarray | None = None,
+                   surplus: np.ndarray | None = None) -> np.ndarray:
+    """Utilities V (units of μ), shape (K, n), of n customers for the menu's offers.
+
+    Args: wtp: (n,) $/month; need: (n,) Mtok/month; switching_monthly: (n,) switching cost spread over the tenure,
+    $/month, or None to leave switching out (welfare measures); current_owner: (n,) firm id of each customer's
+    current offer, −1 outside; aware: (n,) awareness bit masks (None: every brand known); surplus: a precomputed
+    :func:`menu_surplus` (overwritten).
     """
-    v = np.multiply.outer(m.value, wtp)
-    v -= m.price[:, None]
-    # Only capped offers (free tiers) deliver less than the full value, only per-token offers bill by use.
-    if m.capped.size:
-        c = m.capped
-        served = np.minimum(1.0, m.cap[c][:, None] / np.maximum(usage, 1e-12)[None, :])
-        v[c] = m.value[c][:, None] * wtp[None, :] * served - m.price[c][:, None]
-    if m.paid.size:
-        p = m.paid
-        v[p] -= np.minimum(usage[None, :], m.cap[p][:, None]) * m.per_token[p][:, None]
-    if switching is not None:
-        # Moving between two offers of one firm, or in from the outside option, costs nothing.
+    v = menu_surplus(m, wtp, need) if surplus is None else surplus
+    inv_mu = inverse_scale(m, wtp)
+    if switching_monthly is not None:
         moving = m.owner[:, None] != current_owner[None, :]
-        np.subtract(v, (switching * (current_owner >= 0) * m.inv_mu)[None, :], out=v, where=moving)
+        np.subtract(v, (switching_monthly * (current_owner >= 0))[None, :], out=v, where=moving)
+    v *= inv_mu[None, :]
+    if aware is not None:
+        branded = np.flatnonzero(m.brand >= 0)
+        if branded.size:
+            bits = (np.int64(1) << (m.brand[branded] + 1).astype(np.int64))[:, None]
+            unknown = (aware[None, :] & bits) == 0
+            v[branded] = np.where(unknown, -np.inf, v[branded])
     return v
+
+
+def inverse_scale(m: Menu, wtp: np.ndarray) -> np.ndarray:
+    """(n,) 1/μ_i, per $/month: μ_i = μ_s · W_i / W_median (module docstring)."""
+    return m.wtp_median / (m.mu * wtp)
+
+
+# ------------------------------------------------------------------------------------------- nested logit
+
+def nest_sums(v: np.ndarray, nest_rows, lam: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """Per nest g present, log S_g (n,) with S_g = Σ_{k∈g} exp(V_k/λ_g) (−inf when no offer of g is open), and
+    log D (n,) with D = 1 + Σ_g S_g^λ_g. ``v``: (K, n) utilities (−inf allowed)."""
+    log_s: dict[int, np.ndarray] = {}
+    terms = [np.zeros(v.shape[1])]
+    for g, rows in nest_rows:
+        scaled = v[rows] / lam[g]
+        top = scaled.max(axis=0, initial=-np.inf)
+        safe = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            ls = np.log(np.exp(scaled - safe).sum(axis=0)) + safe
+        log_s[g] = ls
+        terms.append(lam[g] * ls)
+    return log_s, np.logaddexp.reduce(np.vstack(terms), axis=0)
+
+
+def nested_probabilities(v: np.ndarray, nest_rows, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nested logit choice probabilities P (K, n) of utilities ``v`` (K, n; overwritten) and log D (n,); the
+    outside option's probability is 1 − Σ_k P_k = exp(−log D).
+
+    One exponential per entry: with E_k = exp(V_k/λ_g − m_g) (m_g the nest's largest V/λ) and s_g = Σ_{k∈g} E_k,
+    P_k = E_k · s_g^(λ_g − 1) · exp(λ_g m_g − log D).
+    """
+    parts = []
+    terms = [np.zeros(v.shape[1])]
+    for g, rows in nest_rows:
+        e = v[rows]
+        e *= 1.0 / lam[g]
+        top = e.max(axis=0, initial=-np.inf)
+        safe = np.where(np.isfinite(top), top, 0.0)
+        e -= safe
+        np.exp(e, out=e)
+        total = e.sum(axis=0)
+        with np.errstate(divide="ignore"):
+            log_s = np.log(total) + safe
+        parts.append((g, rows, e, total, safe))
+        terms.append(lam[g] * log_s)
+    log_d = _log_one_plus_sum_exp(terms[1:], v.shape[1])
+    p = v
+    for g, rows, e, total, safe in parts:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(total > 0, total ** (lam[g] - 1.0) * np.exp(lam[g] * safe - log_d), 0.0)
+        e *= factor
+        p[rows] = e
+    return p, log_d
+
+
+def _log_one_plus_sum_exp(terms: list[np.ndarray], n: int) -> np.ndarray:
+    """log(1 + Σ_g exp(t_g)) of a few (n,) arrays (−inf allowed), shifted by their largest value."""
+    if not terms:
+        return np.zeros(n)
+    top = np.maximum.reduce(terms + [np.zeros(n)])
+    total = np.exp(-top)
+    for t in terms:
+        total += np.exp(t - top)
+    return top + np.log(total)
+
+
+def draw_rows(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF draw: (n,) the row k of P (K, n; overwritten) whose cumulative probability first exceeds the
+    uniform u (n,), or K for the outside option (one uniform per customer, the exact choice probabilities)."""
+    np.cumsum(p, axis=0, out=p)
+    return np.count_nonzero(p <= u[None, :], axis=0)
 
 
 def current_owners(offers: Offers, current: np.ndarray) -> np.ndarray:
     """(n,) firm id of each customer's current offer (``current``: offer id or OUTSIDE), −1 when outside."""
-    owner = np.arange(offers.n) if offers.owner is None else offers.owner
-    return np.where(current != OUTSIDE, np.append(owner, -1)[current], -1)
-
-
-def utilities(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.ndarray, switching: np.ndarray,
-              current: np.ndarray, mu: float, gamma: float, api_capable: bool,
-              blocked: np.ndarray | None = None, with_switching: bool = True) -> np.ndarray:
-    """Deterministic utilities V, shape (n, J), in units of μ; unavailable offers get −inf.
-
-    The full matrix, for tests and small populations; the simulation works per vertical on the open offers only
-    (:func:`menu`, :func:`menu_utilities`), which gives the same numbers.
-
-    Args:
-        vertical: (n,) vertical index; wtp: (n,) $/month; usage: (n,) Mtok/month; switching: (n,) $;
-        current: (n,) current offer id or OUTSIDE; mu: logit scale $/month (> 0); gamma: quality exponent;
-        api_capable: whether the segment may buy direct API access; blocked: (J,) offers closed to these
-        customers (full capacity); with_switching: include switching costs (False for welfare measures).
-    """
-    v = np.full((vertical.shape[0], offers.n), -np.inf)
-    owners = current_owners(offers, current)
-    for vv in np.unique(vertical):
-        rows = np.flatnonzero(vertical == vv)
-        m = menu(offers, int(vv), api_capable, mu, gamma, blocked)
-        if m.cols.size:
-            sub = menu_utilities(m, wtp[rows], usage[rows], switching[rows] if with_switching else None, owners[rows])
-            v[np.ix_(rows, m.cols)] = sub.T
-    return v
-
-
-def logit_draw_rows(v: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF logit draw on utilities laid out one row per offer: V (K, n; −inf allowed; overwritten) and a
-    uniform u (n,) in [0, 1). Returns (n,) the offer row k whose cumulative logit probability first exceeds u,
-    or K for the outside option (V = 0).
-
-    One uniform per customer instead of K + 1 Gumbel variates: the same choice probabilities
-    exp V_k / (1 + Σ exp V) (McFadden 1974; Train 2009, ch. 3), a fraction of the random numbers.
-    """
-    m = np.maximum(v.max(axis=0, initial=-np.inf), 0.0)  # shift by the best option: exp cannot overflow
-    v -= m
-    np.exp(v, out=v)
-    np.cumsum(v, axis=0, out=v)
-    target = u * (v[-1] + np.exp(-m)) if v.shape[0] else u
-    # Rows whose cumulative weight is at or below the target come before the chosen one.
-    return np.count_nonzero(v <= target, axis=0)
-
-
-def logit_draw(v: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """:func:`logit_draw_rows` for V laid out one row per customer, shape (n, K); V is not modified."""
-    return logit_draw_rows(np.array(v.T, dtype=float), u)
+    return np.where(current != OUTSIDE, np.append(offers.owner, -1)[current], -1)
 
 
 def by_vertical(vertical: np.ndarray, n_verticals: int) -> list[np.ndarray]:
@@ -183,93 +355,79 @@ def by_vertical(vertical: np.ndarray, n_verticals: int) -> list[np.ndarray]:
     return [order[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends)]
 
 
-def choose(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, usage: np.ndarray, switching: np.ndarray,
-           current: np.ndarray, mu: float, gamma: float, api_capable: bool, rng: np.random.Generator,
-           blocked: np.ndarray | None = None, menus: list[Menu] | None = None) -> np.ndarray:
-    """Logit choice of n customers of one segment: the fast path (vectorised per vertical, one uniform each).
+def choose(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, need: np.ndarray, switching_monthly: np.ndarray,
+           current: np.ndarray, aware: np.ndarray, mu: float, gamma: float, lam: np.ndarray, api_capable: bool,
+           rng: np.random.Generator, blocked: np.ndarray | None = None,
+           menus: list[Menu] | None = None, wtp_median: float = 1.0) -> np.ndarray:
+    """Nested logit choice of n customers of one segment (the fast path: per vertical, one uniform each).
 
-    Args: as :func:`utilities`; ``rng`` the model's Generator; ``menus``: the segment's :class:`Menu` per
-    vertical for these offers (built here when None). Returns: (n,) int32 offer ids or OUTSIDE.
+    Args: vertical (n,) vertical index; wtp (n,) $/month; need (n,) Mtok/month; switching_monthly (n,) $/month;
+    current (n,) offer id or OUTSIDE; aware (n,) awareness masks; mu ($/month, at ``wtp_median``), gamma, lam ((3,))
+    the segment's parameters; ``rng`` the model's Generator; blocked (J,) offers closed (full pools); ``menus`` the segment's
+    :class:`Menu` per vertical for these offers (built here when None). Returns (n,) int32 offer ids or OUTSIDE.
     """
     u = rng.random(vertical.shape[0])
     out = np.full(vertical.shape[0], OUTSIDE, dtype=np.int32)
     owners = current_owners(offers, current)
-    n_verticals = offers.fit.shape[0]
-    for vv, rows in enumerate(by_vertical(vertical, n_verticals)):
+    for vv, rows in enumerate(by_vertical(vertical, offers.fit.shape[0])):
         if rows.size == 0:
             continue
-        m = menus[vv] if menus is not None else menu(offers, vv, api_capable, mu, gamma, blocked)
+        m = menus[vv] if menus is not None else menu(offers, vv, api_capable, mu, gamma, lam, blocked,
+                                                     wtp_median=wtp_median)
         if m.cols.size == 0:
             continue
-        v = menu_utilities(m, wtp[rows], usage[rows], switching[rows], owners[rows])
-        pick = logit_draw_rows(v, u[rows])
+        v = menu_utilities(m, wtp[rows], need[rows], switching_monthly[rows], owners[rows], aware[rows])
+        p, _ = nested_probabilities(v, m.nest_rows, m.lam)
+        pick = draw_rows(p, u[rows])
         out[rows] = np.append(m.cols, OUTSIDE)[pick]
     return out
 
 
-def logit_choice(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw each row's choice among the offers and the outside option (V = 0) with logit probabilities.
-
-    Args: v: (n, J) utilities in units of μ (−inf: unavailable). Returns: (n,) offer ids, or OUTSIDE (−1).
-    """
-    pick = logit_draw(v, rng.random(v.shape[0]))
-    return np.where(pick == v.shape[1], OUTSIDE, pick).astype(np.int32)
+def inclusive_value(v: np.ndarray, nest_rows, lam: np.ndarray) -> np.ndarray:
+    """log D (n,) of utilities ``v`` (K, n): × μ_i, the expected consumer surplus over the outside option in $/month
+    under nested logit (McFadden 1978; Small & Rosen 1981)."""
+    return nest_sums(v, nest_rows, lam)[1]
 
 
-def choice_probabilities(v: np.ndarray) -> np.ndarray:
-    """Logit probabilities, shape (n, J + 1); the last column is the outside option."""
-    full = np.concatenate([v, np.zeros((v.shape[0], 1))], axis=1)
-    full -= full.max(axis=1, keepdims=True)
-    e = np.exp(full)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def inclusive_value(v: np.ndarray) -> np.ndarray:
-    """Logit inclusive value log(1 + Σ_j exp V_j), shape (n,), of V (n, J); × μ it is expected consumer surplus
-    in $/month over the outside option (Small & Rosen 1981)."""
-    return inclusive_value_rows(np.array(v.T, dtype=float))
-
-
-def inclusive_value_rows(v: np.ndarray) -> np.ndarray:
-    """:func:`inclusive_value` of V laid out one row per offer, (K, n); V is overwritten."""
-    m = np.maximum(v.max(axis=0, initial=-np.inf), 0.0)
-    v -= m
-    np.exp(v, out=v)
-    return m + np.log(np.exp(-m) + v.sum(axis=0))
-
+# --------------------------------------------------------------------------------------------- rationing
 
 def pool_loads(pools: np.ndarray, tokens: np.ndarray, n_pools: int) -> np.ndarray:
-    """Token demand per capacity pool (Mtok/month), shape (P,); ``pools`` (n,) pool of each customer or offer,
-    −1 for none; ``tokens`` (n,) Mtok/month."""
+    """Load per capacity pool, shape (P,): Σ of ``tokens`` (n,) by ``pools`` (n,), −1 for none (pass
+    size-weighted tokens to get a pool's load in its reference model's tokens)."""
     inside = pools >= 0
     return np.bincount(pools[inside], weights=tokens[inside], minlength=n_pools)
 
 
-def turned_away(pools: np.ndarray, tokens: np.ndarray, capacity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def turned_away(pools: np.ndarray, pool_load: np.ndarray, capacity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Admission control of over-full pools: (m,) bool, True for the members turned away.
 
-    Args: pools: (m,) pool of each member (all in over-full pools); tokens: (m,) Mtok/month each wants;
-    capacity: (P,) Mtok/month.
+    Args: pools: (m,) pool of each member (all in over-full pools); pool_load: (P,) each pool's load asked
+    (reference-model Mtok/month); capacity: (P,) the same unit.
 
-    Members arrive in random order and are admitted while their pool has capacity left; the one whose demand
-    crosses the capacity still gets in, everyone after is turned away (assumption: a rate limit rejects
-    requests once the pool is full, at random with respect to who asks). The small excess of the last admitted
-    member is throttled pro rata afterwards (:func:`served_fraction`), so an over-full pool always runs full,
-    however coarse its customers (one simulated customer may stand for 10⁵ real ones).
+    A rate limit rejects requests once a pool is full, at random with respect to who asks (assumption): each
+    member gets in with probability capacity / load of its pool, so a full pool admits its capacity in
+    expectation; what it admits beyond capacity is throttled pro rata afterwards (:func:`served_fraction`).
     """
-    order = np.lexsort((rng.random(pools.size), pools))
-    p = pools[order]
-    t = tokens[order]
-    cum = np.cumsum(t)
-    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    base = np.repeat(cum[starts] - t[starts], np.diff(np.r_[starts, p.size]))
-    before = cum - t - base  # pool load admitted before this member
-    out = np.zeros(pools.size, dtype=bool)
-    out[order[before >= capacity[p] * (1 - 1e-12)]] = True
-    return out
+    keep = capacity[pools] / np.maximum(pool_load[pools], 1e-300)
+    return rng.random(pools.size) >= keep
 
 
 def served_fraction(load: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Share of each pool's demand served when load exceeds capacity (pro-rata throttling), shape (P,)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(load > capacity, capacity / np.maximum(load, 1e-300), 1.0)
+
+
+def bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
+    """Sorted positions in [0, n) of independent Bernoulli(p) successes, placed by geometric gaps so that the cost
+    follows the n·p successes rather than n (the same distribution as one uniform per position)."""
+    if n <= 0 or p <= 0.0:
+        return np.empty(0, dtype=np.int64)
+    if p >= 1.0:
+        return np.arange(n)
+    expected = n * p
+    pos = np.cumsum(rng.geometric(p, size=int(expected + 6.0 * np.sqrt(expected) + 16))) - 1
+    while pos.size and pos[-1] < n:  # rarely: the batch fell short of the end
+        more = np.cumsum(rng.geometric(p, size=int(0.1 * expected) + 16)) + pos[-1]
+        pos = np.concatenate([pos, more])
+    return pos[pos < n]

@@ -11,7 +11,7 @@ import numpy as np
 
 from agents.provider import LowVolumeProvider
 from agents.wrapper import WrapperApp
-from market import costs
+from market import costs, objective
 
 
 def enter(model) -> None:
@@ -25,7 +25,7 @@ def _provider_entry(model) -> None:
     alive = model.alive(model.providers)
     if not cfg.entry or len(alive) >= cfg.max_n or not alive:
         return
-    tokens = np.array([p.last.get("api_tokens_mtok", 0.0) for p in alive])
+    tokens = np.array([p.last.api_tokens_mtok for p in alive])
     prices = np.array([p.api_price for p in alive])
     if tokens.sum() <= 0:
         return
@@ -34,7 +34,7 @@ def _provider_entry(model) -> None:
     unit = float(costs.unit_cost_at_volume(volume, model.provider_tech, model.gpu_rent_usd_per_hour))
     profit = (price - unit) * volume - cfg.opex_usd_per_month
     if price > unit * (1.0 + cfg.entry_margin_min) and profit > 0:
-        firm = LowVolumeProvider(model, f"provider_{len(model.providers) + 1}", cfg)
+        firm = LowVolumeProvider(model, f"provider_{len(model.providers) + 1}", cfg, model.config.pricing)
         firm.api_price, firm.quality = price, model.open_weight_quality
         model.providers.append(firm)
         model.register_firm(firm)
@@ -50,15 +50,15 @@ def _wrapper_entry(model) -> None:
         alive = [w for w in model.alive(model.wrappers) if w.vertical == vertical]
         if not alive or len(alive) >= cfg.max_per_vertical:
             continue
-        revenue = sum(w.last.get("revenue_usd", 0.0) for w in alive)
-        profit = sum(w.last.get("operating_profit_usd", 0.0) for w in alive)
+        revenue = sum(w.last.revenue_usd for w in alive)
+        profit = sum(w.last.operating_profit_usd for w in alive)
         if revenue <= 0 or profit / revenue < cfg.entry_margin_min:
             continue
         n = sum(1 for w in model.wrappers if w.vertical == vertical) + 1
-        firm = WrapperApp(model, f"{vertical}_wrapper_{n}", vertical, cfg, upstream_id=-1)
-        firm.price = float(np.mean([w.price for w in alive]))
+        rate = objective.monthly_rate(model.config.finance.cost_of_capital_investor)
+        firm = WrapperApp(model, f"{vertical}_wrapper_{n}", vertical, cfg, model.config.pricing, rate)
+        firm.plan_prices = [float(np.mean([w.plan_prices[k] for w in alive])) for k in range(len(firm.plan_prices))]
         model.wrappers.append(firm)
         model.register_firm(firm)
-        firm.choose_upstream(model.upstream_offers(vertical), model.round, forced=True)
-        model.book.add_wrapper(firm)
+        model.book.add_wrapper(firm)  # it picks its upstream at its first review, next round
         model.recorder.event(model, "entry", firm, None, cfg.cash_usd, vertical=vertical)

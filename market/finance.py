@@ -12,6 +12,8 @@ creditors write off its debt.
 
 from __future__ import annotations
 
+import dataclasses
+
 from agents.lab import FrontierLab
 from agents.wrapper import WrapperApp
 
@@ -38,7 +40,7 @@ def investor_credit(model, firm) -> float:
         return 0.0
     obs = firm.funding_observation(0.0)
     fin = model.config.finance
-    op = firm.last.get("operating_profit_usd", 0.0)
+    op = firm.last.operating_profit_usd
     ok = investors_fund(obs.revenue_now_usd, obs.revenue_6m_ago_usd, op, fin.investor_appetite)
     return fin.max_raise_usd if ok else 0.0
 
@@ -48,7 +50,7 @@ def fund_and_exit(model) -> None:
     fin, ledger = model.config.finance, model.ledger
     for firm in model.alive([*model.labs, *model.providers, *model.wrappers]):
         inflow = 0.0
-        op = firm.last.get("operating_profit_usd", 0.0)
+        op = firm.last.operating_profit_usd
         burn = max(0.0, -op)
         if isinstance(firm, FrontierLab) and firm.funding in ("self_funded", "efficient") and burn > 0:
             transfer = min(burn, firm.cfg.parent_budget_usd_per_month)
@@ -62,7 +64,7 @@ def fund_and_exit(model) -> None:
                 ledger.post("investors", firm, amount, "funding_round")
                 model.recorder.event(model, "funding_round", firm, None, amount)
                 inflow += amount
-        firm.last["funding_inflow_usd"] = inflow
+        firm.last = dataclasses.replace(firm.last, funding_inflow_usd=inflow)
     for firm in model.alive([*model.labs, *model.providers, *model.wrappers]):
         if firm.cash_usd < 0:
             exit_firm(model, firm)
@@ -80,8 +82,8 @@ def exit_firm(model, firm) -> None:
     if isinstance(firm, WrapperApp):
         return
     for w in model.alive(model.wrappers):
-        if w.pending_upstream is not None and w.pending_upstream[0] == firm.unique_id:
+        if w.pending_upstream is not None and w.pending_upstream[0][0] == firm.unique_id:
             w.pending_upstream = None
         if w.upstream_id == firm.unique_id:
-            new = w.choose_upstream(model.upstream_offers(w.vertical), model.round, forced=True)
-            model.recorder.event(model, "upstream_switch", w, model.agent_by_id(new) if new is not None else None)
+            w.upstream = None
+            model.review_sourcing(w, forced=True)

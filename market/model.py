@@ -1,4 +1,4 @@
-"""TokenMarket: the Mesa model. One ``step()`` is one round (a month) and reads as DESIGN.md §3's phase list."""
+"""TokenMarket: the Mesa model. One ``step()`` is one round (a month) and reads as the phase list of docs/design.md."""
 
 from __future__ import annotations
 
@@ -11,18 +11,23 @@ import numpy as np
 
 from agents.lab import FrontierLab
 from agents.provider import LowVolumeProvider
-from agents.wrapper import WrapperApp
-from market import costs, demand
 from agents.strategy import affordable_gpus
+from agents.types import SourcingObservation
+from agents.wrapper import WrapperApp
+from market import costs, demand, objective
 from market.clearing import Clearing, clear_market
+from market.config import VERTICALS, MarketConfig, config_from
 from market.entry import enter
-from market.config import MarketConfig, config_from
 from market.finance import fund_and_exit, investor_credit
 from market.ledger import Ledger
 from market.offers import OfferBook
-from market.population import make_population
+from market.oracle import DemandOracle, DemandSample, SampleState, SegmentTerms
+from market.population import VectorPopulation
+from market.pricing import evaluate_prices, price_observation
 from market.quality import open_weight_quality, quality_gain
 from market.recording import Recorder
+from market.reference import AgentPopulation
+from market.segments import news_between, nest_lambdas
 from market.settlement import settle
 from market.verticals import launch_due_apps, vertical_move
 
@@ -31,6 +36,14 @@ from market.verticals import launch_due_apps, vertical_move
 REPORTED = ("api_price_usd_per_mtok", "api_unit_cost_usd_per_mtok", "lerner_api", "lerner_app",
             "app_share_of_gross_profit", "hhi_api", "consumer_surplus_usd", "tokens_paid_mtok",
             "tokens_unserved_mtok", "n_labs", "n_providers", "n_wrappers")
+
+
+def make_population(model, cfg, brand_awareness: list[float]):
+    """The customer population for ``cfg.mode``: ``vectorised`` (market/population.py) or ``agents`` (the
+    one-agent-per-customer reference, market/reference.py)."""
+    if cfg.mode == "agents":
+        return AgentPopulation(model, cfg, brand_awareness)
+    return VectorPopulation(model, cfg, brand_awareness)
 
 
 class TokenMarket(mesa.Model):
@@ -70,24 +83,32 @@ class TokenMarket(mesa.Model):
         self._tech_cache: dict[tuple[int, float], costs.ServingTech] = {}
         self.usage_factor = 1.0
         self.frontier_history: list[float] = []
+        self.published_quality = 0.0  # best model ever published as open weights (it stays out there after an exit)
         self.open_weight_quality = 0.0
-
-        self._build_customers()
-        self.labs: list[FrontierLab] = [FrontierLab(self, lab, gpus=0.0) for lab in config.labs]
+        self.lam = nest_lambdas(config.customers)
+        self.threshold_cache: dict[int, tuple] = {}  # wrappers' sourcing thresholds, per review (market/pricing.py)
+        self.population = make_population(self, config.customers, [lab.brand_awareness for lab in config.labs])
+        self.weight = config.customers.population_weight
+        pc = config.pricing
+        self.labs: list[FrontierLab] = [FrontierLab(self, lab, i, config.wrappers.plans, pc)
+                                        for i, lab in enumerate(config.labs)]
         self.providers: list[LowVolumeProvider] = [
-            LowVolumeProvider(self, f"provider_{i + 1}", config.providers) for i in range(config.providers.n)]
+            LowVolumeProvider(self, f"provider_{i + 1}", config.providers, pc) for i in range(config.providers.n)]
         self.firms_by_id: dict[int, Any] = {}
         for firm in (*self.labs, *self.providers):
             self.register_firm(firm, "parents" if firm.funding == "self_funded" else "investors")
         self._update_open_weights()
         self.wrappers: list[WrapperApp] = []
+        wrapper_rate = objective.monthly_rate(config.finance.cost_of_capital_investor)
         for vertical, count in config.wrappers.per_vertical.items():
             for i in range(count):
-                wrapper = WrapperApp(self, f"{vertical}_wrapper_{i + 1}", vertical, config.wrappers, upstream_id=-1)
+                wrapper = WrapperApp(self, f"{vertical}_wrapper_{i + 1}", vertical, config.wrappers, pc, wrapper_rate)
                 self.register_firm(wrapper)
-                wrapper.choose_upstream(self.upstream_offers(vertical), 0, forced=True)
                 self.wrappers.append(wrapper)
         self.book = OfferBook(self)
+        self.sample = DemandSample.draw(self._cells(), pc.sample_per_cell, self.rng)
+        self.segment_terms = [SegmentTerms(s.price_scale_usd, s.quality_exponent, s.api_capable,
+                                           s.wtp_median_usd_per_month) for s in config.customers.segments]
         self._initial_market()
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.recorder.model_rows[-1][k] if m.recorder.model_rows else np.nan)
@@ -96,10 +117,17 @@ class TokenMarket(mesa.Model):
 
     # ------------------------------------------------------------------------------------------ set-up
 
-    def _build_customers(self) -> None:
-        cfg = self.config.customers
-        self.population = make_population(self, cfg)
-        self.weight = cfg.population_weight
+    def _cells(self) -> list[list[np.ndarray]]:
+        """Population indices per (segment, vertical), for the demand oracle's stratified sample."""
+        pop = self.population
+        if isinstance(pop, VectorPopulation):
+            return [[seg.start + rows for rows in seg.by_vertical] for seg in pop.segments]
+        out, start = [], 0
+        for members in pop.by_segment:
+            vert = np.array([c.vertical for c in members], dtype=np.int64)
+            out.append([start + rows for rows in demand.by_vertical(vert, len(VERTICALS))])
+            start += len(members)
+        return out
 
     @property
     def choice(self) -> np.ndarray:
@@ -107,12 +135,18 @@ class TokenMarket(mesa.Model):
         return self.population.choice
 
     def _initial_market(self) -> None:
-        """Everyone chooses once at the initial prices; fleets are then sized to that demand."""
+        """Wrappers pick an upstream, everyone aware of AI chooses once at the initial prices, and fleets are
+        sized to that demand."""
         self.last_api_tokens_mtok = 0.0
         self.offer_customers = self.offer_tokens = np.zeros(0)
+        self.tally_users = np.zeros((self.population.n_segments, len(self.labs)))
         for lab in self.labs:  # provisional split so that the first offers have capacity owners
             lab.paid_gpus = lab.free_gpus = 1.0
         offers = self.current_offers = self.book.build()
+        self.oracle = self.oracle_now(offers)
+        for wrapper in self.wrappers:
+            self.review_sourcing(wrapper, forced=True)
+        offers = self.current_offers
         self.population.choose_all(offers, self.usage_factor, self.rng)
         clearing = clear_market(self, offers, capacity_limited=False)
         self._tally(clearing)
@@ -121,22 +155,25 @@ class TokenMarket(mesa.Model):
             lab.gpus = self.fleet_wanted(lab, paid + free)
             lab.allocate(paid, free)
         self.last_clearing = clearing
+        evaluate_prices(self, record=False)
 
     # ------------------------------------------------------------------------------------------ the round
 
     def step(self) -> None:
-        """One month, in the order of DESIGN.md §3."""
+        """One month, in the order of docs/design.md ("One round")."""
         self.round += 1
-        self._world_moves()                          # 1. prices, efficiency, usage, arrivals, launches
-        offers = self._firms_decide()                # 2. prices, compute, capacity, upstreams, vertical moves
-        self.population.reconsider(offers, self.usage_factor, self.rng)  # 3. logit choice of those reconsidering
-        clearing = clear_market(self, offers)        # 4. capacity, rationing, spill-over
+        previous = self.current_offers
+        self._world_moves()                          # 1. prices of inputs, efficiency, usage, arrivals, awareness
+        offers = self._firms_decide()                # 3. moves, prices, compute, capacity, sourcing
+        news = news_between(previous, offers, self.config.customers.news_price_change)
+        self.population.reconsider(offers, self.usage_factor, self.rng, news)  # 4. nested logit choice
+        clearing = clear_market(self, offers)        # 5. capacity, rationing, spill-over
         self._tally(clearing)
-        settle(self, offers, clearing)               # 5. revenues, GPU cost, token bills, opex
-        self._learn()                                # 6. quality from training and data; product investment
-        fund_and_exit(self)                          # 7. funding rounds, parent transfers, exits
+        settle(self, offers, clearing)               # 6. revenues, GPU cost, token bills, opex
+        self._learn()                                # 7. quality from training and data; product investment
+        fund_and_exit(self)                          # 8. funding rounds, parent transfers, exits
         enter(self)                                  #    entry where expected margins are positive
-        self.recorder.record(self, offers, clearing)  # 8. rows of model.csv / agents.csv / events.csv
+        self.recorder.record(self, offers, clearing)  # 9. rows of model.csv / agents.csv / events.csv
         self.datacollector.collect(self)
         self.last_clearing = clearing
         if self.round >= self.config.world.rounds:
@@ -156,65 +193,123 @@ class TokenMarket(mesa.Model):
         self._update_open_weights()
         for wrapper in self.alive(self.wrappers):
             if wrapper.complete_switch(self.round):
+                self.ledger.post(wrapper, "staff", wrapper.cfg.switch_cost_usd, "upstream_switch")
                 self.recorder.event(self, "upstream_switch", wrapper, self.agent_by_id(wrapper.upstream_id),
-                                    vertical=wrapper.vertical)
+                                    wrapper.cfg.switch_cost_usd, vertical=wrapper.vertical)
+        users = self.segment_offer_counts.sum(axis=1)
+        self.population.spread_awareness(users, self.tally_users, self.config.customers, self.rng)
 
     def _update_open_weights(self) -> None:
         w = self.config.world
         alive = self.alive(self.labs)
-        self.frontier_history.append(max((lab.quality for lab in alive), default=0.0))
-        published = max((lab.published_quality for lab in alive), default=0.0)
+        previous = self.frontier_history[-1] if self.frontier_history else 0.0
+        self.frontier_history.append(max((lab.quality for lab in alive), default=previous))
         self.open_weight_quality = open_weight_quality(self.frontier_history, w.open_weight_lag_months,
-                                                       w.open_weight_quality_gap, published)
+                                                       w.open_weight_quality_gap, self.published_quality)
         for p in self.alive(self.providers):
             p.quality = self.open_weight_quality
 
+    def oracle_now(self, offers: demand.Offers) -> DemandOracle:
+        """The demand oracle on ``offers`` with the sampled customers' current holdings (market/oracle.py)."""
+        pos = self.sample.positions
+        pop = self.population
+        if isinstance(pop, VectorPopulation):
+            tenure = np.array([s.tenure_months for s in pop.segments])[self.sample.segment]
+            state = SampleState(pop.wtp_usd[pos], pop.usage_mtok[pos] * self.usage_factor,
+                                pop.switching_cost_usd[pos] / tenure, pop.aware[pos], pop.choice[pos])
+        else:
+            people = [pop.customers[i] for i in pos]
+            state = SampleState(np.array([c.wtp_usd for c in people]),
+                                np.array([c.usage_mtok for c in people]) * self.usage_factor,
+                                np.array([c.switching_cost_usd / c.tenure_months for c in people]),
+                                np.array([c.aware for c in people], dtype=np.int64),
+                                np.array([c.choice for c in people], dtype=np.int32))
+        return DemandOracle(self.sample, state, offers, self.segment_terms, self.lam, self.weight)
+
     def _firms_decide(self) -> demand.Offers:
+        """Firms in random order: strategic moves, wrappers' sourcing reviews, prices (from their profit at
+        candidate prices when everyone last posted), compute split and GPU orders. Then the demand oracle is
+        rebuilt on the new prices and every product's curve evaluated (next month's pricing, this month's
+        deviation gains)."""
         firms = self.alive([*self.labs, *self.providers, *self.wrappers])
         growth = (1.0 + self.config.world.usage_growth_per_year)
+        self.current_offers = self.book.build()
         for i in self.rng.permutation(len(firms)):
             firm = firms[i]
             if not firm.alive:  # acquired earlier this round
                 continue
             if isinstance(firm, FrontierLab):
-                firm.set_prices(self.book.api_observation(firm), self.book.app_observation(firm),
-                                self.book.vertical_observations(firm))
+                vertical_move(self, firm)
+            if isinstance(firm, WrapperApp):
+                self._maybe_review(firm)
+            for product in firm.products():
+                firm.decide_price(product, price_observation(self, firm, product))
+            if isinstance(firm, FrontierLab):
                 paid, free = self.gpu_needs(firm, self.last_clearing)
                 firm.allocate(paid, free)
                 ahead = growth ** (firm.cfg.capacity_lead_months / 12)
                 wanted = self.fleet_wanted(firm, (paid + free) * ahead)
                 firm.order_capacity(min(wanted, self.affordable_fleet(firm)), self.round)
-                vertical_move(self, firm)
-            elif isinstance(firm, LowVolumeProvider):
-                firm.set_prices(self.book.api_observation(firm))
-            else:
-                firm.set_prices(self.book.wrapper_observation(firm))
-                new = firm.choose_upstream(self.upstream_offers(firm.vertical), self.round)
-                if new is not None:
-                    self.recorder.event(self, "upstream_switch_started", firm, self.agent_by_id(new),
-                                        vertical=firm.vertical)
         self.current_offers = self.book.build()
+        evaluate_prices(self)
         return self.current_offers
+
+    def _maybe_review(self, wrapper: WrapperApp) -> None:
+        every = self.config.wrappers.review_months
+        if wrapper.upstream is None or (self.round + wrapper.unique_id) % every == 0:
+            self.review_sourcing(wrapper, forced=wrapper.upstream is None)
+
+    def review_sourcing(self, wrapper: WrapperApp, forced: bool = False) -> None:
+        """The wrapper reviews its upstream on the demand oracle's forecast of its profit under each option."""
+        options = tuple(self.book.upstream_offers(wrapper.vertical))
+        rows = np.array(self.book.ids(wrapper), dtype=np.int64)
+        if rows.size and rows.max() >= self.oracle.offers.n:  # an entrant registered after the oracle was built
+            self.oracle = self.oracle_now(self.book.build())
+        quality = np.array([o.quality for o in options]) * wrapper.product_multiplier
+        prices = np.array([o.price_usd_per_mtok for o in options])
+        profits, tokens = self.oracle.option_profits(rows, quality, prices, vertical=VERTICALS.index(wrapper.vertical))
+        current = next((k for k, o in enumerate(options) if o.key == wrapper.upstream), None)
+        chosen = wrapper.choose_upstream(SourcingObservation(options, profits, current, tokens), self.round, forced)
+        if chosen is not None:
+            kind = "upstream_switch" if forced else "upstream_switch_started"
+            self.recorder.event(self, kind, wrapper, self.agent_by_id(chosen.seller_id),
+                                float(profits.max()), vertical=wrapper.vertical)
+            if forced:
+                offers = self.current_offers = self.book.build()
+                if offers.n == self.oracle.offers.n:
+                    self.oracle.update(offers, rows)
+                else:
+                    self.oracle = self.oracle_now(offers)
 
     def _learn(self) -> None:
         w = self.config.world
         for lab in self.alive(self.labs):
             compute = lab.training_gpus * self.efficiency * lab.cfg.training_efficiency
-            lab.quality += quality_gain(compute, lab.last.get("free_tokens_mtok", 0.0), w.training_gain,
+            lab.quality += quality_gain(compute, lab.last.free_tokens_mtok, w.training_gain,
                                         w.training_ref_gpus, w.data_gain, w.data_ref_mtok, w.data_flywheel)
             if lab.cfg.publishes_weights and lab.quality >= lab.published_quality + 0.05:
                 lab.published_quality = lab.quality
+                self.published_quality = max(self.published_quality, lab.quality)
                 self.recorder.event(self, "open_weight_release", lab, None, lab.quality, "quality")
         for wrapper in self.alive(self.wrappers):
-            spend = wrapper.invest(wrapper.last.get("gross_profit_usd", 0.0), wrapper.runway_months())
-            self.ledger.post(wrapper, "staff", spend, "product_investment")
-            wrapper.last["operating_profit_usd"] = wrapper.last.get("operating_profit_usd", 0.0) - spend
+            spend = wrapper.invest(wrapper.last.gross_profit_usd, wrapper.runway_months())
+            if spend > 0:
+                self.ledger.post(wrapper, "staff", spend, "product_investment")
+            wrapper.last = dataclasses.replace(wrapper.last, product_investment_usd=spend,
+                                               operating_profit_usd=wrapper.last.operating_profit_usd - spend)
 
     def _tally(self, clearing: Clearing) -> None:
-        """Customers per (segment, offer) and per (segment, vertical) among those inside: sellers' market view."""
+        """Customers per (segment, offer), per (segment, vertical) among those inside, and per (segment, lab):
+        sellers' and diffusion's view of the market."""
         self.segment_offer_counts = clearing.customers.sum(axis=1)
         self.segment_vertical_inside = clearing.customers.sum(axis=2)
         self.segment_price_scale = self.population.price_scales
+        owners = np.array([e.firm.unique_id for e in self.book.entries[:clearing.customers.shape[2]]])
+        users = np.zeros((self.population.n_segments, len(self.labs)))
+        for b, lab in enumerate(self.labs):
+            mine = owners == lab.unique_id
+            users[:, b] = self.segment_offer_counts[:, mine].sum(axis=1)
+        self.tally_users = users
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -246,14 +341,6 @@ class TokenMarket(mesa.Model):
             self._tech_cache[key] = tech
         return tech
 
-    def upstream_offers(self, vertical: str | None = None):
-        """APIs a wrapper can buy from: alive labs and providers with their price to a wrapper in ``vertical``
-        ($/Mtok, including a lab's surcharge in verticals it entered) and model quality."""
-        from agents.types import UpstreamOffer
-
-        return [UpstreamOffer(f.unique_id, f.api_price * (1.0 + getattr(f, "surcharge", {}).get(vertical, 0.0)), f.quality)
-                for f in self.alive([*self.labs, *self.providers])]
-
     def gpu_needs(self, lab: FrontierLab, clearing: Clearing) -> tuple[float, float]:
         """GPUs (paid, free tier) that serve last round's demand (served + unserved) at target utilisation."""
         tech = self.tech_of(lab)
@@ -273,7 +360,7 @@ class TokenMarket(mesa.Model):
         """Largest fleet (GPUs) the lab can commit to: revenue + parent budget + (cash + what investors would lend
         now) over 24 months, after opex."""
         parent = lab.cfg.parent_budget_usd_per_month if lab.funding in ("self_funded", "efficient") else 0.0
-        return affordable_gpus(lab.last.get("revenue_usd", 0.0), lab.cash_usd, parent,
+        return affordable_gpus(lab.last.revenue_usd, lab.cash_usd, parent,
                                self.gpu_owned_usd_per_hour * costs.HOURS_PER_MONTH, lab.cfg.opex_usd_per_month,
                                credit_usd=investor_credit(self, lab))
 
@@ -282,3 +369,4 @@ def _with(config: MarketConfig, overrides: dict[str, Any]) -> MarketConfig:
     from market.config import build_config
 
     return build_config(config.model_dump(), overrides)
+

@@ -174,8 +174,15 @@ VALUE_SOURCES: dict[str, dict[Any, str]] = {
         0.08: "assumption: consumers look around a little less often than the average customer",
         0.12: "assumption: developers try new models often",
         0.05: "assumption: enterprises re-tender rarely (yearly contracts)"},
+    "customers.segments[].reconsider_prob_news": {
+        0.25: "assumption: about three times the base rate after a price rise or a launch",
+        0.35: "assumption: about three times the base rate after a price rise or a launch",
+        0.15: "assumption: about three times the base rate after a price rise or a launch"},
+    "customers.segments[].aware0": {
+        0.9: "assumption: nearly every developer had tried an AI assistant or API by mid-2024",
+        0.7: "assumption: most enterprises had piloted AI by mid-2024"},
     "customers.segments[].quality_exponent": {
-        3.0: "assumption: professional users value quality near the frontier more steeply than consumers"},
+        2.0: "assumption: professional users value quality near the frontier more steeply than consumers"},
     "customers.segments[].api_capable": {True: "assumption: developers and enterprises can build on an API"},
     "labs[].funding": {"self_funded": "DESIGN.md Q6: a giant with another cash business",
                        "efficient": "DESIGN.md Q6: an efficient low-cost lab that publishes its costs and weights"},
@@ -184,16 +191,37 @@ VALUE_SOURCES: dict[str, dict[Any, str]] = {
     "labs[].cash_usd": {1e10: "assumption: the larger investor-funded lab holds twice a typical round",
                         2e10: "assumption: a giant's AI unit starts with more cash than a start-up",
                         1e9: "assumption: a small lab"},
+    "labs[].brand_awareness": {
+        0.9: "chatgpt_wau_2024_08: the app-first lab's chat app was the one most people knew",
+        0.15: "assumption: the API-first lab's chat app was little known to consumers in 2024",
+        0.45: "gemini_app_mau_2025_q2 against chatgpt_wau_2025_08: the giant's app reached about half as many",
+        0.05: "assumption: the efficient lab's app was barely known before its 2025 release"},
+    "labs[].vertical_quality": {
+        (("coding", 1.1), ("customer_support", 1.05)): "assumption: the API-first lab's models lead at coding and "
+                                                        "agentic work (its share of enterprise API spend in 2025 "
+                                                        "surveys), a 10 % edge in coding"},
+    "labs[].plans[].cap_mtok": {
+        2.0: "assumption: the $20 plan covers a heavy consumer's or a light developer's month",
+        40.0: "assumption: the $200 plan allows 20 times the $20 plan, as the top plans of 2025 did"},
+    "labs[].plans[].price_usd_per_month": {
+        200.0: "assumption: the $200 plans of late 2024-2025 (ChatGPT Pro, Claude Max)"},
+    "labs[].tiers[].size_factor": {
+        0.06: "DERIVED: 0.247 / 4.13, the small and frontier models' blended prices (price_gpt4o_mini_input_usd_per_m, "
+              "price_gpt4o_mini_output_usd_per_m against price_gpt4o_2024_08_input_usd_per_m, "
+              "price_gpt4o_2024_08_output_usd_per_m) taken as the ratio of their serving costs"},
+    "labs[].tiers[].quality_factor": {
+        0.85: "assumption: a small model scores about 15 % below its frontier sibling on broad evaluations"},
+    "labs[].tiers[].price_usd_per_mtok": {
+        0.247: f"price_gpt4o_mini_input_usd_per_m, price_gpt4o_mini_output_usd_per_m: 0.15 in / 0.6 out, {_BLEND}",
+        5.61: f"price_claude35_sonnet_input_usd_per_m, price_claude35_sonnet_output_usd_per_m: 3 in / 15 out, {_BLEND}",
+        0.5: f"price_claude3_haiku_input_usd_per_m, price_claude3_haiku_output_usd_per_m: 0.25 in / 1.25 out, {_BLEND}",
+        3.15: f"price_gemini25_pro_input_usd_per_m, price_gemini25_pro_output_usd_per_m: 1.25 in / 10 out, {_BLEND}",
+        0.15: f"price_gemini15_flash_input_usd_per_m, price_gemini15_flash_output_usd_per_m: 0.075 in / 0.3 out, {_BLEND}",
+        0.45: f"price_deepseek_v3_input_usd_per_m, price_deepseek_v3_output_usd_per_m: 0.27 in / 1.1 out, {_BLEND}"},
     "labs[].compute_per_token": {
         1.0: "deepseek_daily_cost_usd: the cost curve is calibrated to DeepSeek-V3/R1 serving, so the efficient "
              "lab's model takes 1 × its GPU time per token by definition"},
     "labs[].training_share": {0.3: "assumption: deepseek_v3_training_cost_usd was small next to serving"},
-    "labs[].api_price_usd_per_mtok": {
-        5.61: f"price_claude35_sonnet_input_usd_per_m, price_claude35_sonnet_output_usd_per_m: 3 in / 15 out, {_BLEND}",
-        3.15: f"price_gemini25_pro_input_usd_per_m, price_gemini25_pro_output_usd_per_m: 1.25 in / 10 out, {_BLEND}",
-        0.45: f"price_deepseek_v3_input_usd_per_m, price_deepseek_v3_output_usd_per_m: 0.27 in / 1.1 out, {_BLEND}"},
-    "labs[].app_price_usd_per_month": {
-        0.0: "assumption: the efficient lab's chat app has no paid plan, like DeepSeek's"},
     "labs[].training_gpus": {1e4: "deepseek_v3_training_gpu_hours: ≈ 2,000 GPUs for two months; a 10k cluster"},
     "labs[].training_efficiency": {
         3.0: "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU"},
@@ -202,18 +230,11 @@ VALUE_SOURCES: dict[str, dict[Any, str]] = {
     "labs[].parent_budget_usd_per_month": {
         9.4e9: "alphabet_q2_2025_net_income_usd: a third of a quarter's net income a month",
         1e8: "assumption: a quant-fund parent, far smaller than Alphabet"},
-    "labs[].api_policy.markup": {
-        2.53: "DERIVED: 1 / 0.283 − 1, the API's GPU cost share of revenue (openai_api_a100eq_gpus_estimate × "
-              "openai_api_gpu_rent_usd_per_hour_estimate × 730 / openai_api_monthly_revenue_2024_06_usd) as a "
-              "markup on unit cost",
-        1.0: "assumption: the efficient lab prices at twice its cost basis; deepseek_cost_profit_margin_pct "
-             "(545 %) is a ceiling that bills every token at list price"},
-    "labs[].app_policy.name": {"logit_best_response": _VALUE_PRICING},
-    "labs[].app_policy.step": {0.1: "assumption: app list prices move at most 10 % a month"},
-    "providers.policy.name": {"competitive": "assumption: hosts of the same open model undercut each other"},
-    "providers.policy.floor_markup": {0.05: "assumption: hosts stop 5 % above unit cost"},
-    "wrappers.policy.name": {"logit_best_response": _VALUE_PRICING},
-    "wrappers.policy.step": {0.1: "assumption: app list prices move at most 10 % a month"},
+    "wrappers.plans[].cap_mtok": {
+        5.0: "assumption: a $20 app plan covers a working developer's month",
+        100.0: "assumption: the $200 app plan covers agentic use twenty times that"},
+    "wrappers.plans[].price_usd_per_month": {
+        200.0: "assumption: the $200 top plans of coding apps in 2025 (cursor_pro_price_usd_per_month's note)"},
 }
 
 

@@ -19,34 +19,51 @@ class Recorder:
         self.model_rows: list[dict[str, Any]] = []
         self.agent_rows: list[dict[str, Any]] = []
         self.event_rows: list[dict[str, Any]] = []
+        self._exit_recorded: set[int] = set()
 
     def event(self, model, kind: str, actor, target, amount: float = 0.0, unit: str = "usd",
-              vertical: str = "") -> None:
-        """Record an event (entry, exit, funding round, acquisition, vertical launch, upstream switch …):
-        round, kind, actor, target, amount (in ``unit``) and the vertical it concerns, if any."""
+              vertical: str = "", detail: str = "") -> None:
+        """Record an event (entry, exit, funding round, acquisition, vertical launch, upstream switch, decision …):
+        round, kind, actor, target, amount (in ``unit``), the vertical it concerns, if any, and a compact JSON
+        ``detail`` (a decision's options and their forecast values)."""
         self.event_rows.append(dict(round=model.round, kind=kind, actor=getattr(actor, "name", ""),
                                     target=getattr(target, "name", "") if target is not None else "",
                                     amount=float(amount), unit=unit,
-                                    vertical=vertical or getattr(actor, "vertical", "")))
+                                    vertical=vertical or getattr(actor, "vertical", ""), detail=detail))
 
     def record(self, model, offers: demand.Offers, clearing: Clearing) -> None:
-        """Append this round's model row and one row per firm (alive or exited this round)."""
+        """Append this round's model row and one row per firm (alive, or gone this round: exited or acquired)."""
         customers = vertical_offer_cells(model)
         self.model_rows.append(model_row(model, offers, clearing, customers))
         by_vertical = _by_firm(model, customers)
         for firm in [*model.labs, *model.providers, *model.wrappers]:
-            if firm.alive or firm.last.get("_recorded_exit") is None:
+            if firm.alive or firm.unique_id not in self._exit_recorded:
                 row = agent_row(model, firm)
                 counts = by_vertical.get(firm.name, np.zeros(len(VERTICALS)))
                 row.update({f"customers_{v}": float(c) for v, c in zip(VERTICALS, counts)})
                 self.agent_rows.append(row)
                 if not firm.alive:
-                    firm.last["_recorded_exit"] = model.round
+                    self._exit_recorded.add(firm.unique_id)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(model, agents, events) DataFrames."""
-        events = pd.DataFrame(self.event_rows, columns=["round", "kind", "actor", "target", "amount", "unit", "vertical"])
+        events = pd.DataFrame(self.event_rows, columns=list(EVENT_COLUMNS))
         return pd.DataFrame(self.model_rows), pd.DataFrame(self.agent_rows), events
+
+
+EVENT_COLUMNS = ("round", "kind", "actor", "target", "amount", "unit", "vertical", "detail")
+
+
+def settled(model, firms: list) -> list:
+    """The firms of ``firms`` that settled this round (alive now, or exited after settling): the ones whose
+    figures belong in this round's totals. A wrapper acquired before settlement did not settle."""
+    return [f for f in firms if f.last.round == model.round]
+
+
+def this_round(model, firm):
+    """The firm's record if it settled this round, else an empty one (zeros): a firm gone before settlement
+    sold nothing this round."""
+    return firm.last if firm.last.round == model.round else type(firm.last)(round=model.round)
 
 
 def vertical_customers_by_firm(model) -> dict[str, np.ndarray]:
@@ -71,32 +88,48 @@ def customer_rows(model, k: int) -> pd.DataFrame:
         firm=[entries[j].firm.name if ok else "" for j, ok in zip(s["choice"], inside)]))
 
 
+def _price(firm, kind: str, index: int) -> float:
+    prices = {"api": getattr(firm, "tier_prices", None), "plan": getattr(firm, "plan_prices", None)}[kind]
+    return float(prices[index]) if prices is not None and index < len(prices) else np.nan
+
+
 def agent_row(model, firm) -> dict[str, Any]:
-    """One firm's row: identity, price, unit cost, volume, money, capacity, quality."""
-    last = firm.last
-    if firm.kind == "wrapper":
-        up = model.agent_by_id(firm.upstream_id)
-        price, unit, vertical, upstream = firm.price, last.get("unit_cost", np.nan), firm.vertical, up.name if up else ""
-        tokens, gpus, util, quality = last.get("tokens_mtok", 0.0), 0.0, np.nan, (up.quality if up else 0) * firm.product_multiplier
-        price_unit = "usd_per_month"
+    """One firm's row: identity, prices, unit and marginal cost, volume, money, capacity, quality, deviation gain."""
+    last = this_round(model, firm)
+    kind = firm.kind
+    up = model.book.upstream_of(firm)[0] if kind == "wrapper" else None
+    if kind == "wrapper":
+        price, price_unit, unit, mc = firm.plan_prices[0], "usd_per_month", last.unit_cost_usd_per_subscriber, np.nan
+        tokens, gpus, util = last.tokens_mtok, 0.0, np.nan
+        ids = [j for j in model.book.ids(firm) if j < model.current_offers.n]
+        quality = float(model.current_offers.quality[ids[0]]) if ids else 0.0
+        api_tokens = np.nan
     else:
-        price, unit, vertical, upstream = firm.api_price, last.get("unit_cost_usd_per_mtok", np.nan), "", ""
-        tokens, gpus, util, quality = last.get("paid_tokens_mtok", 0.0), firm.gpus, last.get("utilisation", np.nan), firm.quality
-        price_unit = "usd_per_mtok"
-    return dict(round=model.round, agent_id=firm.unique_id, type=firm.kind, name=firm.name, funding=firm.funding,
-                vertical=vertical, upstream=upstream, alive=firm.alive, price=price, price_unit=price_unit,
-                unit_cost=unit, app_price_usd_per_month=getattr(firm, "app_price", np.nan),
-                tokens_mtok=tokens, api_tokens_mtok=last.get("api_tokens_mtok", np.nan),
-                free_tokens_mtok=last.get("free_tokens_mtok", 0.0),
-                subscribers=last.get("subscribers", 0.0), revenue_usd=last.get("revenue_usd", 0.0),
-                cost_usd=last.get("cost_usd", 0.0), gross_profit_usd=last.get("gross_profit_usd", 0.0),
-                operating_profit_usd=last.get("operating_profit_usd", 0.0), cash_usd=firm.cash_usd,
-                gpus=gpus, utilisation=util, quality=quality, subsidy_usd=last.get("subsidy_usd", 0.0),
-                funding_inflow_usd=last.get("funding_inflow_usd", 0.0),
+        price, price_unit = (firm.tier_prices[0] if kind == "lab" else firm.api_price), "usd_per_mtok"
+        unit, mc = last.unit_cost_usd_per_mtok, last.marginal_cost_usd_per_mtok
+        tokens, gpus, util, quality = last.paid_tokens_mtok, firm.gpus, last.utilisation, firm.quality
+        api_tokens = last.api_tokens_mtok
+    lab = kind == "lab"
+    return dict(round=model.round, agent_id=firm.unique_id, type=kind, name=firm.name, funding=firm.funding,
+                vertical=getattr(firm, "vertical", ""), upstream=up.name if up is not None else "",
+                alive=firm.alive, price=price, price_unit=price_unit, unit_cost=unit, marginal_cost=mc,
+                api_small_price_usd_per_mtok=_price(firm, "api", 1) if lab else np.nan,
+                plan1_price_usd_per_month=_price(firm, "plan", 0) if kind != "provider" else np.nan,
+                plan2_price_usd_per_month=_price(firm, "plan", 1) if kind != "provider" else np.nan,
+                tokens_mtok=tokens, api_tokens_mtok=api_tokens,
+                free_tokens_mtok=last.free_tokens_mtok if lab else 0.0,
+                subscribers=getattr(last, "subscribers", 0.0), free_users=last.free_users if lab else 0.0,
+                revenue_usd=last.revenue_usd,
+                api_revenue_usd=getattr(last, "api_revenue_usd", 0.0), app_revenue_usd=getattr(last, "app_revenue_usd", 0.0),
+                cost_usd=last.cost_usd, gross_profit_usd=last.gross_profit_usd,
+                operating_profit_usd=last.operating_profit_usd, cash_usd=firm.cash_usd,
+                gpus=gpus, utilisation=util, quality=quality, subsidy_usd=getattr(last, "subsidy_usd", 0.0),
+                funding_inflow_usd=last.funding_inflow_usd,
                 training_gpus=getattr(firm, "training_gpus", 0.0), free_gpus=getattr(firm, "free_gpus", 0.0),
-                paid_gpus=getattr(firm, "paid_gpus", 0.0) if firm.kind == "lab" else gpus,
+                paid_gpus=getattr(firm, "paid_gpus", 0.0) if lab else gpus,
                 product_multiplier=getattr(firm, "product_multiplier", np.nan),
-                acquired_by=getattr(firm, "acquired_by", None) or "")
+                acquired_by=getattr(firm, "acquired_by", None) or "",
+                deviation_gain_usd=firm.deviation_gain_usd, deviation_gain_share=firm.deviation_gain_share)
 
 
 def vertical_offer_cells(model) -> np.ndarray:
@@ -144,20 +177,22 @@ def consumer_surplus_usd(model, offers: demand.Offers) -> float:
 
 def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.ndarray) -> dict[str, Any]:
     """Market-level figures of the round (units in the names)."""
-    labs, provs, wraps = model.alive(model.labs), model.alive(model.providers), model.alive(model.wrappers)
+    labs, provs, wraps = settled(model, model.labs), settled(model, model.providers), settled(model, model.wrappers)
     api_sellers = [*labs, *provs]
-    api_rev = np.array([f.last.get("api_revenue_usd", 0.0) for f in api_sellers]) if api_sellers else np.zeros(0)
-    api_cost = np.array([f.last.get("api_serving_cost_usd", 0.0) for f in api_sellers]) if api_sellers else np.zeros(0)
-    api_tok = np.array([f.last.get("api_tokens_mtok", 0.0) for f in api_sellers]) if api_sellers else np.zeros(0)
-    app_rev = sum(f.last.get("app_revenue_usd", 0.0) for f in labs) + sum(f.last.get("revenue_usd", 0.0) for f in wraps)
-    app_cost = (sum(f.last.get("app_serving_cost_usd", 0.0) + f.last.get("free_gpu_cost_usd", 0.0) for f in labs)
-                + sum(f.last.get("token_bill_usd", 0.0) for f in wraps))
+    prov_cost = lambda f: f.last.gpu_cost_usd  # noqa: E731 (a host's whole cost serves its API)
+    api_rev = np.array([f.last.api_revenue_usd for f in api_sellers]) if api_sellers else np.zeros(0)
+    api_cost = np.array([f.last.api_serving_cost_usd if f.kind == "lab" else prov_cost(f) for f in api_sellers]) if api_sellers else np.zeros(0)
+    api_tok = np.array([f.last.api_tokens_mtok for f in api_sellers]) if api_sellers else np.zeros(0)
+    app_rev = sum(f.last.app_revenue_usd for f in labs) + sum(f.last.revenue_usd for f in wraps)
+    app_cost = (sum(f.last.app_serving_cost_usd + f.last.free_gpu_cost_usd for f in labs)
+                + sum(f.last.token_bill_usd for f in wraps))
     gp_api, gp_app = float(api_rev.sum() - api_cost.sum()), app_rev - app_cost
     total_tok = api_tok.sum()
     flows = model.ledger.new_round()
-    paid = float(sum(f.last.get("paid_tokens_mtok", 0.0) for f in api_sellers))
-    free = float(sum(f.last.get("free_tokens_mtok", 0.0) for f in labs))
+    paid = float(sum(f.last.paid_tokens_mtok for f in api_sellers))
+    free = float(sum(f.last.free_tokens_mtok for f in labs))
     lab_gpus = sum(f.gpus for f in labs)
+    shares = np.array([f.deviation_gain_share for f in [*api_sellers, *wraps] if np.isfinite(f.deviation_gain_share)])
     w = model.weight
     n_customers = model.population.n
     using_ai = float(customers.sum())
@@ -178,19 +213,22 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
         compute_share_free=sum(f.free_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
         compute_share_paid=sum(f.paid_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
         **_vertical_revenue_shares(model, offers, clearing),
-        subsidy_usd=sum(f.last.get("subsidy_usd", 0.0) for f in api_sellers),
+        subsidy_usd=sum(f.last.subsidy_usd for f in api_sellers),
+        deviation_gain_median_share=float(np.median(shares)) if shares.size else np.nan,
+        deviation_gain_max_share=float(shares.max()) if shares.size else np.nan,
         consumer_surplus_usd=consumer_surplus_usd(model, offers),
         customers_using_ai=using_ai,
         customers_outside=n_customers * w - using_ai,
         customers_total=n_customers * w,
-        revenue_labs_usd=sum(f.last.get("revenue_usd", 0.0) for f in labs),
-        revenue_providers_usd=sum(f.last.get("revenue_usd", 0.0) for f in provs),
-        revenue_wrappers_usd=sum(f.last.get("revenue_usd", 0.0) for f in wraps),
-        n_labs=len(labs), n_providers=len(provs), n_wrappers=len(wraps),
+        revenue_labs_usd=sum(f.last.revenue_usd for f in labs),
+        revenue_providers_usd=sum(f.last.revenue_usd for f in provs),
+        revenue_wrappers_usd=sum(f.last.revenue_usd for f in wraps),
+        n_labs=len(model.alive(model.labs)), n_providers=len(model.alive(model.providers)),
+        n_wrappers=len(model.alive(model.wrappers)),
         investor_inflow_usd=flows.get("funding_round", 0.0), parent_inflow_usd=flows.get("parent_transfer", 0.0),
         gpu_spend_usd=flows.get("gpu_cost", 0.0),
         gpu_owned_usd_per_hour=model.gpu_owned_usd_per_hour, gpu_rent_usd_per_hour=model.gpu_rent_usd_per_hour,
-        frontier_quality=max((f.quality for f in labs), default=0.0), open_weight_quality=model.open_weight_quality,
+        frontier_quality=max((f.quality for f in model.alive(model.labs)), default=0.0), open_weight_quality=model.open_weight_quality,
         money_total_usd=model.ledger.total(),
     )
     return row

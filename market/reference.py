@@ -1,9 +1,10 @@
 """The reference population (``customers.mode = "agents"``): every customer is its own Mesa agent.
 
 Slow by design, plain Python loops over :class:`agents.customers.Customer` agents, written to be obviously right;
-it exists to check :class:`market.population.VectorPopulation`, with which it shares an interface (see
-market/population.py). Customers draw their own traits, decide one by one whether to reconsider, and choose by
-argmax of utility plus Gumbel noise; rationing serves a pool's customers in random order while they fit.
+it exists to check :class:`market.population.VectorPopulation`, with which it shares an interface. Customers draw
+their own traits, learn of AI and of labs' apps one Bernoulli draw at a time, decide one by one whether to
+reconsider, and choose by a two-stage nested logit draw (nest, then offer) instead of the fast path's one-uniform
+inverse CDF over the joint probabilities; rationing serves a pool's customers in random order while they fit.
 """
 
 from __future__ import annotations
@@ -12,19 +13,20 @@ import math
 
 import numpy as np
 
-from agents.customers import OUTSIDE, Customer, OfferTerms
+from agents.customers import AI_AWARE, OUTSIDE, Customer, OfferTerms, brand_bit
 from market import demand
 from market.config import VERTICALS, CustomersConfig
-from market.population import CS_SAMPLE_PER_SEGMENT, segment_sizes
+from market.segments import CS_SAMPLE_PER_SEGMENT, News, Tally, nest_lambdas, segment_sizes
 
 
 def offer_terms(offers: demand.Offers) -> list[OfferTerms]:
     """The offers as plain Python records, one per offer id."""
-    owner = np.arange(offers.n) if offers.owner is None else offers.owner
     return [OfferTerms(fit=tuple(float(f) for f in offers.fit[:, j]), quality=float(offers.quality[j]),
                        price_month=float(offers.price_month[j]), price_mtok=float(offers.price_mtok[j]),
-                       cap_mtok=float(offers.cap_mtok[j]), api=bool(offers.api[j]), alive=bool(offers.alive[j]),
-                       owner=int(owner[j]), pool=int(offers.pool[j]))
+                       cap_mtok=float(offers.cap_mtok[j]), overage=float(offers.overage_usd_per_mtok[j]),
+                       api=bool(offers.api[j]), alive=bool(offers.alive[j]), owner=int(offers.owner[j]),
+                       pool=int(offers.pool[j]), nest=int(offers.nest[j]), size=float(offers.size[j]),
+                       brand=int(offers.brand[j]))
             for j in range(offers.n)]
 
 
@@ -33,17 +35,19 @@ class AgentPopulation:
 
     mode = "agents"
 
-    def __init__(self, model, cfg: CustomersConfig) -> None:
+    def __init__(self, model, cfg: CustomersConfig, brand_awareness: list[float]) -> None:
+        lam = tuple(nest_lambdas(cfg))
         self.customers: list[Customer] = []
         self.by_segment: list[list[Customer]] = []
         for s, (seg_cfg, n) in enumerate(zip(cfg.segments, segment_sizes(cfg))):
-            members = [Customer(model, seg_cfg, s, VERTICALS) for _ in range(n)]
+            members = [Customer(model, seg_cfg, s, VERTICALS, brand_awareness, lam) for _ in range(n)]
             self.by_segment.append(members)
             self.customers.extend(members)
         self.cs_sample = [[members[i] for i in sorted(model.rng.choice(len(members), size=min(len(members), CS_SAMPLE_PER_SEGMENT), replace=False))]
                           for members in self.by_segment]
         self.n = len(self.customers)
         self.n_segments = len(self.by_segment)
+        self.n_brands = len(brand_awareness)
         self.price_scales = np.array([float(s.price_scale_usd) for s in cfg.segments])
         self._terms: tuple[demand.Offers, list[OfferTerms]] | None = None
 
@@ -66,20 +70,49 @@ class AgentPopulation:
         col = lambda attr, dtype=float: np.array([getattr(c, attr) for c in people], dtype=dtype)  # noqa: E731
         return dict(customer=idx, segment=col("segment", int), vertical=col("vertical", int), wtp_usd=col("wtp_usd"),
                     usage_mtok=col("usage_mtok"), switching_cost_usd=col("switching_cost_usd"),
-                    choice=col("choice", int))
+                    aware=col("aware", int), choice=col("choice", int))
+
+    def spread_awareness(self, users: np.ndarray, brand_users: np.ndarray, cfg: CustomersConfig,
+                         rng: np.random.Generator) -> int:
+        """One month of Bass diffusion, customer by customer (see ``VectorPopulation.spread_awareness``)."""
+        newly = 0
+        for s, members in enumerate(self.by_segment):
+            seg_cfg = cfg.segments[s]
+            aware = [c for c in members if c.aware & AI_AWARE]
+            known = [sum(1 for c in aware if c.aware & brand_bit(b)) / len(aware) if aware else 0.0
+                     for b in range(self.n_brands)]
+            hazard = min(1.0, seg_cfg.bass_innovation + seg_cfg.bass_imitation * users[s] / max(len(members), 1))
+            for c in members:
+                if rng.random() < hazard and not c.aware & AI_AWARE:
+                    c.aware |= AI_AWARE
+                    for b, share in enumerate(known):
+                        if rng.random() < share:
+                            c.aware |= brand_bit(b)
+                    c.forced = True
+                    newly += 1
+            for b in range(self.n_brands):
+                hazard_b = min(1.0, cfg.brand_innovation + cfg.brand_imitation * brand_users[s, b] / max(len(aware), 1))
+                for c in members:
+                    if rng.random() < hazard_b and c.aware & AI_AWARE:
+                        c.aware |= brand_bit(b)
+        return newly
 
     def choose_all(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator) -> None:
-        """Everyone chooses (set-up)."""
+        """Every customer aware of AI chooses (set-up)."""
         terms = self._offer_terms(offers)
         for c in self.customers:
-            c.choose(terms, usage_factor, rng)
+            if c.aware & AI_AWARE:
+                c.choose(terms, usage_factor, rng)
 
-    def reconsider(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator) -> int:
+    def reconsider(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator,
+                   news: News | None = None) -> int:
         """Each customer in turn decides whether to look at the market and, if so, chooses; returns how many did."""
         terms = self._offer_terms(offers)
         looked = 0
         for c in self.customers:
-            if c.reconsiders(rng):
+            has_news = news is not None and (
+                bool(news.new_offer[c.vertical]) or (c.choice != OUTSIDE and bool(news.price_rose[c.choice])))
+            if c.reconsiders(rng, has_news):
                 c.choose(terms, usage_factor, rng)
                 looked += 1
         return looked
@@ -94,12 +127,12 @@ class AgentPopulation:
                 moved += 1
         return moved
 
-    def reassign(self, old_ids: np.ndarray, new_id: int) -> None:
-        """Customers of ``old_ids`` now hold ``new_id``."""
-        old = {int(j) for j in old_ids}
+    def reassign(self, old_ids: np.ndarray, new_ids: np.ndarray) -> None:
+        """Customers of ``old_ids[k]`` now hold ``new_ids[k]``."""
+        mapping = {int(o): int(n) for o, n in zip(np.atleast_1d(old_ids), np.atleast_1d(new_ids))}
         for c in self.customers:
-            if c.choice in old:
-                c.choice = new_id
+            if c.choice in mapping:
+                c.choice = mapping[c.choice]
 
     def counts(self, n_offers: int) -> np.ndarray:
         """(S, V, J) customers per segment, vertical and offer."""
@@ -109,37 +142,34 @@ class AgentPopulation:
                 out[c.segment, c.vertical, c.choice] += 1
         return out
 
-    def tally(self, offers: demand.Offers, usage_factor: float) -> tuple[np.ndarray, np.ndarray]:
-        """((S, V, J) customers, (S, V, J) Mtok/month asked)."""
+    def tally(self, offers: demand.Offers, usage_factor: float) -> Tally:
+        """Customers, tokens asked and overage tokens per (segment, vertical, offer)."""
         terms = self._offer_terms(offers)
         tokens = np.zeros((self.n_segments, len(VERTICALS), offers.n))
+        overage = np.zeros_like(tokens)
         for c in self.customers:
             if c.choice != OUTSIDE:
-                tokens[c.segment, c.vertical, c.choice] += c.tokens(terms[c.choice], usage_factor)
-        return self.counts(offers.n), tokens
+                x = c.tokens(terms[c.choice], usage_factor)
+                tokens[c.segment, c.vertical, c.choice] += x
+                if math.isfinite(terms[c.choice].overage):
+                    overage[c.segment, c.vertical, c.choice] += max(0.0, x - terms[c.choice].cap_mtok)
+        return Tally(self.counts(offers.n), tokens, overage)
 
-    def ration(self, offers: demand.Offers, usage_factor: float, capacity: np.ndarray, blocked: np.ndarray,
-               rng: np.random.Generator) -> int:
-        """Customers of each over-full pool arrive in random order and get in while the pool has capacity left;
-        those turned away choose again with every full pool's offers closed. Returns how many were turned away.
+    def ration(self, offers: demand.Offers, usage_factor: float, capacity: np.ndarray, pool_load: np.ndarray,
+               blocked: np.ndarray, rng: np.random.Generator) -> int:
+        """Each customer of an over-full pool gets in with probability capacity / load of its pool; those turned
+        away choose again with every full pool's offers closed. Returns how many were turned away.
 
-        Args: capacity: (P,) Mtok/month per pool, simulated units; blocked: (J,) bool, offers whose pool is
-        over capacity."""
+        Args: capacity, pool_load: (P,) reference-model Mtok/month per pool, simulated units; blocked: (J,) bool,
+        offers whose pool is over capacity."""
         terms = self._offer_terms(offers)
         closed = frozenset(int(j) for j in np.flatnonzero(blocked))
-        queues: dict[int, list[Customer]] = {}
+        away = []
         for c in self.customers:
             if c.choice in closed:
-                queues.setdefault(terms[c.choice].pool, []).append(c)
-        away: list[Customer] = []
-        for pool in sorted(queues):
-            queue, load = queues[pool], 0.0
-            for k in rng.permutation(len(queue)):  # arrivals in random order
-                c = queue[k]
-                if load >= capacity[pool] * (1 - 1e-12):  # full: the rest are turned away
+                pool = terms[c.choice].pool
+                if rng.random() >= capacity[pool] / max(pool_load[pool], 1e-300):
                     away.append(c)
-                else:
-                    load += c.tokens(terms[c.choice], usage_factor)
         for c in away:
             c.choose(terms, usage_factor, rng, closed)
         return len(away)
@@ -151,6 +181,6 @@ class AgentPopulation:
         total = 0.0
         for members, sample in zip(self.by_segment, self.cs_sample):
             if sample:
-                mean_iv = math.fsum(c.inclusive_value(terms, usage_factor) for c in sample) / len(sample)
-                total += mean_iv * sample[0].price_scale_usd * len(members)
+                mean_cs = math.fsum(c.inclusive_value(terms, usage_factor) * c.price_scale_usd for c in sample) / len(sample)
+                total += mean_cs * len(members)
         return total

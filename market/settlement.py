@@ -1,24 +1,28 @@
 """Settlement: revenues, GPU costs (idle capacity still costs), wrapper token bills, operating costs.
 
-Every payment is a ledger posting (DESIGN.md §3 step 5), so money is conserved by construction; the per-firm
-figures of the round are stored on ``firm.last`` for pricing, funding and recording.
+Every payment is a ledger posting (docs/design.md, "One round", step 6), so money is conserved by construction;
+each firm's figures of the round become its typed record (agents/records.py), ``firm.last``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from agents.records import LabRound, ProviderRound, WrapperRound
 from market import costs, demand
 from market.clearing import Clearing
-from market.offers import API, APP, FREE, VERTICAL, WRAPPER
+from market.offers import API, FREE, PLAN, VERTICAL, WRAPPER
 
 
 def offer_totals(model, offers: demand.Offers, clearing: Clearing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per offer, real units, shape (J,) each: customers (count, from the clearing's tally of this round's
-    choices), tokens served (Mtok/month), revenue ($/month)."""
+    """Per offer, real units, shape (J,) each: customers (count), tokens served (Mtok/month), revenue ($/month):
+    flat prices × customers, plus per-token and overage prices × the tokens served."""
     customers = clearing.customers.sum(axis=(0, 1)) * model.weight
-    tokens = clearing.offer_served * model.weight
-    revenue = offers.price_month * customers + offers.price_mtok * tokens
+    share = clearing.served_share
+    tokens = clearing.offer_tokens * share * model.weight
+    extra = clearing.overage.sum(axis=(0, 1)) * share * model.weight
+    over_price = np.where(np.isfinite(offers.overage_usd_per_mtok), offers.overage_usd_per_mtok, 0.0)
+    revenue = offers.price_month * customers + offers.price_mtok * (tokens - extra) + over_price * extra
     return customers, tokens, revenue
 
 
@@ -27,7 +31,7 @@ def _sum(values: np.ndarray, ids: list[int]) -> float:
 
 
 def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
-    """Post the round's payments and store each firm's figures in ``firm.last`` (all $ per month, Mtok)."""
+    """Post the round's payments and set each alive firm's ``last`` record (all $ per month, Mtok)."""
     book, ledger = model.book, model.ledger
     customers, tokens, revenue = offer_totals(model, offers, clearing)
     model.offer_customers, model.offer_tokens, model.offer_revenue = customers, tokens, revenue
@@ -36,76 +40,97 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
     bills = {uid: 0.0 for uid in sellers}
     bills_by_vertical: dict[int, dict[str, float]] = {uid: {} for uid in sellers}
     wrapper_tokens = {uid: 0.0 for uid in sellers}
+    wrapper_equiv = {uid: 0.0 for uid in sellers}
+    r = model.round
 
     for j, e in enumerate(book.entries):
-        if offers.alive[j] and revenue[j] > 0:
+        if j < offers.n and offers.alive[j] and revenue[j] > 0:
             ledger.post("customers", e.firm, float(revenue[j]), "subscriptions" if e.kind != API else "api_sales")
 
     for w in model.alive(model.wrappers):
         j = book.ids(w, WRAPPER)
         subs, tok, rev = _sum(customers, j), _sum(tokens, j), _sum(revenue, j)
-        up = sellers.get(w.upstream_id)
-        # A lab that entered the wrapper's vertical may charge it a surcharge on the list price.
-        bill = tok * up.api_price * (1.0 + getattr(up, "surcharge", {}).get(w.vertical, 0.0)) if up is not None else 0.0
-        if up is not None:
+        up, tier = book.upstream_of(w)
+        bill = 0.0
+        if up is not None and up.unique_id in sellers:
+            bill = tok * book.wrapper_token_price(w)
             ledger.post(w, up, bill, "token_bills")
             bills[up.unique_id] += bill
             by_v = bills_by_vertical[up.unique_id]
             by_v[w.vertical] = by_v.get(w.vertical, 0.0) + bill
             wrapper_tokens[up.unique_id] += tok
-        ledger.post(w, "staff", w.cfg.opex_usd_per_month, "opex")
-        w.last = dict(revenue_usd=rev, subscribers=subs, tokens_mtok=tok, token_bill_usd=bill,
-                      cost_usd=bill, gross_profit_usd=rev - bill, opex_usd=w.cfg.opex_usd_per_month,
-                      operating_profit_usd=rev - bill - w.cfg.opex_usd_per_month, price=w.price,
-                      unit_cost=bill / subs if subs > 0 else np.nan)
+            wrapper_equiv[up.unique_id] += tok * (up.tier_size(tier) if up.kind == "lab" else 1.0)
+        opex = w.cfg.opex_usd_per_month
+        ledger.post(w, "staff", opex, "opex")
+        w.last = WrapperRound(round=r, revenue_usd=rev, cost_usd=bill, gross_profit_usd=rev - bill, opex_usd=opex,
+                              operating_profit_usd=rev - bill - opex, subscribers=subs, tokens_mtok=tok,
+                              token_bill_usd=bill, unit_cost_usd_per_subscriber=bill / subs if subs > 0 else np.nan)
         w.record_revenue(rev)
 
     for lab in model.alive(model.labs):
-        p = model.gpu_owned_usd_per_hour * hours
+        uid = lab.unique_id
+        price_gpu = model.gpu_owned_usd_per_hour * hours
+        tech = model.tech_of(lab)
         api_ids, free_ids = book.ids(lab, API), book.ids(lab, FREE)
-        app_ids = book.ids(lab, APP) + book.ids(lab, VERTICAL)
-        paid_tok = float(clearing.pool_served[book.paid_pool[lab.unique_id]])
-        api_tok = _sum(tokens, api_ids) + wrapper_tokens[lab.unique_id]
+        app_ids = book.ids(lab, PLAN) + book.ids(lab, VERTICAL)
+        paid_equiv = float(clearing.pool_served[book.paid_pool[uid]])
+        api_tok = _sum(tokens, api_ids) + wrapper_tokens[uid]
+        api_equiv = float((tokens[api_ids] * offers.size[api_ids]).sum()) + wrapper_equiv[uid] if api_ids else wrapper_equiv[uid]
         app_tok, free_tok = _sum(tokens, app_ids), _sum(tokens, free_ids)
-        paid_cost, free_cost, training_cost = lab.paid_gpus * p, lab.free_gpus * p, lab.training_gpus * p
-        unit = paid_cost / paid_tok if paid_tok > 0 else np.nan
-        subsidy = max(0.0, unit - lab.api_price) * api_tok if np.isfinite(unit) else 0.0
+        app_equiv = float((tokens[app_ids] * offers.size[app_ids]).sum()) if app_ids else 0.0
+        paid_cost, free_cost, training_cost = lab.paid_gpus * price_gpu, lab.free_gpus * price_gpu, lab.training_gpus * price_gpu
+        gpu_cost = lab.gpus * price_gpu
+        unit = paid_cost / paid_equiv if paid_equiv > 0 else np.nan
+        unit0 = 0.0 if np.isnan(unit) else unit
+        subsidy = 0.0
+        for j in api_ids:  # each tier against the unit cost of its size
+            subsidy += max(0.0, unit0 * offers.size[j] - offers.price_mtok[j]) * tokens[j]
+        for w in model.alive(model.wrappers):
+            up, tier = book.upstream_of(w)
+            if up is lab:
+                wt = _sum(tokens, book.ids(w, WRAPPER))
+                subsidy += max(0.0, unit0 * lab.tier_size(tier) - book.wrapper_token_price(w)) * wt
         lab.subsidy_spent_usd += subsidy
-        api_rev = _sum(revenue, api_ids) + bills[lab.unique_id]
+        api_rev = _sum(revenue, api_ids) + bills[uid]
         app_rev = _sum(revenue, app_ids)
-        ledger.post(lab, "gpu_vendors", lab.gpus * p, "gpu_cost")
-        ledger.post(lab, "staff", lab.cfg.opex_usd_per_month, "opex")
-        cap = float(clearing.pool_capacity[book.paid_pool[lab.unique_id]])
-        unit_or0 = 0.0 if np.isnan(unit) else unit
-        lab.last = dict(
-            revenue_usd=api_rev + app_rev, api_revenue_usd=api_rev, app_revenue_usd=app_rev,
-            paid_tokens_mtok=paid_tok, api_tokens_mtok=api_tok, app_tokens_mtok=app_tok, free_tokens_mtok=free_tok,
+        opex = lab.cfg.opex_usd_per_month
+        ledger.post(lab, "gpu_vendors", gpu_cost, "gpu_cost")
+        ledger.post(lab, "staff", opex, "opex")
+        cap = float(clearing.pool_capacity[book.paid_pool[uid]])
+        lab.last = LabRound(
+            round=r, revenue_usd=api_rev + app_rev, cost_usd=paid_cost + free_cost,
+            gross_profit_usd=api_rev + app_rev - paid_cost - free_cost, opex_usd=opex,
+            operating_profit_usd=api_rev + app_rev - gpu_cost - opex,
+            api_revenue_usd=api_rev, wrapper_bills_usd=bills[uid], app_revenue_usd=app_rev,
+            paid_tokens_mtok=api_tok + app_tok, paid_equiv_mtok=paid_equiv, api_tokens_mtok=api_tok,
+            app_tokens_mtok=app_tok, free_tokens_mtok=free_tok,
             subscribers=_sum(customers, app_ids), free_users=_sum(customers, free_ids),
-            paid_gpu_cost_usd=paid_cost, free_gpu_cost_usd=free_cost, training_cost_usd=training_cost,
-            api_serving_cost_usd=unit_or0 * api_tok, app_serving_cost_usd=unit_or0 * app_tok,
-            unit_cost_usd_per_mtok=unit, cost_usd=paid_cost + free_cost,
-            gross_profit_usd=api_rev + app_rev - paid_cost - free_cost, opex_usd=lab.cfg.opex_usd_per_month,
-            operating_profit_usd=api_rev + app_rev - lab.gpus * p - lab.cfg.opex_usd_per_month,
-            utilisation=paid_tok / cap if cap > 0 else 0.0, price=lab.api_price, subsidy_usd=subsidy,
-            bills_by_vertical=bills_by_vertical[lab.unique_id])
+            gpu_cost_usd=gpu_cost, paid_gpu_cost_usd=paid_cost, free_gpu_cost_usd=free_cost,
+            training_cost_usd=training_cost, api_serving_cost_usd=unit0 * api_equiv,
+            app_serving_cost_usd=unit0 * app_equiv, unit_cost_usd_per_mtok=unit,
+            marginal_cost_usd_per_mtok=float(costs.marginal_cost_usd_per_mtok(tech, model.gpu_owned_usd_per_hour)),
+            utilisation=paid_equiv / cap if cap > 0 else 0.0, subsidy_usd=subsidy,
+            bills_by_vertical=tuple(sorted(bills_by_vertical[uid].items())))
         lab.record_revenue(api_rev + app_rev)
 
     for prov in model.alive(model.providers):
+        uid = prov.unique_id
         tech = model.tech_of(prov)
-        tok = float(clearing.pool_served[book.paid_pool[prov.unique_id]])
+        tok = float(clearing.pool_served[book.paid_pool[uid]])
         prov.gpus = float(min(costs.gpus_required(tok, tech), prov.cfg.max_gpus))
         gpu_cost = prov.gpus * model.gpu_rent_usd_per_hour * hours
-        rev = _sum(revenue, book.ids(prov, API)) + bills[prov.unique_id]
+        rev = _sum(revenue, book.ids(prov, API)) + bills[uid]
         unit = gpu_cost / tok if tok > 0 else np.nan
         subsidy = max(0.0, unit - prov.api_price) * tok if np.isfinite(unit) else 0.0
+        opex = prov.cfg.opex_usd_per_month
         ledger.post(prov, "gpu_vendors", gpu_cost, "gpu_cost")
-        ledger.post(prov, "staff", prov.cfg.opex_usd_per_month, "opex")
+        ledger.post(prov, "staff", opex, "opex")
         cap = float(costs.capacity_mtok_per_month(prov.gpus, tech)) if prov.gpus > 0 else 0.0
-        prov.last = dict(revenue_usd=rev, api_revenue_usd=rev, paid_tokens_mtok=tok, api_tokens_mtok=tok,
-                         unit_cost_usd_per_mtok=gpu_cost / tok if tok > 0 else np.nan, cost_usd=gpu_cost,
-                         api_serving_cost_usd=gpu_cost, gross_profit_usd=rev - gpu_cost,
-                         opex_usd=prov.cfg.opex_usd_per_month,
-                         operating_profit_usd=rev - gpu_cost - prov.cfg.opex_usd_per_month,
-                         utilisation=tok / cap if cap > 0 else 0.0, price=prov.api_price, subsidy_usd=subsidy)
+        prov.last = ProviderRound(
+            round=r, revenue_usd=rev, cost_usd=gpu_cost, gross_profit_usd=rev - gpu_cost, opex_usd=opex,
+            operating_profit_usd=rev - gpu_cost - opex, api_revenue_usd=rev, api_tokens_mtok=tok,
+            paid_tokens_mtok=tok, gpus=prov.gpus, gpu_cost_usd=gpu_cost, unit_cost_usd_per_mtok=unit,
+            marginal_cost_usd_per_mtok=float(costs.marginal_cost_usd_per_mtok(tech, model.gpu_rent_usd_per_hour)),
+            utilisation=tok / cap if cap > 0 else 0.0, subsidy_usd=subsidy)
         prov.record_revenue(rev)
-    model.last_api_tokens_mtok = sum(f.last.get("api_tokens_mtok", 0.0) for f in sellers.values())
+    model.last_api_tokens_mtok = sum(f.last.api_tokens_mtok for f in sellers.values())

@@ -166,11 +166,29 @@ def _value_source(path: str, field: str, value: Any, default: Any, base: dict[st
             if value != baseline:
                 return "scenario", ""
     table = VALUE_SOURCES.get(field, {})
-    if not isinstance(value, (dict, list)) and value in table and value == baseline:
-        return "defaults", table[value]
+    key = (tuple(sorted(value.items())) if isinstance(value, dict) else tuple(value) if isinstance(value, list)
+           else value)
+    if key in table and (value == baseline or _from_factory(path, value)):
+        return "defaults", table[key]
     if value == (baseline if default is None else default):
         return "schema", ""
     return "defaults", ""
+
+
+def _from_factory(path: str, value: Any) -> bool:
+    """Whether ``value`` at ``path`` is what a list element's own factory default gives (a lab in a scenario that
+    keeps the default model line gets the default tiers, whatever the baseline's lab at that index has)."""
+    from market.config import _default_plans, _default_tiers
+
+    parts = path.split(".")
+    for name, factory in (("tiers", _default_tiers), ("plans", _default_plans)):
+        if name in parts:
+            i = parts.index(name)
+            if i + 2 < len(parts) and parts[i + 1].isdigit():
+                items = factory()
+                k = int(parts[i + 1])
+                return k < len(items) and getattr(items[k], parts[i + 2], None) == value
+    return False
 
 
 def _explicit_paths(data: Any, prefix: str = "") -> set[str]:

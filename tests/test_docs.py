@@ -60,7 +60,7 @@ def test_odd_table_sources_are_the_values_own():
     for r in parameter_rows():
         if "[]" not in r.path and r.path in cells:
             assert cells[r.path][column] == _cell(r.source, r.keys), r.path
-    assert cells["wrappers.policy.step"][column] == "assumption: app list prices move at most 10 % a month"
+    assert cells["pricing.adjustment"][column].startswith("assumption: partial best-response dynamics")
 
 
 def test_staleness_is_detected_when_a_unit_changes(monkeypatch):

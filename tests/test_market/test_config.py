@@ -38,14 +38,13 @@ def test_calibration_keys_named_in_sources_exist():
 def test_defaults_match_calibration_table():
     assert field_meta(WorldConfig, "gpu_rent_usd_per_hour")["default"] == calibration.value("h100_median_posted_usd_per_hour")
     assert field_meta(WorldConfig, "gpu_owned_usd_per_hour")["default"] == calibration.value("h100_atcost_usd_per_gpu_hour_estimate")
-    # DERIVED: the API markup 2.53 = 1 / cost share - 1, cost share from the FutureSearch API estimate rows.
-    share = (calibration.value("openai_api_a100eq_gpus_estimate") * calibration.value("openai_api_gpu_rent_usd_per_hour_estimate")
-             * 730 / calibration.value("openai_api_monthly_revenue_2024_06_usd"))
-    assert 1 / share - 1 == pytest.approx(LabConfig(name="x").api_policy.markup, abs=0.02)
-    # GPT-4o blended at DeepSeek's 608:168 mix.
+    # GPT-4o and GPT-4o mini blended at DeepSeek's 608:168 mix; the small tier's size is their price ratio (DERIVED).
     mix = 608 / 776
-    blended = mix * calibration.value("price_gpt4o_2024_08_input_usd_per_m") + (1 - mix) * calibration.value("price_gpt4o_2024_08_output_usd_per_m")
-    assert blended == pytest.approx(LabConfig(name="x").api_price_usd_per_mtok, abs=0.01)
+    blend = lambda key: mix * calibration.value(f"{key}_input_usd_per_m") + (1 - mix) * calibration.value(f"{key}_output_usd_per_m")  # noqa: E731
+    frontier, small = LabConfig(name="x").tiers
+    assert blend("price_gpt4o_2024_08") == pytest.approx(frontier.price_usd_per_mtok, abs=0.01)
+    assert blend("price_gpt4o_mini") == pytest.approx(small.price_usd_per_mtok, abs=0.001)
+    assert blend("price_gpt4o_mini") / blend("price_gpt4o_2024_08") == pytest.approx(small.size_factor, abs=0.002)
 
 
 @pytest.mark.parametrize("overrides, fragment", [

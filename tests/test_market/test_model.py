@@ -31,9 +31,10 @@ def test_served_tokens_never_exceed_capacity(seed):
 
 
 def test_full_pools_spill_customers_to_their_next_choice():
-    # Providers capped at 200 GPUs but priced far below the labs: their pools fill and the rest spill over.
-    # (Each of the 3,000 simulated customers stands for ~330k real ones, so pools fill in coarse steps.)
-    model = TokenMarket(small_config(**{"world.rounds": 3, "providers.max_gpus": 200,
+    # Providers capped at 20 GPUs and priced far below the labs (at cost plus nothing): their pools fill and the
+    # rest spill over. (Each of the 3,000 simulated customers stands for ~330k real ones.)
+    model = TokenMarket(small_config(**{"world.rounds": 3, "providers.max_gpus": 20,
+                                        "providers.policy": {"name": "cost_plus", "markup": 0.0},
                                         "providers.api_price_usd_per_mtok": 0.01}), rng=3)
     model.step()
     m, _, _ = model.recorder.frames()
@@ -41,7 +42,7 @@ def test_full_pools_spill_customers_to_their_next_choice():
     c = model.last_clearing
     prov_pools = [model.book.paid_pool[p.unique_id] for p in model.providers]
     assert np.all(c.pool_served[prov_pools] <= c.pool_capacity[prov_pools] * (1 + 1e-9))
-    # Admission stops once a pool is full, the crossing customer's excess is throttled: full pools run full.
+    # Full pools admit about their capacity and throttle the excess: they run full.
     full = [p for p in prov_pools if c.pool_demand[p] >= c.pool_capacity[p]]
     assert full and c.pool_served[full] == pytest.approx(c.pool_capacity[full], rel=1e-9)
 
@@ -51,7 +52,7 @@ def test_exit_releases_customers_and_moves_wrappers():
     model = TokenMarket(cfg, rng=0)
     victim = model.labs[1]
     for w in model.wrappers:  # make sure some wrappers depend on the victim
-        w.upstream_id = victim.unique_id
+        w.upstream = (victim.unique_id, 0)
     model.step()
     assert not victim.alive
     dead = model.book.ids(victim)
@@ -64,11 +65,14 @@ def test_exit_releases_customers_and_moves_wrappers():
 
 
 def test_identical_competitive_providers_converge_to_unit_cost():
-    # No labs, no wrappers, two identical providers, flat cost curve (no scale economies), no capacity limit:
-    # Bertrand undercutting drives both prices to unit cost, within one 5 % step.
+    # No wrappers, two identical providers hosting the open weights of one lab that prices its own API out of the
+    # market and sells no apps, flat cost curve (no scale economies), no capacity limit: Bertrand undercutting
+    # drives both prices to unit cost, within one 5 % step.
     cfg = build_config({}, {
-        "labs": [], "wrappers.per_vertical": {"coding": 0, "customer_support": 0, "writing": 0, "general_chat": 0},
-        "providers.n": 2, "providers.policy": {"name": "competitive", "step": 0.05, "floor_markup": 0.0},
+        "labs": [{"name": "publisher", "plans": [], "free_tier": False, "publishes_weights": True,
+                  "tiers": [{"name": "frontier", "price_usd_per_mtok": 1000.0}], "pricing": {"name": "cost_plus", "markup": 50.0}}],
+        "wrappers.per_vertical": {"coding": 0, "customer_support": 0, "writing": 0, "general_chat": 0},
+        "providers.n": 2, "providers.entry": False, "providers.policy": {"name": "competitive", "step": 0.05, "floor_markup": 0.0},
         "providers.opex_usd_per_month": 0.0, "providers.max_gpus": 10_000_000, "providers.api_price_usd_per_mtok": 3.0,
         "world.scale_economies": False, "world.gpu_price_change_per_year": 0.0, "world.efficiency_gain_per_year": 0.0,
         "world.usage_growth_per_year": 0.0, "customers.n_customers": 4000, "world.rounds": 80})
@@ -76,7 +80,7 @@ def test_identical_competitive_providers_converge_to_unit_cost():
     for _ in range(80):
         model.step()
     for p in model.providers:
-        unit = p.last["unit_cost_usd_per_mtok"]
+        unit = p.last.unit_cost_usd_per_mtok
         # (relative 1e-12: price and unit cost are computed along different float paths)
         assert unit * (1 - 1e-12) <= p.api_price <= unit * 1.05 + 1e-9
 

@@ -95,7 +95,7 @@ def test_acquisition_moves_customers_and_conserves_money():
         wrapper = next(w for w in model.wrappers if w.name == name)
         assert not wrapper.alive and wrapper.acquired_by == "lab_investor_a"
         assert not np.isin(model.choice, model.book.ids(wrapper)).any()
-    assert model.labs[0].vertical_prices  # it sells vertical apps now
+    assert model.labs[0].vertical_plan_prices  # it sells vertical apps now
 
 
 def test_providers_enter_when_margins_are_positive():

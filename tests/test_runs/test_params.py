@@ -54,7 +54,8 @@ def test_paths_are_the_set_syntax_and_values_round_trip(baseline):
             node = node[int(part)] if part.isdigit() else getattr(node, part)
         assert node == r.value, r.path
     paths = {r.path for r in baseline}
-    assert {"labs.0.skill", "labs.3.api_policy.markup", "customers.segments.2.usage_median_mtok"} <= paths
+    assert {"labs.0.skill", "labs.3.pricing.markup", "labs.1.tiers.1.size_factor",
+            "customers.segments.2.usage_median_mtok"} <= paths
 
 
 def test_calibrated_defaults_show_key_title_and_date(baseline):
@@ -69,11 +70,11 @@ def test_calibrated_defaults_show_key_title_and_date(baseline):
 
 def test_default_list_values_carry_their_own_source(baseline):
     by_path = {r.path: r for r in baseline}
-    sonnet = by_path["labs.1.api_price_usd_per_mtok"]
+    sonnet = by_path["labs.1.tiers.0.price_usd_per_mtok"]
     assert sonnet.value == 5.61 and sonnet.origin == "defaults"
     assert sonnet.keys == ("price_claude35_sonnet_input_usd_per_m", "price_claude35_sonnet_output_usd_per_m")
-    assert by_path["labs.0.api_price_usd_per_mtok"].keys[0] == "price_gpt4o_2024_08_input_usd_per_m"
-    assert by_path["labs.0.api_policy.markup"].kind == "derived"
+    assert by_path["labs.0.tiers.0.price_usd_per_mtok"].keys[0] == "price_gpt4o_2024_08_input_usd_per_m"
+    assert by_path["labs.0.tiers.1.size_factor"].kind == "derived"
 
 
 def test_value_sources_are_all_used_and_resolve(baseline):
@@ -96,12 +97,13 @@ def test_scenario_values_differ_from_baseline_and_give_the_files_reason(baseline
     assert lag.origin == "scenario" and lag.kind == "scenario" and "two months" in lag.source
     host = rows["providers.skill"]
     assert host.value == 5.0 and host.keys == ("sglang_ep_vs_tp_output_gain",)
-    policy = rows["labs.0.api_policy.name"]
-    assert policy.value == "competitive" and "near-identical" in policy.source
+    fit = rows["customers.api_fit"]
+    assert fit.value == 0.95 and "same protocol" in fit.source
     untouched = rows["world.gpu_rent_usd_per_hour"]
     assert untouched.value == base[untouched.path].value and untouched.origin == "schema"
     # A restated default value keeps the default's source, not the [[labs]] table's comment.
-    assert rows["labs.1.api_price_usd_per_mtok"].origin == "defaults"
+    restated = {r.path: r for r in parameter_rows("differentiated")}["labs.1.tiers.0.price_usd_per_mtok"]
+    assert restated.value == 5.61 and restated.origin == "defaults"
 
 
 def test_overrides_are_reported_as_such():
@@ -208,7 +210,7 @@ def test_cli_csv_parses_with_one_row_per_value(capsys, baseline):
                                 "origin", "description"]
     assert len(df) == len(baseline) and (df["unit"] != "").all() and (df["range"] != "").all()
     row = df.set_index("path").loc["customers.segments.1.switching_cost_usd"]
-    assert (row["value"], row["origin"], row["source"]) == ("60", "scenario", "three times the baseline")
+    assert (row["value"], row["origin"], row["source"]) == ("720", "scenario", "three times the baseline")
     assert df.set_index("path").loc["world.gpu_owned_usd_per_hour", "titles"]
 
 
@@ -307,7 +309,7 @@ def test_collapsed_rows_name_the_scenario_defaults_and_overrides_that_set_them()
     pipe = {r.path: r for r in parameter_rows("commodity_pipe", collapse=True)}
     assert (pipe["providers.n"].value, pipe["providers.n"].origin) == (8, "scenario")
     assert pipe["providers.n"].source.startswith("A crowded hosting market")
-    assert pipe["labs[].api_policy.step"].origin == "scenario" and "5 %" not in pipe["labs[].api_policy.step"].source
+    assert pipe["customers.api_fit"].origin == "scenario" and "same protocol" in pipe["customers.api_fit"].source
     assert pipe["world.gpu_rent_usd_per_hour"].origin == "schema"
     takeover = {r.path: r for r in parameter_rows("vertical_takeover_coding", {"labs.3.skill": "2"}, collapse=True)}
     strategy = takeover["labs[].vertical_strategy"]
@@ -321,11 +323,12 @@ def test_collapsed_rows_name_the_scenario_defaults_and_overrides_that_set_them()
 
 def test_collapsed_baseline_rows_give_the_default_lists_reason_alone(baseline):
     rows = {r.path: r for r in parameter_rows(collapse=True)}
-    step = rows["wrappers.policy.step"]  # the field's default is 0.05 ("a 5 % move"); the default lists set 0.1
-    assert (step.value, step.origin) == (0.1, "defaults")
-    assert step.source == "assumption: app list prices move at most 10 % a month"
-    assert rows["providers.policy.name"].source == "assumption: hosts of the same open model undercut each other"
-    assert rows["labs[].app_policy.step"].origin == "defaults" and "5 %" not in rows["labs[].app_policy.step"].source
+    cap = rows["wrappers.plans[].cap_mtok"]  # required field: the default list's values carry their own reasons
+    assert (cap.value, cap.origin) == ([5.0, 100.0], "defaults")
+    assert "[0] 5: assumption: a $20 app plan" in cap.source and "[1] 100: assumption: the $200 app plan" in cap.source
+    assert rows["providers.policy.name"].origin == "schema" and rows["providers.policy.name"].value == "best_response"
+    aware = rows["labs[].brand_awareness"]
+    assert aware.origin == "defaults" and "[0] 0.9: chatgpt_wau_2024_08" in aware.source
     cash = rows["labs[].cash_usd"]
     assert cash.origin == "defaults [0, 2, 3]; schema [1]"
     assert cash.source.startswith("[0] 1e10: assumption: the larger investor-funded lab")
@@ -336,5 +339,5 @@ def test_collapsed_baseline_rows_give_the_default_lists_reason_alone(baseline):
 def test_csv_of_collapsed_rows_keeps_list_values():
     out = format_csv(parameter_rows(collapse=True))
     df = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False).set_index("path")
-    assert df.loc["labs[].api_price_usd_per_mtok", "value"] == "4.13; 5.61; 3.15; 0.45"
+    assert df.loc["labs[].brand_awareness", "value"] == "0.9; 0.15; 0.45; 0.05"
     assert df.loc["labs[].skill", "value"] == "1 (all 4)"

@@ -66,7 +66,7 @@ def test_field_kinds_and_list_and_dict_paths():
     assert field_kind("world.rounds") == "int"
     assert field_kind("labs.0.skill") == "float"
     assert field_kind("world__scale_economies") == "bool"
-    assert field_kind("labs.1.api_policy.name") == "str"
+    assert field_kind("labs.1.pricing.name") == "str"
     assert field_kind("wrappers.per_vertical.coding") == "int"
     with pytest.raises(ConfigError, match="unknown key"):
         field_kind("world.nope")

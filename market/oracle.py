@@ -1,0 +1,417 @@
+"""The demand oracle: a seller's profit at candidate prices on the model's own demand (docs/design.md, "Prices").
+
+A fixed stratified sample of the real customers (up to ``pricing.sample_per_cell`` from each segment × vertical,
+each standing for its share of the cell) carries the customers' current holdings, awareness and switching costs.
+Each round the oracle evaluates, for every sampled customer and every offer, the nested logit utility, the tokens
+the customer would use and what it would pay (market/demand.py). A seller's firm-level profit when one of its
+prices moves is then exact on the sample:
+
+    Π_f(p) = Σ_i w_i Σ_{k ∈ f} P_ik(p) · margin_ik(p)        (× the share its capacity can serve)
+
+where P_ik are the nested logit probabilities of a customer who reconsiders now (with its current holding and
+switching costs), the margin of an own offer is payment − marginal cost × tokens, and the margin of a wrapper's
+offer built on the seller's API is the wrapper's tokens × (its price to the wrapper − marginal cost). Only the
+priced offer's row and its nest's sums change with its price, so the curve costs O(grid × sample) per product:
+
+    log S'_g = log(S_g without j + exp(V_j(p)/λ_g)),   log D' = log(D without g + S'_g^λ_g),
+    P_j(p) = exp(V_j(p)/λ_g − log S'_g + λ_g log S'_g − log D'),
+    P_k(p) = P_k · exp((λ_g − 1)(log S'_g − log S_g) − (log D' − log D))   for k ≠ j in nest g,
+    P_k(p) = P_k · exp(log D − log D')                                    for k in another nest.
+
+Wrappers buying from the seller respond to its API price by their sourcing rule (agents/wrapper.py): each stays
+while the price leaves its forecast profit within its switching threshold of its best alternative, and a wrapper
+elsewhere joins when the price makes the seller its best option (forecast from the wrapper's last review, its
+tokens and the envelope theorem: a price change of Δp moves its profit by −tokens × Δp). A full pool serves a
+share cap / load of what is asked, so the seller's profit is scaled by min(1, capacity / load): a seller whose
+pool is full finds its best response at or above the price where demand fits (it prices up to where it clears).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from market import demand
+from market.config import VERTICALS
+
+
+@dataclass(frozen=True)
+class DemandSample:
+    """A fixed stratified sample of the population.
+
+    Attributes: positions (M,) population indices (segment-major, then vertical); segment (M,), vertical (M,)
+    indices; weight (M,) simulated customers each sampled customer stands for (cell size / sampled).
+    """
+
+    positions: np.ndarray
+    segment: np.ndarray
+    vertical: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """M, customers in the sample."""
+        return int(self.positions.size)
+
+    @classmethod
+    def draw(cls, cells: list[list[np.ndarray]], per_cell: int, rng: np.random.Generator) -> "DemandSample":
+        """Up to ``per_cell`` customers without replacement from each cell; ``cells[s][v]`` (n_sv,) population
+        indices of segment s and vertical v."""
+        pos, seg, vert, wt = [], [], [], []
+        for s, by_v in enumerate(cells):
+            for v, members in enumerate(by_v):
+                if members.size == 0:
+                    continue
+                k = min(per_cell, members.size)
+                pick = np.sort(rng.choice(members.size, size=k, replace=False))
+                pos.append(members[pick])
+                seg.append(np.full(k, s))
+                vert.append(np.full(k, v))
+                wt.append(np.full(k, members.size / k))
+        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.empty(0, dt)  # noqa: E731
+        return cls(cat(pos, np.int64), cat(seg, np.int64), cat(vert, np.int64), cat(wt, float))
+
+
+@dataclass(frozen=True)
+class SampleState:
+    """The sampled customers' traits and holdings this round, arrays (M,): wtp_usd ($/month), need_mtok (this
+    round's token need, Mtok/month), switching_monthly ($/month), aware (bit masks), choice (offer id or OUTSIDE)."""
+
+    wtp_usd: np.ndarray
+    need_mtok: np.ndarray
+    switching_monthly: np.ndarray
+    aware: np.ndarray
+    choice: np.ndarray
+
+
+@dataclass(frozen=True)
+class SegmentTerms:
+    """What the oracle needs of each segment: logit scale μ of its median customer ($/month), quality exponent γ,
+    API-capable, median willingness to pay ($/month: a customer's μ scales with its own)."""
+
+    mu: float
+    gamma: float
+    api_capable: bool
+    wtp_median: float = 1.0
+
+
+@dataclass(frozen=True)
+class WrapperLink:
+    """A wrapper's offers as seen by an API seller it buys from, or could buy from.
+
+    Attributes: wrapper_id; rows (offer ids of its plans); tier_price (the tier's list price now, $/Mtok);
+    markup_factor (1 + surcharge the seller charges it); size (compute per token of the tier relative to the
+    seller's reference model); stay_below ($/Mtok: the tier price up to which the wrapper keeps, or moves, its
+    tokens there; ``inf`` always, −inf never).
+    """
+
+    wrapper_id: int
+    rows: np.ndarray
+    tier_price: float
+    markup_factor: float
+    size: float
+    stay_below: float
+
+
+@dataclass(frozen=True)
+class FirmView:
+    """A seller's side of the oracle.
+
+    Attributes:
+        rows: (R,) its own offer ids.
+        cost_per_mtok: (R,) marginal cost of a real Mtok on each ($/Mtok: GPU time of the offer's model size, or a
+            wrapper's token price).
+        load: (R,) load of one token on its capacity pool (model size; 0 for a free tier in its own pool).
+        capacity_mtok: its paid pool's capacity, reference-model Mtok/month, real units (``inf``: elastic).
+        marginal_cost: its GPU cost of one more reference-model Mtok ($/Mtok; 0 for wrappers).
+        wrappers: wrappers buying tokens from it, per API tier: tier → links (their margin depends on the tier's
+            price); ``joiners``: tier → links of wrappers elsewhere that would move to that tier.
+    """
+
+    firm_id: int
+    rows: np.ndarray
+    cost_per_mtok: np.ndarray
+    load: np.ndarray
+    capacity_mtok: float
+    marginal_cost: float
+    wrappers: dict[int, tuple[WrapperLink, ...]]
+    joiners: dict[int, tuple[WrapperLink, ...]]
+
+
+def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
+    """log Σ exp over axis 0 of (K, n), −inf where every entry is −inf (or K = 0)."""
+    if x.shape[0] == 0:
+        return np.full(x.shape[1:], -np.inf)
+    top = x.max(axis=0)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(x - safe).sum(axis=0)) + safe
+
+
+class DemandOracle:
+    """One round's demand on the sample. Build it from the round's offers; after a seller changes a price, call
+    :meth:`update` with the offer ids whose terms changed.
+
+    Args:
+        sample: the fixed :class:`DemandSample`; state: its :class:`SampleState` this round; offers: this round's
+        offers; segments: per segment :class:`SegmentTerms`; lam: (3,) nest parameters; weight: real customers per
+        simulated customer.
+    """
+
+    def __init__(self, sample: DemandSample, state: SampleState, offers: demand.Offers,
+                 segments: list[SegmentTerms], lam: np.ndarray, weight: float) -> None:
+        self.sample, self.state, self.lam = sample, state, np.asarray(lam, dtype=float)
+        self.segments = segments
+        self.w = sample.weight * weight  # real customers per sampled customer
+        m = sample.size
+        self.inv_mu = (np.array([segments[s].wtp_median / segments[s].mu for s in sample.segment]) / state.wtp_usd
+                       if m else np.zeros(0))
+        self.gamma = np.array([segments[s].gamma for s in sample.segment]) if m else np.zeros(0)
+        self.cells = [(s, v, np.flatnonzero((sample.segment == s) & (sample.vertical == v)))
+                      for s in range(len(segments)) for v in range(len(VERTICALS))]
+        self.cells = [c for c in self.cells if c[2].size]
+        self.owner_now = demand.current_owners(offers, state.choice)
+        self._build(offers)
+
+    # ------------------------------------------------------------------------------------------ state
+
+    def _build(self, offers: demand.Offers) -> None:
+        j, m = offers.n, self.sample.size
+        self.offers = offers
+        self.V = np.full((j, m), -np.inf)
+        self.X = np.zeros((j, m))
+        self.PAY = np.zeros((j, m))
+        self.BEN = np.zeros((j, m))
+        for s, v, b in self.cells:
+            self._fill(offers, s, v, b, None)
+        self._nests()
+
+    def _fill(self, offers: demand.Offers, s: int, v: int, b: np.ndarray, only: np.ndarray | None) -> None:
+        """(Re)compute rows of the cell (segment s, vertical v, sample positions b): all open offers, or ``only``."""
+        seg = self.segments[s]
+        open_cols = demand.open_offers(offers, v, seg.api_capable)
+        if only is not None:
+            closed = only[~np.isin(only, open_cols)]
+            if closed.size:
+                self.V[np.ix_(closed, b)] = -np.inf
+                self.X[np.ix_(closed, b)] = 0.0
+                self.PAY[np.ix_(closed, b)] = 0.0
+            open_cols = open_cols[np.isin(open_cols, only)]
+        if open_cols.size == 0:
+            return
+        mnu = demand.menu(offers, v, seg.api_capable, seg.mu, seg.gamma, self.lam, cols=open_cols,
+                          wtp_median=seg.wtp_median)
+        st = self.state
+        surplus, tokens, pay = demand.menu_terms(mnu, st.wtp_usd[b], st.need_mtok[b])
+        idx = np.ix_(open_cols, b)
+        self.X[idx], self.PAY[idx] = tokens, pay
+        self.BEN[idx] = np.multiply.outer(mnu.quality_term, st.wtp_usd[b])
+        v = demand.menu_utilities(mnu, st.wtp_usd[b], st.need_mtok[b], st.switching_monthly[b],
+                                  self.owner_now[b], st.aware[b], surplus=surplus)
+        v[:, (st.aware[b] & demand.AI_AWARE) == 0] = -np.inf  # those unaware of AI choose nothing
+        self.V[idx] = v
+
+    def _nests(self) -> None:
+        """Nest sums log S_g (3, M) and log D (M,), and log D without each nest (3, M)."""
+        nest = self.offers.nest
+        self.nest_rows = [np.flatnonzero(nest == g) for g in range(len(demand.NESTS))]
+        self.log_s = np.vstack([_logsumexp_rows(self.V[r] / self.lam[g]) for g, r in enumerate(self.nest_rows)])
+        self._outer()
+
+    def _outer(self) -> None:
+        """log D and log D without each nest from the three nests' inclusive values (there are exactly three)."""
+        i0, i1, i2 = self.lam[:, None] * self.log_s
+        without0 = np.logaddexp(np.logaddexp(0.0, i1), i2)
+        without1 = np.logaddexp(np.logaddexp(0.0, i0), i2)
+        without2 = np.logaddexp(np.logaddexp(0.0, i0), i1)
+        self.log_d = np.logaddexp(without0, i0)
+        self.log_d_without = np.vstack([without0, without1, without2])
+
+    def update(self, offers: demand.Offers, changed: np.ndarray) -> None:
+        """Take this round's offers after a seller changed the terms of offers ``changed`` (ids)."""
+        changed = np.atleast_1d(np.asarray(changed, dtype=np.int64))
+        if offers.n != self.offers.n:
+            self._build(offers)
+            return
+        self.offers = offers
+        for s, v, b in self.cells:
+            self._fill(offers, s, v, b, changed)
+        self._nests()
+
+    def _per_token(self, j: int) -> bool:
+        """Whether offer j's price is per token (an API) rather than per month (a plan)."""
+        o = self.offers
+        return bool(o.price_mtok[j] > 0 or (o.price_month[j] == 0 and not np.isfinite(o.cap_mtok[j])))
+
+    def mean_units(self, j: int) -> float:
+        """Tokens (Mtok/month) an average customer choosing offer ``j`` would use, at current terms."""
+        p = self.probabilities(np.array([j]))[0] * self.w
+        total = float(p.sum())
+        return float(p @ self.X[j]) / total if total > 0 else 0.0
+
+    def probabilities(self, rows: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        """Current choice probabilities (len(rows), len(cols)) of offers ``rows`` for sampled customers ``cols``."""
+        cols = slice(None) if cols is None else cols
+        g = self.offers.nest[rows]
+        lam = self.lam[g][:, None]
+        ls = self.log_s[g][:, cols]
+        with np.errstate(invalid="ignore"):
+            lp = self.V[rows][:, cols] / lam + (lam - 1.0) * ls - self.log_d[cols][None, :]
+        return np.where(np.isfinite(lp), np.exp(lp), 0.0)
+
+    # ------------------------------------------------------------------------------------------ profit
+
+    def curves(self, views: dict[int, FirmView], products: list[tuple[int, int, int | None, np.ndarray]]
+               ) -> list[np.ndarray]:
+        """Profit curves of many products at once, against the current terms of every other offer.
+
+        Args: views: each seller's :class:`FirmView` by firm id; products: (firm id, offer id j, API tier or None,
+        candidate prices (G,)) per product. Returns, per product, the seller's profit ($/month) at each candidate
+        price of j — all its other prices and every rival's held — scaled by the share of the load its paid pool
+        can serve. The probabilities of the seller's other offers move with j's price through j's nest sums
+        (module docstring); what wrappers buy from the seller is held at its current level except that, when j is
+        the API tier they buy, its margin and their choice of supplier (``WrapperLink.stay_below``) move with the
+        price.
+        """
+        p_all = self.probabilities(np.arange(self.offers.n)) if self.offers.n else np.zeros((0, self.sample.size))
+        w = self.w
+        agg: dict[int, tuple] = {}
+        for fid, view in views.items():
+            rows = view.rows
+            p = p_all[rows]
+            margin = self.PAY[rows] - view.cost_per_mtok[:, None] * self.X[rows]
+            pm, pl = p * margin, p * self.X[rows] * view.load[:, None]
+            nest = self.offers.nest[rows]
+            s_g = np.vstack([pm[nest == g].sum(axis=0) for g in range(len(demand.NESTS))])
+            l_g = np.vstack([pl[nest == g].sum(axis=0) for g in range(len(demand.NESTS))])
+            profit, load = float(s_g.sum(axis=0) @ w), float(l_g.sum(axis=0) @ w)
+            flows = {}
+            for t, links in view.wrappers.items():
+                for link in links:
+                    flow = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
+                    flows[link.wrapper_id] = flow
+                    profit += flow * (link.markup_factor * link.tier_price - view.marginal_cost * link.size)
+                    load += flow * link.size
+            for t, links in view.joiners.items():
+                for link in links:
+                    flows[link.wrapper_id] = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
+            agg[fid] = (s_g, l_g, profit, load, flows)
+        out = []
+        for fid, j, tier, prices in products:
+            view = views[fid]
+            s_g, l_g, base_profit, base_load, flows = agg[fid]
+            k = int(np.flatnonzero(view.rows == j)[0])
+            prices = np.asarray(prices, dtype=float)
+            cols = np.flatnonzero(np.isfinite(self.V[j]))
+            g = int(self.offers.nest[j])
+            lam = self.lam[g]
+            cost_j, load_j = float(view.cost_per_mtok[k]), float(view.load[k])
+            d_profit = np.zeros(prices.size)
+            d_load = np.zeros(prices.size)
+            if cols.size:
+                # In relative terms (t = S'_g / S_g, u = D'/D, π_g = S_g^λ / D the nest's share) the ratios of the
+                # other offers' probabilities are t^(λ−1)/u in j's nest and 1/u elsewhere, and j's new probability
+                # is (e_j(p)/S_g) t^(λ−1) π_g / u: no sums over other offers per candidate price.
+                v_new, x_new, pay_new = self._terms_at(j, cols, prices)
+                log_s0, log_d0 = self.log_s[g, cols], self.log_d[cols]
+                p_j0 = p_all[j, cols]
+                m_j0 = self.PAY[j, cols] - cost_j * self.X[j, cols]
+                others_rel = np.maximum(1.0 - np.exp(self.V[j, cols] / lam - log_s0), 0.0)
+                nest_share = np.exp(lam * log_s0 - log_d0)
+                rest_share = np.exp(self.log_d_without[g, cols] - log_d0)  # 1 − nest_share, without cancellation
+                e_rel = np.exp(np.minimum(v_new / lam - log_s0, 700.0))
+                t = others_rel + e_rel
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t_lam = np.exp(lam * np.log(t))
+                    r_same = np.where(t > 0, t_lam / t, 0.0)
+                r_other = 1.0 / (rest_share + nest_share * t_lam)
+                r_same *= r_other
+                p_j = e_rel * r_same * nest_share
+                a_same = s_g[g, cols] - p_j0 * m_j0
+                a_other = s_g[:, cols].sum(axis=0) - s_g[g, cols]
+                l_same = l_g[g, cols] - p_j0 * self.X[j, cols] * load_j
+                l_other = l_g[:, cols].sum(axis=0) - l_g[g, cols]
+                wc = w[cols]
+                d_profit = ((a_same * (r_same - 1.0) + a_other * (r_other - 1.0) + p_j * (pay_new - cost_j * x_new)) @ wc
+                            - float((p_j0 * m_j0) @ wc))
+                d_load = ((l_same * (r_same - 1.0) + l_other * (r_other - 1.0) + p_j * x_new * load_j) @ wc
+                          - float((p_j0 * self.X[j, cols] * load_j) @ wc))
+            if tier is not None:
+                for link in view.wrappers.get(tier, ()):
+                    flow = flows[link.wrapper_id]
+                    stay = prices <= link.stay_below
+                    m_new = link.markup_factor * prices - view.marginal_cost * link.size
+                    m_old = link.markup_factor * link.tier_price - view.marginal_cost * link.size
+                    d_profit = d_profit + np.where(stay, flow * m_new, 0.0) - flow * m_old
+                    d_load = d_load + np.where(stay, 0.0, -flow * link.size)
+                for link in view.joiners.get(tier, ()):
+                    flow = flows[link.wrapper_id]
+                    join = prices <= link.stay_below
+                    d_profit = d_profit + np.where(join, flow * (link.markup_factor * prices - view.marginal_cost * link.size), 0.0)
+                    d_load = d_load + np.where(join, flow * link.size, 0.0)
+            profit = base_profit + d_profit
+            load = base_load + d_load
+            cap = view.capacity_mtok
+            out.append(profit * np.where(load > cap, cap / np.maximum(load, 1e-300), 1.0))
+        return out
+
+    def profit_curve(self, view: FirmView, j: int, prices: np.ndarray, tier: int | None = None) -> np.ndarray:
+        """One product's curve (see :meth:`curves`): the seller's profit ($/month) at each price of ``prices``."""
+        return self.curves({view.firm_id: view}, [(view.firm_id, j, tier, prices)])[0]
+
+    def _terms_at(self, j: int, cols: np.ndarray, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(V, tokens, payment), each (G, len(cols)), of offer j at each candidate price for customers ``cols``."""
+        o = self.offers
+        st = self.state
+        per_token = self._per_token(j)
+        if not per_token and o.price_mtok[j] == 0 and not np.isfinite(o.overage_usd_per_mtok[j]):
+            # A flat plan: its price moves utility one for one and leaves tokens unchanged.
+            shift = (prices - o.price_month[j])[:, None] * self.inv_mu[cols][None, :]
+            g = len(prices)
+            return (self.V[j, cols][None, :] - shift, np.broadcast_to(self.X[j, cols], (g, cols.size)),
+                    np.broadcast_to(prices[:, None], (g, cols.size)))
+        price_month = np.full_like(prices, o.price_month[j]) if per_token else prices
+        price_mtok = prices if per_token else np.full_like(prices, o.price_mtok[j])
+        need = st.need_mtok[cols][None, :]
+        surplus, x, pay = demand.outcome(need, self.BEN[j, cols][None, :], price_month[:, None], price_mtok[:, None],
+                                         o.cap_mtok[j], o.overage_usd_per_mtok[j])
+        moving = (o.owner[j] != self.owner_now[cols]) & (self.owner_now[cols] >= 0)
+        penalty = np.where(moving, st.switching_monthly[cols], 0.0)
+        v = (surplus - penalty[None, :]) * self.inv_mu[cols][None, :]
+        return v, x, pay
+
+    # ------------------------------------------------------------------------------------------ sourcing
+
+    def option_profits(self, rows: np.ndarray, qualities: np.ndarray, token_prices: np.ndarray,
+                       vertical: int) -> tuple[np.ndarray, np.ndarray]:
+        """A wrapper's forecast (gross profit $/month, tokens Mtok/month), each (O,), under each upstream option:
+        its plans ``rows`` (one nest, current prices, sold in ``vertical``) with the option's model quality
+        (index, shape (O,)) and token price ($/Mtok, (O,)), for every sampled customer of that vertical who is
+        aware of AI."""
+        rows = np.asarray(rows, dtype=np.int64)
+        o, st = self.offers, self.state
+        cols = np.flatnonzero((self.sample.vertical == vertical) & ((st.aware & demand.AI_AWARE) != 0))
+        if cols.size == 0 or rows.size == 0:
+            return np.zeros(len(qualities)), np.zeros(len(qualities))
+        g = int(o.nest[rows[0]])
+        lam = self.lam[g]
+        rows_g = self.nest_rows[g][~np.isin(self.nest_rows[g], rows)]
+        log_s_minus = _logsumexp_rows(self.V[rows_g][:, cols] / lam)  # (C,)
+        w = self.w[cols]
+        fit = o.fit[self.sample.vertical[cols][None, :], rows[:, None]]  # (R, C)
+        moving = (o.owner[rows][:, None] != self.owner_now[cols][None, :]) & (self.owner_now[cols] >= 0)[None, :]
+        penalty = np.where(moving, st.switching_monthly[cols][None, :], 0.0)
+        q = np.asarray(qualities, dtype=float)[:, None, None]  # (O, 1, 1): every option at once
+        benefit = st.wtp_usd[cols][None, None, :] * (fit[None] * q) ** self.gamma[cols][None, None, :]
+        surplus, x, pay = demand.outcome(st.need_mtok[cols][None, None, :], benefit, o.price_month[rows][None, :, None],
+                                         o.price_mtok[rows][None, :, None], o.cap_mtok[rows][None, :, None],
+                                         o.overage_usd_per_mtok[rows][None, :, None])
+        v = np.where((fit > 0)[None], (surplus - penalty[None]) * self.inv_mu[cols][None, None, :], -np.inf)
+        log_s_new = np.logaddexp(log_s_minus[None, :], _logsumexp_rows(np.moveaxis(v, 1, 0) / lam))  # (O, C)
+        log_d_new = np.logaddexp(self.log_d_without[g, cols][None, :], lam * log_s_new)
+        with np.errstate(invalid="ignore"):
+            lp = v / lam + ((lam - 1.0) * log_s_new - log_d_new)[:, None, :]
+        p = np.where(np.isfinite(lp), np.exp(lp), 0.0)
+        margin = pay - np.asarray(token_prices, dtype=float)[:, None, None] * x
+        return (p * margin).sum(axis=1) @ w, (p * x).sum(axis=1) @ w
