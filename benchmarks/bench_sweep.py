@@ -1,7 +1,7 @@
 """Sweep throughput: runs per second on 1 and 2 local worker processes, and the scaling ratio.
 
 A sweep of one point × ``--runs`` replicates of the default scenario with ``--customers`` customers and
-``--rounds`` rounds is run through :func:`runs.sweep.run_sweep` (so file writing is included) into a temporary
+``--rounds`` rounds is run through :func:`runs.sweeps.sweep.run_sweep` (so file writing is included) into a temporary
 folder, once per worker count. Worker processes come from a forkserver and are reused across runs; the
 forkserver is booted by a small warm-up sweep first, so each timed sweep pays only its pool start (≈ 30 ms),
 not the ≈ 1.2 s import of a fresh interpreter per worker. ``--serial`` adds the in-process executor and
@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runs.executors import ProcessExecutor, SerialExecutor  # noqa: E402
-from runs.sweep import make_plan, run_sweep  # noqa: E402
+from runs.sweeps.executors import ProcessExecutor, SerialExecutor  # noqa: E402
+from runs.sweeps.sweep import make_plan, run_sweep  # noqa: E402
 
 
 def timed_sweep(folder: Path, plan, executor) -> tuple[float, int]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 VERTICALS: tuple[str, ...] = ("general_chat", "coding", "customer_support", "writing")
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "runs" / "scenarios"
 
 
 class ConfigError(ValueError):
@@ -542,30 +543,40 @@ def build_config(base: dict[str, Any] | None = None, overrides: dict[str, Any] |
         raise ConfigError(_format_error(err)) from None
 
 
+def shipped_scenarios() -> dict[str, Traversable]:
+    """Shipped scenario files by name: the package data ``market/scenarios/*.toml``, read through
+    :mod:`importlib.resources` so that an installed wheel finds them as a source checkout does."""
+    folder = resources.files("market") / "scenarios"
+    found = {p.name.removesuffix(".toml"): p for p in folder.iterdir() if p.name.endswith(".toml")}
+    return dict(sorted(found.items()))
+
+
 def list_scenarios() -> dict[str, str]:
     """Shipped scenarios: name → first line of their description."""
     out = {}
-    for path in sorted(SCENARIO_DIR.glob("*.toml")):
-        data = tomllib.loads(path.read_text())
-        out[path.stem] = str(data.get("description", "")).strip().splitlines()[0] if data.get("description") else ""
+    for name, path in shipped_scenarios().items():
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        out[name] = str(data.get("description", "")).strip().splitlines()[0] if data.get("description") else ""
     return out
 
 
-def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
-    """Parse a scenario (a shipped name or a path to a TOML file) into nested config data.
+def scenario_source(name_or_path: str | Path) -> tuple[str, str]:
+    """(TOML text, scenario name) of a shipped scenario name or a path to a TOML file; the name is the file's stem.
 
     Raises:
-        ConfigError: unknown scenario name, unreadable file or bad TOML.
+        ConfigError: unknown scenario name, missing or unreadable file, not UTF-8.
     """
     path = Path(name_or_path)
+    shipped = shipped_scenarios()
+    source: Path | Traversable = path
     if not path.suffix and not path.exists():
-        path = SCENARIO_DIR / f"{name_or_path}.toml"
-        if not path.exists():
-            names = ", ".join(list_scenarios()) or "none"
+        if str(name_or_path) not in shipped:
+            names = ", ".join(shipped) or "none"
             raise ConfigError(f"scenario: unknown scenario {str(name_or_path)!r}; shipped: {names} "
                               f"(or a path to a TOML file)")
+        source = shipped[str(name_or_path)]
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return source.read_text(encoding="utf-8"), path.stem
     except FileNotFoundError:
         raise ConfigError(f"scenario: file {str(path)!r} does not exist") from None
     except IsADirectoryError:
@@ -574,9 +585,20 @@ def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"scenario: {str(path)!r} is not UTF-8 text (byte {err.start}): TOML files must be UTF-8") from None
     except OSError as err:
         raise ConfigError(f"scenario: cannot read {str(path)!r} ({err.strerror})") from None
+
+
+def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
+    """Parse a scenario (a shipped name or a path to a TOML file) into nested config data.
+
+    Raises:
+        ConfigError: unknown scenario name, unreadable file or bad TOML.
+    """
+    text, name = scenario_source(name_or_path)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"scenario: {path}: bad TOML: {err}") from None
-    data.setdefault("name", path.stem)
+        raise ConfigError(f"scenario: {name_or_path}: bad TOML: {err}") from None
+    data.setdefault("name", name)
     return data
 
 

@@ -7,7 +7,7 @@ keep the page offline (``block_external``).
 Why: the real page must work on machines with no internet. Playwright's own
 browser download (``playwright install``) fails here, so we drive
 ``/usr/bin/chromium``; solara's JS/CSS come from its CDN cache, which
-``runs.viz_assets.ensure_assets`` fills (call it from a session fixture and
+``runs.page.assets.ensure_assets`` fills (call it from a session fixture and
 pass ``assets_env(cache_dir)`` to ``serve_solara``).
 """
 

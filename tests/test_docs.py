@@ -10,9 +10,9 @@ import pytest
 
 from market import costs
 from market.config import WorldConfig, config_from, list_scenarios
-from runs.cli import build_parser
-from runs.designs import parse_grid
-from runs.params import odd_block, odd_table_paths, schema_fields, splice_odd
+from runs.commands.main import build_parser
+from runs.sweeps.designs import parse_grid
+from runs.reports.params import odd_block, odd_table_paths, schema_fields, splice_odd
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs" / "ODD.md"
@@ -48,7 +48,7 @@ def test_odd_table_sources_are_the_values_own():
     """Each row of the ODD table gives the source of the baseline's value, as `tokenmarket params` does for it, not
     the schema default's reason glued to it: a single-valued field's cell is its row's source, and no cell has an
     empty element list or contradicts itself (wrappers' step 0.1 is "at most 10 %", not "a 5 % move")."""
-    from runs.params import _cell, parameter_rows
+    from runs.reports.params import _cell, parameter_rows
 
     text = ODD.read_text()
     table = text[text.index("<!-- params:begin -->"):text.index("<!-- params:end -->")]

@@ -11,10 +11,10 @@ import solara
 
 from market.config import ConfigError, config_from, field_meta
 from market.model import TokenMarket
-from runs import app
+from runs.page import app
 from tests.conftest import small_config
-from runs.cli import main
-from runs.viz_assets import AssetsError, ensure_assets
+from runs.commands.main import main
+from runs.page.assets import AssetsError, ensure_assets
 from tests.browser_support import (CHROMIUM_SKIP_REASON, assets_env, block_external, chromium_available, free_port,
                                    launch_chromium, serve_solara, unexpected_console)
 
@@ -214,7 +214,7 @@ def test_viz_prepares_assets_then_runs_solara(monkeypatch, capsys, assets_fail):
         if assets_fail:
             raise AssetsError("npm not found: install Node.js/npm")
 
-    monkeypatch.setattr("runs.viz_assets.ensure_assets", fake_ensure)
+    monkeypatch.setattr("runs.page.assets.ensure_assets", fake_ensure)
     class FakeServer:  # stands in for the solara process: exits at once
         pid = -1
 
@@ -231,7 +231,7 @@ def test_viz_prepares_assets_then_runs_solara(monkeypatch, capsys, assets_fail):
     port = free_port()
     assert main(["viz", "--scenario", "baseline", "--port", str(port), "--no-open"]) == 0
     cmd = calls["cmd"]
-    assert calls["assets"] and cmd[1:5] == ["-m", "solara", "run", "runs.app"]
+    assert calls["assets"] and cmd[1:5] == ["-m", "solara", "run", "runs.page.app"]
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == str(port)
     assert "--production" in cmd and "--no-open" in cmd
     assert calls["env"][app.SCENARIO_ENV] == "baseline"
@@ -264,7 +264,7 @@ COLOURED_PIXELS = """() => [...document.querySelectorAll('.vega-embed canvas')].
 @pytest.mark.browser
 def test_page_in_headless_chromium(solara_assets, tmp_path):
     port = free_port()
-    with serve_solara("runs.app", port, env=solara_assets) as url:
+    with serve_solara("runs.page.app", port, env=solara_assets) as url:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:

@@ -7,7 +7,7 @@ import pytest
 
 from market.config import VERTICALS
 from market.simulate import run_once
-from runs import charts
+from runs.reports import charts
 from tests.conftest import small_config
 
 

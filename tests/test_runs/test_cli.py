@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runs.cli import main
+from runs.commands.main import main
 
 SMALL = ["--set", "customers.n_customers=2000", "--rounds", "4", "--quiet"]
 
@@ -115,7 +115,7 @@ def test_interrupt_missing_extra_and_closed_pipe_exit_cleanly(tmp_path, capsys, 
 
 
 def test_require_names_the_extra():
-    from runs.cli import UsageError, require
+    from runs.commands.common import UsageError, require
 
     require("numpy")
     with pytest.raises(UsageError, match=r"'solara_not_a_package'.*pip install -e '\.\[test\]'"):
@@ -154,7 +154,7 @@ def test_scenarios_lists_baseline(capsys):
 
 
 def test_console_script_runs(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "runs.cli", "run", *SMALL, "--out", str(tmp_path / "o")],
+    res = subprocess.run([sys.executable, "-m", "runs.commands", "run", *SMALL, "--out", str(tmp_path / "o")],
                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
     assert res.returncode == 0, res.stderr
     assert "wrote" in res.stdout

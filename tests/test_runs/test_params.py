@@ -9,8 +9,8 @@ import pytest
 from market import calibration
 from market.config import ConfigError, WorldConfig, build_config, list_scenarios
 from market.provenance import VALUE_SOURCES, SourceError, comment_for, resolve_source, scenario_comments
-from runs.cli import main
-from runs.params import (ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text,
+from runs.commands.main import main
+from runs.reports.params import (ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text,
                          schema_fields)
 
 SCENARIOS = [None, *list_scenarios()]

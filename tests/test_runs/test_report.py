@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runs.charts import RUN_CHARTS
-from runs.cli import main
-from runs.report import REPORT, js_bundle
+from runs.reports.charts import RUN_CHARTS
+from runs.commands.main import main
+from runs.reports.report import REPORT, js_bundle
 from tests.browser_support import CHROMIUM_SKIP_REASON, chromium_available, launch_chromium
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

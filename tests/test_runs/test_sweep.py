@@ -13,9 +13,9 @@ import pytest
 
 from market.simulate import RunResult
 from runs import io
-from runs.cli import main
-from runs.executors import ProcessExecutor, SerialExecutor, evaluate, outcome_flags, simulate, summary_metrics
-from runs.sweep import load_sweep, make_plan, run_sweep
+from runs.commands.main import main
+from runs.sweeps.executors import ProcessExecutor, SerialExecutor, evaluate, outcome_flags, simulate, summary_metrics
+from runs.sweeps.sweep import load_sweep, make_plan, run_sweep
 
 TINY = ["--set", "customers.n_customers=2000", "--rounds", "3", "--quiet"]
 GRID = ["--grid", "world.gpu_rent_usd_per_hour=2,3.5", "--grid", "providers.n=1,3", "--replicates", "2", "--seed", "11"]

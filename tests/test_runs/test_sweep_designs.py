@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from market.config import ConfigError, config_from
-from runs.cli import main
-from runs.designs import field_kind, make_design, parse_grid, parse_ranges, run_seed
+from runs.commands.main import main
+from runs.sweeps.designs import field_kind, make_design, parse_grid, parse_ranges, run_seed
 
 BASE = config_from(None, {"customers.n_customers": 2000}).model_dump(mode="json")
 TINY = ["--set", "customers.n_customers=2000", "--rounds", "3", "--quiet"]

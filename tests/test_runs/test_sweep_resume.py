@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import pytest
 
-from runs.cli import main
+from runs.commands.main import main
 
 psutil = pytest.importorskip("psutil")
 
@@ -22,7 +22,7 @@ ARGS = ["sweep", "--set", "customers.n_customers=2000", "--rounds", "4", "--grid
         "--replicates", "4", "--seed", "3", "--workers", "2", "--quiet"]
 N_RUNS = 16
 STOP_AFTER = 3  # finished runs before the signal
-CLI = [sys.executable, "-c", "import sys; from runs.cli import main; sys.exit(main(sys.argv[1:]))"]
+CLI = [sys.executable, "-c", "import sys; from runs.commands.main import main; sys.exit(main(sys.argv[1:]))"]
 
 
 def finished_ids(path) -> list[str]:

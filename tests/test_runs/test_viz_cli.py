@@ -27,7 +27,7 @@ def _up(url: str) -> bool:
 def test_stopping_viz_stops_the_server(sig):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    proc = subprocess.Popen([sys.executable, "-m", "runs.cli", "viz", "--no-open", "--quiet", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "runs.commands", "viz", "--no-open", "--quiet", "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 90

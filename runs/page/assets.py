@@ -12,7 +12,7 @@ unpacked under the folder named like the request path answers those requests
 from disk. Users with internet don't need this: the server fills the cache
 itself on first use.
 
-Run it as ``python -m runs.viz_assets [--cache-dir DIR] [--quiet]``, or call it
+Run it as ``python -m runs.page.assets [--cache-dir DIR] [--quiet]``, or call it
 from a session-scoped pytest fixture before starting ``solara run``.
 """
 
@@ -95,7 +95,7 @@ def _npm_pack(specs: list[str], dest: Path) -> list[dict]:
         raise AssetsError(
             "npm not found: install Node.js/npm (e.g. `apt-get install -y npm`) so the solara "
             f"front-end assets can be fetched from the npm registry, or set {ENV_VAR} to a "
-            "folder already filled by `python -m runs.viz_assets` on another machine.")
+            "folder already filled by `python -m runs.page.assets` on another machine.")
     cmd = [npm, "pack", *specs, "--json", "--pack-destination", str(dest),
            "--fetch-retries=1", "--fetch-timeout=60000", "--no-audit", "--no-fund"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=dest)
@@ -188,12 +188,12 @@ def ensure_assets(cache_dir: Path | None = None, *, quiet: bool = False) -> Path
     still = missing_assets(cache_dir)
     if still:
         raise AssetsError(f"packages unpacked but expected files missing: {still} "
-                          "(did a package change its layout? update runs/viz_assets.ASSETS)")
+                          "(did a package change its layout? update runs.page.assets.ASSETS)")
     return cache_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m runs.viz_assets [--cache-dir DIR] [--quiet]``."""
+    """Command line: ``python -m runs.page.assets [--cache-dir DIR] [--quiet]``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help=f"default: ${ENV_VAR} or <prefix>/share/solara/cdn")

@@ -3,7 +3,7 @@
 ``report.html`` embeds the Vega, Vega-Lite and vega-embed JavaScript inline (``vl_convert.javascript_bundle``)
 and every chart's spec and data, so it opens offline and loads nothing from a CDN. PNGs (``figures/*.png``,
 rendered by vl-convert at 2× scale) are for papers and slides. The charts are those of the browser page
-(:data:`runs.charts.RUN_CHARTS`) built from the CSVs; for a sweep (a folder with ``runs.csv``): outcome
+(:data:`runs.reports.charts.RUN_CHARTS`) built from the CSVs; for a sweep (a folder with ``runs.csv``): outcome
 frequency heatmaps over two parameters and metric distributions per parameter value.
 """
 
@@ -19,7 +19,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from runs.charts import (RUN_CHARTS, RunFrames, as_flag, lab_shares_from, metric_distribution_chart,
+from runs.reports.charts import (RUN_CHARTS, RunFrames, as_flag, lab_shares_from, metric_distribution_chart,
                          outcome_flags, outcome_heatmap, run_charts)
 from runs.io import atomic_write_bytes, atomic_write_text
 
@@ -80,7 +80,7 @@ def load_run(run_dir: Path) -> tuple[RunFrames, dict]:
 
 
 def load_runs_table(sweep_dir: Path) -> pd.DataFrame:
-    """One row per successful run of a sweep: ``runs.sweep.load_sweep`` for a sweep folder with its manifest,
+    """One row per successful run of a sweep: ``runs.sweeps.sweep.load_sweep`` for a sweep folder with its manifest,
     else ``runs.csv`` read directly (keeping the last round of each run if it has one row per run and round).
 
     Raises:
@@ -88,7 +88,7 @@ def load_runs_table(sweep_dir: Path) -> pd.DataFrame:
     """
     sweep_dir = Path(sweep_dir)
     try:
-        from runs.sweep import load_sweep
+        from runs.sweeps.sweep import load_sweep
     except ImportError:
         load_sweep = None
     if load_sweep is not None and (sweep_dir / "manifest.json").is_file():
@@ -117,7 +117,7 @@ def _is_flag(s: pd.Series) -> bool:
 def sweep_columns(runs: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
     """(parameters, outcomes, metrics) of a runs table.
 
-    Parameters: columns named by a dotted config path (``world.x``: how runs/sweep.py names the varied keys)
+    Parameters: columns named by a dotted config path (``world.x``: how runs/sweeps/sweep.py names the varied keys)
     or prefixed ``param_``, taking 2+ values. Outcomes: ``outcome_*`` columns of flags or counts. Metrics: the
     other numeric columns (per-run summaries such as ``<col>_last`` / ``<col>_mean``).
     """

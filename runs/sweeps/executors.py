@@ -5,7 +5,7 @@ outcome flags, summary metrics) and its rounds table; an exception becomes a fai
 so one crashing run never stops the others. Executors: :class:`SerialExecutor` (this process),
 :class:`ProcessExecutor` (a reused pool of local worker processes) and :class:`DaskExecutor` (an existing
 dask.distributed cluster). They give the same numbers for the same task, since a run depends only on its
-config and seed; they differ only in the order outcomes arrive. No file I/O here (see :mod:`runs.sweep`).
+config and seed; they differ only in the order outcomes arrive. No file I/O here (see :mod:`runs.sweeps.sweep`).
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class ProcessExecutor:
             start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
-            self._ctx.set_forkserver_preload(["runs.executors"])
+            self._ctx.set_forkserver_preload(["runs.sweeps.executors"])
         self._pool: ProcessPoolExecutor | None = None
         self._size = workers
         self._generation = 0

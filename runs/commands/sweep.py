@@ -1,6 +1,6 @@
-"""``tokenmarket sweep`` and ``tokenmarket analyze``: parse, validate, call :mod:`runs.sweep` / :mod:`runs.analyze`.
+"""``tokenmarket sweep`` and ``tokenmarket analyze``: parse, validate, call :mod:`runs.sweeps.sweep` / :mod:`runs.sweeps.analyze`.
 
-Registered by :func:`runs.cli.build_parser`. Bad input exits with status 2 and a message naming the field, the
+Registered by :func:`runs.commands.main.build_parser`. Bad input exits with status 2 and a message naming the field, the
 value and what is allowed, before any run starts.
 """
 
@@ -11,7 +11,10 @@ import signal
 import sys
 from pathlib import Path
 
-from runs.designs import SAMPLED
+from runs.commands.common import UsageError, float_arg, int_arg, parse_sets
+from runs.sweeps.designs import SAMPLED
+
+ORDER = 50
 
 EPILOG = """examples:
   tokenmarket sweep --set customers.n_customers=20000 --rounds 12 \\
@@ -22,41 +25,6 @@ EPILOG = """examples:
   tokenmarket sweep ... --dask-scheduler tcp://10.0.0.5:8786   # run on a dask.distributed cluster
   tokenmarket analyze out/sobol --metric last_lerner_api   # writes out/sobol/sensitivity.csv
 """
-
-
-def _int(name: str, lo: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: expected an integer, got {text!r}") from None
-        if value < lo:
-            raise argparse.ArgumentTypeError(f"{name}: {value} out of range (allowed: ≥ {lo})")
-        return value
-
-    return parse
-
-
-def _float(name: str):
-    def parse(text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: expected a number, got {text!r}") from None
-
-    return parse
-
-
-def _parse_sets(items: list[str]) -> dict[str, str]:
-    from runs.cli import UsageError
-
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set: expected key=value, got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,20 +39,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="vary KEY over listed values; several --grid form their Cartesian product")
     p.add_argument("--sample", choices=SAMPLED, default=None, help="sample the --range keys with this method")
-    p.add_argument("--n", type=_int("--n", 1), default=None,
+    p.add_argument("--n", type=int_arg("--n", 1), default=None,
                    help="sample size: points (lhs, random), base samples (sobol: n×(D+2) points, power of 2), "
                         "trajectories (morris: n×(D+1) points)")
     p.add_argument("--range", action="append", default=[], metavar="KEY=LO:HI", help="sampling range (repeatable)")
-    p.add_argument("--replicates", type=_int("--replicates", 1), default=None, help="seeds per point (default 1)")
-    p.add_argument("--seed", type=_int("--seed", 0), default=None, help="master seed (default 0)")
+    p.add_argument("--replicates", type=int_arg("--replicates", 1), default=None, help="seeds per point (default 1)")
+    p.add_argument("--seed", type=int_arg("--seed", 0), default=None, help="master seed (default 0)")
     p.add_argument("--common-random-numbers", action="store_true",
                    help="replicate r uses the same seed at every point (less noise between points)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_int("--workers", 1), default=None,
+    where.add_argument("--workers", type=int_arg("--workers", 1), default=None,
                        help="local worker processes (default: all cores; 1 runs in this process)")
     where.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                        help="send runs to a running dask.distributed scheduler, e.g. tcp://127.0.0.1:8786")
-    p.add_argument("--rounds", type=_int("--rounds", 1), default=None, help="months per run (default: config's)")
+    p.add_argument("--rounds", type=int_arg("--rounds", 1), default=None, help="months per run (default: config's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--parquet", action="store_true", help="write rounds as rounds.parquet/ (needs pyarrow)")
     fmt.add_argument("--no-rounds", action="store_true", help="keep only runs.csv (no per-round table)")
@@ -99,23 +67,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("dir", help="a sweep folder")
     a.add_argument("--metric", action="append", default=[],
                    help="runs.csv column to analyse (repeatable; default: every last_* metric)")
-    a.add_argument("--resamples", type=_int("--resamples", 10), default=1000, help="bootstrap resamples")
-    a.add_argument("--conf-level", type=_float("--conf-level"), default=0.95, help="confidence level (0..1)")
+    a.add_argument("--resamples", type=int_arg("--resamples", 10), default=1000, help="bootstrap resamples")
+    a.add_argument("--conf-level", type=float_arg("--conf-level"), default=0.95, help="confidence level (0..1)")
     a.set_defaults(func=cmd_analyze)
 
 
 def _plan(args: argparse.Namespace):
     from market.config import ConfigError
-    from runs.cli import UsageError
-    from runs.designs import parse_grid, parse_ranges
-    from runs.sweep import make_plan
+    from runs.sweeps.designs import parse_grid, parse_ranges
+    from runs.sweeps.sweep import make_plan
 
     given = (args.scenario, args.set, args.grid, args.sample, args.n, args.range, args.replicates, args.seed,
              args.common_random_numbers or None, args.rounds, args.parquet or None, args.no_rounds or None)
     if args.resume and all(v in (None, []) for v in given):
         return None
     try:
-        return make_plan(args.scenario, _parse_sets(args.set), rounds=args.rounds,
+        return make_plan(args.scenario, parse_sets(args.set), rounds=args.rounds,
                          rounds_format="parquet" if args.parquet else "none" if args.no_rounds else "csv",
                          grid=parse_grid(args.grid), method=args.sample, n=args.n, ranges=parse_ranges(args.range),
                          replicates=1 if args.replicates is None else args.replicates,
@@ -129,8 +96,7 @@ def _plan(args: argparse.Namespace):
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sweep; exit 0 when every run succeeded, 1 when some failed, 128+signal if stopped."""
-    from runs.cli import UsageError
-    from runs.sweep import SweepError, SweepInterrupted, make_executor, run_sweep
+    from runs.sweeps.sweep import SweepError, SweepInterrupted, make_executor, run_sweep
 
     plan = _plan(args)
 
@@ -163,9 +129,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Compute sensitivity indices of a sweep folder and write sensitivity.csv next to runs.csv."""
-    from runs.analyze import sensitivity, write_sensitivity
-    from runs.cli import UsageError
-    from runs.sweep import SweepError
+    from runs.sweeps.analyze import sensitivity, write_sensitivity
+    from runs.sweeps.sweep import SweepError
 
     try:
         table, notes = sensitivity(args.dir, args.metric or None, args.resamples, args.conf_level)

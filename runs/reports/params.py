@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from market import calibration
-from market.config import SCENARIO_DIR, MarketConfig, build_config, field_meta, load_scenario
+from market.config import MarketConfig, build_config, field_meta, load_scenario, scenario_source
 from market.provenance import VALUE_SOURCES, Source, cited_keys, comment_for, resolve_source, scenario_comments
 
 ODD_BEGIN, ODD_END = "<!-- params:begin -->", "<!-- params:end -->"
@@ -228,8 +228,7 @@ def parameter_rows(scenario: str | Path | None = None, overrides: dict[str, Any]
     config = build_config(data, overrides)
     scen = None
     if scenario:
-        path = Path(scenario) if Path(scenario).suffix else SCENARIO_DIR / f"{scenario}.toml"
-        text = path.read_text(encoding="utf-8")
+        text, _ = scenario_source(scenario)
         scen = (_explicit_paths(data), scenario_comments(text))
     base = _baseline_values()
     meta = {field: (model, name) for field, model, name in schema_fields()}

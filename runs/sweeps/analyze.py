@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from runs import io
-from runs.designs import MORRIS_LEVELS
-from runs.sweep import DESIGN_CSV, SweepError, SweepPlan, load_sweep, read_manifest
+from runs.sweeps.designs import MORRIS_LEVELS
+from runs.sweeps.sweep import DESIGN_CSV, SweepError, SweepPlan, load_sweep, read_manifest
 
 SENSITIVITY_CSV = "sensitivity.csv"
 _SOBOL = ("S1", "S1_conf", "ST", "ST_conf")

@@ -1,5 +1,5 @@
 """``tokenmarket params``: every parameter with value, unit, allowed range and source; regenerates the
-parameter table of docs/ODD.md. Registered by :func:`runs.cli.build_parser`.
+parameter table of docs/ODD.md. Registered by :func:`runs.commands.main.build_parser`.
 
 Bad input (unknown scenario, bad ``--set``, unknown format, an ODD file without its markers) exits with status 2
 and a message naming the value and what is allowed.
@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from runs.commands.common import UsageError, parse_sets
+
+ORDER = 30
 
 FORMATS = ("table", "csv", "markdown")
 
@@ -29,15 +33,9 @@ def _format(text: str) -> str:
 
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the parameter rows, or write/check the ODD table; returns the exit status (1: ODD table stale)."""
-    from runs.cli import UsageError
-    from runs.params import format_csv, format_markdown, format_table, parameter_rows
+    from runs.reports.params import format_csv, format_markdown, format_table, parameter_rows
 
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set: expected key=value, got {item!r}")
-        overrides[key.strip()] = value.strip()
+    overrides = parse_sets(args.set)
     if args.odd is not None:
         return _odd(Path(args.odd), args, overrides)
     if args.check:
@@ -48,9 +46,8 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def _odd(path: Path, args: argparse.Namespace, overrides: dict) -> int:
-    from runs.cli import UsageError
     from runs.io import atomic_write_text
-    from runs.params import odd_block, splice_odd
+    from runs.reports.params import odd_block, splice_odd
 
     if args.scenario or overrides:
         raise UsageError("--odd: the ODD table documents the baseline; drop --scenario and --set")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from runs.commands.common import UsageError
+
+ORDER = 45
+
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the report; a missing or unusable folder is a usage error (exit status 2)."""
-    from runs.cli import UsageError
-    from runs.report import ReportError, write_report
+    from runs.reports.report import ReportError, write_report
 
     try:
         paths = write_report(Path(args.run_dir), png=not args.no_png, x=args.x, y=args.y)

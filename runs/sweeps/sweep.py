@@ -14,7 +14,7 @@ The folder (``--out``) holds:
 Rows are appended and fsynced as runs finish (rounds first, then the ``runs.csv`` row that marks the run
 done), so a killed sweep loses no finished run. Resuming drops what is not marked done (partial rounds, failed
 rows, a torn last line), reruns failed and missing runs and duplicates none. Seeds depend only on the master
-seed, point and replicate (:mod:`runs.designs`), so serial, local-process and Dask sweeps give the same rows.
+seed, point and replicate (:mod:`runs.sweeps.designs`), so serial, local-process and Dask sweeps give the same rows.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import pandas as pd
 
 from market.config import ConfigError, build_config, config_from
 from runs import io
-from runs.designs import Design, design_from_dict, make_design
-from runs.executors import (DaskExecutor, ProcessExecutor, RunOutcome, RunTask, SerialExecutor, SweepError,
+from runs.sweeps.designs import Design, design_from_dict, make_design
+from runs.sweeps.executors import (DaskExecutor, ProcessExecutor, RunOutcome, RunTask, SerialExecutor, SweepError,
                             SweepInterrupted, make_executor, simulate)
 
 __all__ = ["SweepPlan", "SweepReport", "make_plan", "run_sweep", "load_sweep", "read_manifest", "SweepError",
@@ -106,7 +106,7 @@ def _cast(kind: str, value: Any) -> Any:
 def make_plan(scenario: str | None = None, overrides: dict[str, Any] | None = None, *, rounds: int | None = None,
               rounds_format: str = "csv", **design: Any) -> SweepPlan:
     """Validate a sweep plan: the scenario with fixed ``overrides`` (``--set``), a design (keyword arguments
-    of :func:`runs.designs.make_design`: grid, method, n, ranges, replicates, master_seed,
+    of :func:`runs.sweeps.designs.make_design`: grid, method, n, ranges, replicates, master_seed,
     common_random_numbers), ``rounds`` and the rounds format. Every listed value and range end is checked
     against the schema here; :func:`run_sweep` checks every point's full config before starting any run.
 

@@ -235,7 +235,7 @@ def make_design(base: dict[str, Any], *, grid: list[tuple[str, list[Any]]] | Non
 
     ``grid`` lists (key, values) with values as typed Python values or command-line strings; ``method`` is a
     sampler of :data:`SAMPLED` with ``n`` and ``ranges`` (key, lo, hi). Every grid value and both ends of every
-    range are validated against the schema (whole points are checked by :meth:`runs.sweep.SweepPlan.tasks`).
+    range are validated against the schema (whole points are checked by :meth:`runs.sweeps.sweep.SweepPlan.tasks`).
 
     Raises:
         ConfigError: unknown or repeated key, wrong value type, value outside the field's range, empty or

@@ -1,6 +1,6 @@
 """The SolaraViz page: sliders for the key levers, Altair charts updated each round, step / play / reset.
 
-Run it with ``tokenmarket viz [--scenario NAME] [--port P]`` (or ``solara run runs.app``). Each browser tab
+Run it with ``tokenmarket viz [--scenario NAME] [--port P]`` (or ``solara run runs.page.app``). Each browser tab
 builds its own :class:`PageMarket` (a module-level model would be shared by every tab).
 
 Levers: each is one entry of :data:`LEVERS`, mapping a slider to a config path of ``market.config``. Slider
@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario
 from market.model import TokenMarket
-from runs.charts import RUN_CHARTS, RunFrames, lab_shares_from, outcome_flags
+from runs.reports.charts import RUN_CHARTS, RunFrames, lab_shares_from, outcome_flags
 
 SCENARIO_ENV = "TOKENMARKET_VIZ_SCENARIO"  # set by `tokenmarket viz --scenario`
 PAGE_CUSTOMERS = 20_000  # simulated customers on the page (the schema's 1M is for batch runs): keeps it fast

@@ -1,5 +1,5 @@
 """Altair chart builders: tidy DataFrames in (the columns of model.csv, agents.csv, events.csv, runs.csv),
-``alt.Chart`` out. Shared by the browser page (``runs/app.py``) and the report (``runs/report.py``).
+``alt.Chart`` out. Shared by the browser page (``runs/page/app.py``) and the report (``runs/reports/report.py``).
 
 Pure functions: no file I/O, no model access. Every builder aggregates to firm × round or coarser before
 drawing, and thins long runs to at most :data:`MAX_ROWS` rows, so a chart never carries customer-level data and

@@ -1,0 +1,2 @@
+"""Sweeps: designs (which values, which seeds), executors (where runs run), the resumable sweep folder, and
+sensitivity analysis of its results."""
