@@ -40,14 +40,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from market.checks import check
 from market.objective import discount_factors, monthly_rate
-
-
-def _check(name: str, value: float, lo: float | None = 0.0, strict: bool = False) -> float:
-    v = float(value)
-    if not math.isfinite(v) or (lo is not None and (v <= lo if strict else v < lo)):
-        raise ValueError(f"{name}={value!r} out of range: must be finite{'' if lo is None else (' and > ' if strict else ' and >= ') + str(lo)}")
-    return v
 
 
 # ------------------------------------------------------------------------------------------ figures and forecasts
@@ -72,12 +66,12 @@ class FirmFigures:
     debt_usd: float = 0.0
 
     def __post_init__(self) -> None:
-        _check("revenue_usd_per_month", self.revenue_usd_per_month)
-        _check("revenue_growth_per_month", self.revenue_growth_per_month, lo=-1.0, strict=True)
-        _check("gross_margin", self.gross_margin, lo=None)
-        _check("fixed_costs_usd_per_month", self.fixed_costs_usd_per_month)
-        _check("cash_usd", self.cash_usd, lo=None)
-        _check("debt_usd", self.debt_usd)
+        check("revenue_usd_per_month", self.revenue_usd_per_month)
+        check("revenue_growth_per_month", self.revenue_growth_per_month, lo=-1.0, strict=True)
+        check("gross_margin", self.gross_margin, lo=None)
+        check("fixed_costs_usd_per_month", self.fixed_costs_usd_per_month)
+        check("cash_usd", self.cash_usd, lo=None)
+        check("debt_usd", self.debt_usd)
 
     @property
     def net_cash_usd(self) -> float:
@@ -140,11 +134,11 @@ class ForecastParams:
     def __post_init__(self) -> None:
         if self.horizon_months < 1:
             raise ValueError(f"horizon_months={self.horizon_months!r}: must be >= 1")
-        _check("growth_half_life_months", self.growth_half_life_months, strict=True)
-        _check("long_run_growth_per_year", self.long_run_growth_per_year, lo=-1.0, strict=True)
+        check("growth_half_life_months", self.growth_half_life_months, strict=True)
+        check("long_run_growth_per_year", self.long_run_growth_per_year, lo=-1.0, strict=True)
         if not 0.0 <= self.fixed_cost_growth_share <= 1.0:
             raise ValueError(f"fixed_cost_growth_share={self.fixed_cost_growth_share!r}: must be in [0, 1]")
-        _check("max_growth_per_month", self.max_growth_per_month, strict=True)
+        check("max_growth_per_month", self.max_growth_per_month, strict=True)
 
 
 def forecast_cash_flows(fig: FirmFigures, params: ForecastParams) -> tuple[np.ndarray, np.ndarray]:
@@ -190,8 +184,8 @@ class MultipleParams:
     growth_multiple: float = 4.0
 
     def __post_init__(self) -> None:
-        _check("base_multiple", self.base_multiple)
-        _check("growth_multiple", self.growth_multiple)
+        check("base_multiple", self.base_multiple)
+        check("growth_multiple", self.growth_multiple)
 
 
 def multiple_value(fig: FirmFigures, params: MultipleParams) -> float:
@@ -217,8 +211,8 @@ class Investor:
     def __post_init__(self) -> None:
         if not 0.0 <= self.appetite <= 1.0:
             raise ValueError(f"appetite={self.appetite!r} out of range: must be in [0, 1]")
-        _check("required_return_per_year", self.required_return_per_year, strict=True)
-        _check("capital_usd", self.capital_usd)
+        check("required_return_per_year", self.required_return_per_year, strict=True)
+        check("capital_usd", self.capital_usd)
 
 
 def investor_valuation(fig: FirmFigures, investor: Investor, forecast: ForecastParams, multiples: MultipleParams) -> float:
@@ -248,9 +242,9 @@ def round_terms(pre_money_usd: float, contributions: Sequence[tuple[str, float]]
     Raises:
         ValueError: non-positive pre-money or amount.
     """
-    pre = _check("pre_money_usd", pre_money_usd, strict=True)
-    amounts = tuple(_check("contribution", c) for _, c in contributions)
-    amount = _check("amount_usd", sum(amounts), strict=True)
+    pre = check("pre_money_usd", pre_money_usd, strict=True)
+    amounts = tuple(check("contribution", c) for _, c in contributions)
+    amount = check("amount_usd", sum(amounts), strict=True)
     return RoundTerms(pre, amount, pre + amount, amount / (pre + amount), tuple(n for n, _ in contributions), amounts)
 
 
@@ -266,7 +260,7 @@ def price_round(fig: FirmFigures, amount_usd: float, investors: Sequence[Investo
     Raises:
         ValueError: non-positive amount.
     """
-    want = _check("amount_usd", amount_usd, strict=True)
+    want = check("amount_usd", amount_usd, strict=True)
     ranked = sorted(((investor_valuation(fig, i, forecast, multiples), i) for i in investors),
                     key=lambda x: (-x[0], x[1].name))
     ranked = [(v, i) for v, i in ranked if v > 0 and i.capital_usd > 0]
@@ -312,8 +306,8 @@ class RoundPricer:
 
 def round_size_usd(burn_usd_per_month: float, cash_usd: float, months_of_burn: float, max_raise_usd: float) -> float:
     """What a firm asks for: ``months_of_burn`` months of its burn plus any negative cash, capped (all $)."""
-    need = _check("burn_usd_per_month", burn_usd_per_month) * _check("months_of_burn", months_of_burn) + max(0.0, -cash_usd)
-    return min(need, _check("max_raise_usd", max_raise_usd))
+    need = check("burn_usd_per_month", burn_usd_per_month) * check("months_of_burn", months_of_burn) + max(0.0, -cash_usd)
+    return min(need, check("max_raise_usd", max_raise_usd))
 
 
 # ------------------------------------------------------------------------------------------ cap tables
@@ -370,7 +364,7 @@ class CapTable:
     def distribute(self, amount_usd: float, final: bool = False) -> tuple[CapTable, np.ndarray]:
         """Pay ``amount_usd`` (≥ 0) to holders pro rata (a dividend, or exit proceeds when ``final``, after which
         every share is 0). Returns (new table, (k,) payouts $)."""
-        pay = np.asarray(self.shares, float) * _check("amount_usd", amount_usd)
+        pay = np.asarray(self.shares, float) * check("amount_usd", amount_usd)
         received = tuple(r + p for r, p in zip(self.received_usd, pay))
         shares = tuple(0.0 for _ in self.shares) if final else self.shares
         return replace(self, shares=shares, received_usd=received), pay
@@ -395,8 +389,8 @@ class Parent:
     hurdle_per_year: float
 
     def __post_init__(self) -> None:
-        _check("budget_usd_per_month", self.budget_usd_per_month)
-        _check("hurdle_per_year", self.hurdle_per_year, strict=True)
+        check("budget_usd_per_month", self.budget_usd_per_month)
+        check("hurdle_per_year", self.hurdle_per_year, strict=True)
 
 
 def parent_of(funding: str, parent_budget_usd_per_month: float, cost_of_capital_self_funded: float,
@@ -426,10 +420,10 @@ def value_to_parent(fig: FirmFigures, parent: Parent, forecast: ForecastParams, 
 def parent_transfer(burn_usd_per_month: float, value_usd: float, parent: Parent, spent_usd: float = 0.0) -> float:
     """Transfer ($) the parent makes this month: the burn, up to what is left of its budget (``spent_usd``
     already used), if the unit is worth more than 0 to it; else nothing."""
-    burn = _check("burn_usd_per_month", burn_usd_per_month)
+    burn = check("burn_usd_per_month", burn_usd_per_month)
     if value_usd <= 0 or burn == 0:
         return 0.0
-    return min(burn, max(0.0, parent.budget_usd_per_month - _check("spent_usd", spent_usd)))
+    return min(burn, max(0.0, parent.budget_usd_per_month - check("spent_usd", spent_usd)))
 
 
 def forecast_params_from_config(capital_cfg) -> ForecastParams:

@@ -15,25 +15,12 @@ sold, not destroyed; the proceeds go to creditors first and the rest to the equi
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from market.capital import CapTable
-
-
-def _check(name: str, value: float, lo: float = 0.0) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v < lo:
-        raise ValueError(f"{name}={value!r} out of range: must be finite and >= {lo}")
-    return v
-
-
-def _share(name: str, value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name}={value!r} out of range: must be in [0, 1]")
-    return float(value)
+from market.checks import check, check_share
 
 
 @dataclass(frozen=True)
@@ -52,7 +39,7 @@ def sell_to_best_bidder(values_usd, share: float) -> Sale:
         ValueError: share outside [0, 1] or non-finite values.
     """
     v = np.asarray(values_usd, float)
-    _share("share", share)
+    check_share("share", share)
     if v.size and not np.all(np.isfinite(v)):
         raise ValueError(f"values_usd={values_usd!r}: must be finite")
     if v.size == 0 or v.max() <= 0:
@@ -63,7 +50,7 @@ def sell_to_best_bidder(values_usd, share: float) -> Sale:
 
 def gpu_sale_usd(gpus: float, value_per_gpu_usd: float, discount: float) -> float:
     """Proceeds ($) of selling ``gpus`` at (1 − discount) × ``value_per_gpu_usd``."""
-    return _check("gpus", gpus) * _check("value_per_gpu_usd", value_per_gpu_usd) * (1.0 - _share("discount", discount))
+    return check("gpus", gpus) * check("value_per_gpu_usd", value_per_gpu_usd) * (1.0 - check_share("discount", discount))
 
 
 @dataclass(frozen=True)
@@ -115,7 +102,7 @@ def liquidate(gpus: float, value_per_gpu_usd: float, customer_values_usd, weight
     weights = sell_to_best_bidder(weights_values_usd, weights_sale_share)
     published = weights.buyer is None and may_publish
     assets = gpu_usd + customers.price_usd + weights.price_usd + max(0.0, float(cash_usd))
-    debts = max(0.0, -float(cash_usd)) + _check("debt_usd", debt_usd)
+    debts = max(0.0, -float(cash_usd)) + check("debt_usd", debt_usd)
     paid = min(assets, debts)
     equity = assets - paid
     table, payouts = cap_table.distribute(equity, final=True)

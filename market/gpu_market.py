@@ -42,6 +42,7 @@ import numpy as np
 
 from market import calibration as cal
 from market.calendar import round_of
+from market.checks import check
 from market.costs import HOURS_PER_MONTH
 from market.objective import annuity_factor
 
@@ -51,13 +52,6 @@ NVIDIA_DC_REVENUE_KEYS: tuple[str, ...] = (
     "nvidia_dc_revenue_fy26_q1", "nvidia_dc_revenue_fy26_q4", "nvidia_dc_revenue_fy27_q1")
 MONTHS_PER_QUARTER = 3.0
 _BISECTION_STEPS = 200
-
-
-def _check(name: str, value: float, lo: float = 0.0, strict: bool = False) -> float:
-    v = float(value)
-    if not math.isfinite(v) or (v <= lo if strict else v < lo):
-        raise ValueError(f"{name}={value!r} out of range: must be finite and {'>' if strict else '>='} {lo}")
-    return v
 
 
 # ------------------------------------------------------------------------------------------ supply path
@@ -91,7 +85,7 @@ class SupplyPath:
             raise ValueError(f"rounds={self.rounds!r}: must be finite and strictly increasing")
         if np.any(~np.isfinite(g) | (g <= 0)):
             raise ValueError(f"gpus_per_month={self.gpus_per_month!r}: must be finite and > 0")
-        _check("growth_after_per_year", self.growth_after_per_year, lo=-1.0, strict=True)
+        check("growth_after_per_year", self.growth_after_per_year, lo=-1.0, strict=True)
 
     def deliveries(self, round_: float | np.ndarray) -> float | np.ndarray:
         """GPUs delivered per month at ``round_`` (scalar or array of rounds)."""
@@ -126,11 +120,11 @@ def supply_path_from_revenue(points: Sequence[tuple[str, float]], usd_per_gpu: f
     Raises:
         ValueError: non-positive price or revenue, share outside (0, 1], dates out of order.
     """
-    _check("usd_per_gpu", usd_per_gpu, strict=True)
+    check("usd_per_gpu", usd_per_gpu, strict=True)
     if not 0.0 < supply_share <= 1.0:
         raise ValueError(f"supply_share={supply_share!r} out of range: must be in (0, 1]")
     rounds = tuple(quarter_mid_round(d) for d, _ in points)
-    gpus = tuple(_check("revenue", usd, strict=True) / MONTHS_PER_QUARTER / usd_per_gpu * supply_share
+    gpus = tuple(check("revenue", usd, strict=True) / MONTHS_PER_QUARTER / usd_per_gpu * supply_share
                  for _, usd in points)
     return SupplyPath(rounds, gpus, growth_after_per_year)
 
@@ -153,7 +147,7 @@ def stock_at(path: SupplyPath, round_: int, life_months: float, start_round: flo
     Raises:
         ValueError: ``life_months`` ≤ 1.
     """
-    life = _check("life_months", life_months, lo=1.0, strict=True)
+    life = check("life_months", life_months, lo=1.0, strict=True)
     start = math.floor(path.rounds[0] if start_round is None else start_round)
     months = np.arange(start, round_, dtype=float)
     if months.size == 0:
@@ -165,7 +159,7 @@ def stock_at(path: SupplyPath, round_: int, life_months: float, start_round: flo
 def retire(gpus: float, life_months: float) -> float:
     """GPUs left after one month of retirement (a fraction 1 / ``life_months`` retires). Raises ValueError for
     negative GPUs or a life ≤ 1."""
-    return _check("gpus", gpus) * (1.0 - 1.0 / _check("life_months", life_months, lo=1.0, strict=True))
+    return check("gpus", gpus) * (1.0 - 1.0 / check("life_months", life_months, lo=1.0, strict=True))
 
 
 # ------------------------------------------------------------------------------------------ orders
@@ -242,7 +236,7 @@ def advance_rentable(rentable_gpus: float, deliveries_gpus: float, owners_receiv
     """
     for name, v in (("rentable_gpus", rentable_gpus), ("deliveries_gpus", deliveries_gpus),
                     ("owners_received_gpus", owners_received_gpus), ("released_gpus", released_gpus)):
-        _check(name, v)
+        check(name, v)
     if owners_received_gpus > deliveries_gpus * (1 + 1e-12):
         raise ValueError(f"owners_received_gpus={owners_received_gpus!r} exceeds deliveries_gpus={deliveries_gpus!r}")
     return retire(rentable_gpus, life_months) + max(0.0, deliveries_gpus - owners_received_gpus) + released_gpus
@@ -262,9 +256,9 @@ def owned_cost_usd_per_gpu_hour(capex_usd: float, life_months: float, opex_usd_p
     Raises:
         ValueError: negative capex or opex, life ≤ 0, rate ≤ −1.
     """
-    _check("capex_usd", capex_usd)
-    _check("life_months", life_months, strict=True)
-    _check("opex_usd_per_gpu_hour", opex_usd_per_gpu_hour)
+    check("capex_usd", capex_usd)
+    check("life_months", life_months, strict=True)
+    check("opex_usd_per_gpu_hour", opex_usd_per_gpu_hour)
     return capex_usd / annuity_factor(life_months, rate_monthly) / HOURS_PER_MONTH + opex_usd_per_gpu_hour
 
 
@@ -284,8 +278,8 @@ def value_of_buying(rent_path_usd_per_hour, capex_usd: float, opex_usd_per_gpu_h
         raise ValueError(f"rent_path_usd_per_hour={rent_path_usd_per_hour!r}: must be finite and >= 0")
     if not 0.0 <= utilisation <= 1.0:
         raise ValueError(f"utilisation={utilisation!r} out of range: must be in [0, 1]")
-    _check("capex_usd", capex_usd)
-    _check("opex_usd_per_gpu_hour", opex_usd_per_gpu_hour)
+    check("capex_usd", capex_usd)
+    check("opex_usd_per_gpu_hour", opex_usd_per_gpu_hour)
     disc = (1.0 + rate_monthly) ** -np.arange(1, rent.size + 1, dtype=float)
     return float(((utilisation * rent - opex_usd_per_gpu_hour) * HOURS_PER_MONTH) @ disc - capex_usd)
 
@@ -298,8 +292,8 @@ def used_gpu_value_usd(rent_usd_per_hour: float, opex_usd_per_gpu_hour: float, r
     = max(0, rent − opex) · HOURS_PER_MONTH · annuity_factor(remaining, r). Assumption: the buyer expects
     today's rent to last.
     """
-    _check("remaining_months", remaining_months)
-    margin = max(0.0, _check("rent_usd_per_hour", rent_usd_per_hour) - _check("opex_usd_per_gpu_hour", opex_usd_per_gpu_hour))
+    check("remaining_months", remaining_months)
+    margin = max(0.0, check("rent_usd_per_hour", rent_usd_per_hour) - check("opex_usd_per_gpu_hour", opex_usd_per_gpu_hour))
     return margin * HOURS_PER_MONTH * annuity_factor(remaining_months, rate_monthly)
 
 
@@ -346,14 +340,14 @@ class DemandSchedule:
 def linear_schedule(intercept_gpus: float, slope_gpus_per_usd: float) -> DemandSchedule:
     """q(p) = max(0, a − b·p): ``intercept_gpus`` a ≥ 0 at rent 0, falling by ``slope_gpus_per_usd`` b > 0 per
     $/GPU-hour. Raises ValueError for a < 0 or b ≤ 0."""
-    a = _check("intercept_gpus", intercept_gpus)
-    b = _check("slope_gpus_per_usd", slope_gpus_per_usd, strict=True)
+    a = check("intercept_gpus", intercept_gpus)
+    b = check("slope_gpus_per_usd", slope_gpus_per_usd, strict=True)
     return DemandSchedule((0.0, a / b), (a, 0.0))
 
 
 def step_schedule(gpus: float, reservation_usd_per_hour: float) -> DemandSchedule:
     """``gpus`` wanted at any rent below ``reservation_usd_per_hour``, none above (a vertical step there)."""
-    g, r = _check("gpus", gpus), _check("reservation_usd_per_hour", reservation_usd_per_hour)
+    g, r = check("gpus", gpus), check("reservation_usd_per_hour", reservation_usd_per_hour)
     return DemandSchedule((r, r), (g, 0.0))
 
 
@@ -370,9 +364,9 @@ class OutsideDemand:
     elasticity: float
 
     def __post_init__(self) -> None:
-        _check("scale_gpus", self.scale_gpus)
-        _check("reference_rent_usd_per_hour", self.reference_rent_usd_per_hour, strict=True)
-        _check("elasticity", self.elasticity)
+        check("scale_gpus", self.scale_gpus)
+        check("reference_rent_usd_per_hour", self.reference_rent_usd_per_hour, strict=True)
+        check("elasticity", self.elasticity)
 
     def gpus_at(self, rent: float) -> float:
         """GPUs wanted at ``rent`` ($/GPU-hour, > 0)."""
@@ -380,7 +374,7 @@ class OutsideDemand:
 
     def scaled(self, factor: float) -> OutsideDemand:
         """The same schedule with ``scale_gpus`` multiplied by ``factor`` (≥ 0), e.g. growing with the stock."""
-        return OutsideDemand(self.scale_gpus * _check("factor", factor), self.reference_rent_usd_per_hour,
+        return OutsideDemand(self.scale_gpus * check("factor", factor), self.reference_rent_usd_per_hour,
                              self.elasticity)
 
 
@@ -390,7 +384,7 @@ def calibrate_outside_demand(rentable_gpus: float, schedules: Sequence[DemandSch
     scale = rentable − Σ modelled demand at the reference rent, floored at 0 (when the modelled renters alone
     want more than the stock, the rent will clear above the reference)."""
     inside = sum(s.gpus_at(reference_rent, "above") for s in schedules)
-    return OutsideDemand(max(0.0, _check("rentable_gpus", rentable_gpus) - inside), reference_rent, elasticity)
+    return OutsideDemand(max(0.0, check("rentable_gpus", rentable_gpus) - inside), reference_rent, elasticity)
 
 
 @dataclass(frozen=True)
@@ -434,8 +428,8 @@ def clear_rent(schedules: Sequence[DemandSchedule], supply_gpus: float, floor_us
     Raises:
         ValueError: negative supply, floor ≤ 0 or ceiling ≤ floor.
     """
-    s = _check("supply_gpus", supply_gpus)
-    lo = _check("floor_usd_per_hour", floor_usd_per_hour, strict=True)
+    s = check("supply_gpus", supply_gpus)
+    lo = check("floor_usd_per_hour", floor_usd_per_hour, strict=True)
     hi = float(ceiling_usd_per_hour)
     if not hi > lo:
         raise ValueError(f"ceiling_usd_per_hour={ceiling_usd_per_hour!r} must exceed floor_usd_per_hour={lo!r}")
@@ -528,6 +522,6 @@ def initial_state(path: SupplyPath, life_months: float, owned_gpus: float, sched
     Raises:
         ValueError: negative owned GPUs.
     """
-    rentable = max(0.0, stock_at(path, round_, life_months) - _check("owned_gpus", owned_gpus))
+    rentable = max(0.0, stock_at(path, round_, life_months) - check("owned_gpus", owned_gpus))
     outside = calibrate_outside_demand(rentable, schedules, reference_rent_usd_per_hour, elasticity)
     return GpuMarketState(round_, rentable, reference_rent_usd_per_hour, OrderBook(round_ + 1), outside)

@@ -38,16 +38,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from market import calibration as cal
+from market.checks import check
 from market.costs import HOURS_PER_MONTH
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
-
-
-def _check(name: str, value: float, lo: float = 0.0, strict: bool = False) -> float:
-    v = float(value)
-    if not math.isfinite(v) or (v <= lo if strict else v < lo):
-        raise ValueError(f"{name}={value!r} out of range: must be finite and {'>' if strict else '>='} {lo}")
-    return v
 
 
 def wright_exponent(progress_ratio: float) -> float:
@@ -63,24 +57,24 @@ def wright_exponent(progress_ratio: float) -> float:
 
 def learned_multiplier(cumulative_mtok: float, reference_mtok: float, progress_ratio: float) -> float:
     """Skill from learning by doing: max(1, (V / V₁)^b), V and V₁ in Mtok (V₁ > 0)."""
-    v = _check("cumulative_mtok", cumulative_mtok)
-    v1 = _check("reference_mtok", reference_mtok, strict=True)
+    v = check("cumulative_mtok", cumulative_mtok)
+    v1 = check("reference_mtok", reference_mtok, strict=True)
     return max(1.0, (v / v1) ** wright_exponent(progress_ratio)) if v > 0 else 1.0
 
 
 def rd_multiplier(rd_gpu_months: float, half_gpu_months: float, elasticity: float) -> float:
     """Skill from inference R&D: (1 + K / H)^ρ, K the R&D stock and H the scale (GPU-months), ρ ≥ 0."""
-    k = _check("rd_gpu_months", rd_gpu_months)
-    h = _check("half_gpu_months", half_gpu_months, strict=True)
-    return (1.0 + k / h) ** _check("elasticity", elasticity)
+    k = check("rd_gpu_months", rd_gpu_months)
+    h = check("half_gpu_months", half_gpu_months, strict=True)
+    return (1.0 + k / h) ** check("elasticity", elasticity)
 
 
 def miss_rate(cumulative_mtok: float, reference_mtok: float, progress_ratio: float, floor: float) -> float:
     """Cache-miss rate: floor + (1 − floor) · min(1, (V / V_c)^(−b)); 1 at V = 0. floor in [0, 1)."""
     if not 0.0 <= floor < 1.0:
         raise ValueError(f"floor={floor!r} out of range: must be in [0, 1)")
-    v = _check("cumulative_mtok", cumulative_mtok)
-    vc = _check("reference_mtok", reference_mtok, strict=True)
+    v = check("cumulative_mtok", cumulative_mtok)
+    vc = check("reference_mtok", reference_mtok, strict=True)
     if v <= vc:
         return 1.0
     return floor + (1.0 - floor) * (v / vc) ** -wright_exponent(progress_ratio)
@@ -92,7 +86,7 @@ def reference_for_skill(target_skill: float, cumulative_mtok: float, research: f
     Raises:
         ValueError: target ≤ research (learning would have nothing to add), non-positive volume.
     """
-    v = _check("cumulative_mtok", cumulative_mtok, strict=True)
+    v = check("cumulative_mtok", cumulative_mtok, strict=True)
     if not target_skill > research > 0:
         raise ValueError(f"target_skill={target_skill!r} must exceed research={research!r} > 0")
     return v * (target_skill / research) ** (-1.0 / wright_exponent(progress_ratio))
@@ -107,7 +101,7 @@ def reference_for_hit_rate(target_hit_rate: float, cumulative_mtok: float, progr
     if not 0.0 < target_hit_rate < 1.0 - floor:
         raise ValueError(f"target_hit_rate={target_hit_rate!r} must be in (0, 1 - floor) with floor={floor!r}")
     x = (1.0 - target_hit_rate - floor) / (1.0 - floor)
-    return _check("cumulative_mtok", cumulative_mtok, strict=True) * x ** (1.0 / wright_exponent(progress_ratio))
+    return check("cumulative_mtok", cumulative_mtok, strict=True) * x ** (1.0 / wright_exponent(progress_ratio))
 
 
 @dataclass(frozen=True)
@@ -135,14 +129,14 @@ class LearningParams:
 
     def __post_init__(self) -> None:
         wright_exponent(self.progress_ratio)
-        _check("skill_reference_mtok", self.skill_reference_mtok, strict=True)
-        _check("cache_reference_mtok", self.cache_reference_mtok, strict=True)
+        check("skill_reference_mtok", self.skill_reference_mtok, strict=True)
+        check("cache_reference_mtok", self.cache_reference_mtok, strict=True)
         if not 0.0 <= self.cache_miss_floor < 1.0:
             raise ValueError(f"cache_miss_floor={self.cache_miss_floor!r} out of range: must be in [0, 1)")
-        _check("rd_half_gpu_months", self.rd_half_gpu_months, strict=True)
-        _check("rd_elasticity", self.rd_elasticity)
-        _check("publication_lag_months", self.publication_lag_months)
-        _check("adoption_months", self.adoption_months, strict=True)
+        check("rd_half_gpu_months", self.rd_half_gpu_months, strict=True)
+        check("rd_elasticity", self.rd_elasticity)
+        check("publication_lag_months", self.publication_lag_months)
+        check("adoption_months", self.adoption_months, strict=True)
 
 
 def deepseek_volume_mtok_per_month() -> float:
@@ -166,7 +160,7 @@ def deepseek_calibration(progress_ratio: float, cumulative_months: float, rd_gpu
         from market.costs import deepseek_tech
 
         target_skill = deepseek_tech().skill
-    v = deepseek_volume_mtok_per_month() * _check("cumulative_months", cumulative_months, strict=True)
+    v = deepseek_volume_mtok_per_month() * check("cumulative_months", cumulative_months, strict=True)
     research = rd_multiplier(rd_gpu_months, rd_half_gpu_months, rd_elasticity)
     return LearningParams(
         progress_ratio=progress_ratio,
@@ -197,10 +191,10 @@ def volume_learning_value_usd_per_mtok(cumulative_mtok: float, pv_serving_cost_u
     V₁ learning has not started (0). A dynamic value a lab may add to paid serving's margin
     (``agents.compute.paid_serving_use``'s ``extra_value_usd_per_mtok``).
     """
-    v = _check("cumulative_mtok", cumulative_mtok)
+    v = check("cumulative_mtok", cumulative_mtok)
     if v <= params.skill_reference_mtok:
         return 0.0
-    return _check("pv_serving_cost_usd", pv_serving_cost_usd) * wright_exponent(params.progress_ratio) / v
+    return check("pv_serving_cost_usd", pv_serving_cost_usd) * wright_exponent(params.progress_ratio) / v
 
 
 # ------------------------------------------------------------------------------------------ publications
@@ -228,7 +222,7 @@ def catch_up(current: float, target: float, adoption_months: float) -> float:
     (what was adopted is not forgotten)."""
     if target <= current:
         return current
-    return current + (target - current) * -math.expm1(-1.0 / _check("adoption_months", adoption_months, strict=True))
+    return current + (target - current) * -math.expm1(-1.0 / check("adoption_months", adoption_months, strict=True))
 
 
 @dataclass(frozen=True)
@@ -251,8 +245,8 @@ def advance(state: SkillState, served_mtok: float, rd_gpus: float, publications:
         ValueError: negative volume or R&D GPUs.
     """
     skill, hit = reachable(publications, now, params.publication_lag_months)
-    return SkillState(state.cumulative_mtok + _check("served_mtok", served_mtok),
-                      state.rd_gpu_months + _check("rd_gpus", rd_gpus),
+    return SkillState(state.cumulative_mtok + check("served_mtok", served_mtok),
+                      state.rd_gpu_months + check("rd_gpus", rd_gpus),
                       catch_up(state.adopted_skill, skill, params.adoption_months),
                       catch_up(state.adopted_cache_hit_rate, hit, params.adoption_months))
 

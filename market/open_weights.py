@@ -26,12 +26,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
-def _check(name: str, value: float, lo: float = 0.0, strict: bool = False) -> float:
-    v = float(value)
-    if not math.isfinite(v) or (v <= lo if strict else v < lo):
-        raise ValueError(f"{name}={value!r} out of range: must be finite and {'>' if strict else '>='} {lo}")
-    return v
+from market.checks import check
 
 
 @dataclass(frozen=True)
@@ -56,8 +51,8 @@ class PublishedModel:
     distilled: bool = False
 
     def __post_init__(self) -> None:
-        _check("compute_per_token", self.compute_per_token, strict=True)
-        _check("quality", self.quality)
+        check("compute_per_token", self.compute_per_token, strict=True)
+        check("quality", self.quality)
 
 
 @dataclass(frozen=True)
@@ -82,15 +77,15 @@ class Registry:
 def serving_cost_usd_per_mtok(compute_per_token: float, base_cost_usd_per_mtok: float, cost_exponent: float = 1.0) -> float:
     """Unit cost ($/Mtok) of serving a model of size ``compute_per_token`` when a size-1 model costs
     ``base_cost_usd_per_mtok``: base × size^exponent. Raises ValueError for non-positive size or base."""
-    return (_check("base_cost_usd_per_mtok", base_cost_usd_per_mtok, strict=True)
-            * _check("compute_per_token", compute_per_token, strict=True) ** _check("cost_exponent", cost_exponent))
+    return (check("base_cost_usd_per_mtok", base_cost_usd_per_mtok, strict=True)
+            * check("compute_per_token", compute_per_token, strict=True) ** check("cost_exponent", cost_exponent))
 
 
 def value_per_cost(model: PublishedModel, base_cost_usd_per_mtok: float, quality_exponent: float = 1.0,
                    cost_exponent: float = 1.0) -> float:
     """quality^k / serving cost ($/Mtok): what a host ranks published models by (quality points per $/Mtok)."""
     cost = serving_cost_usd_per_mtok(model.compute_per_token, base_cost_usd_per_mtok, cost_exponent)
-    return model.quality ** _check("quality_exponent", quality_exponent) / cost
+    return model.quality ** check("quality_exponent", quality_exponent) / cost
 
 
 def best_for_host(registry: Registry, now: int, base_cost_usd_per_mtok: float, quality_exponent: float = 1.0,
@@ -118,10 +113,10 @@ class DistillationParams:
     compute_per_token: float
 
     def __post_init__(self) -> None:
-        _check("cost_usd", self.cost_usd)
-        _check("lag_months", self.lag_months)
-        _check("quality_gap", self.quality_gap)
-        _check("compute_per_token", self.compute_per_token, strict=True)
+        check("cost_usd", self.cost_usd)
+        check("lag_months", self.lag_months)
+        check("quality_gap", self.quality_gap)
+        check("compute_per_token", self.compute_per_token, strict=True)
 
 
 def distil(frontier_history: Sequence[float], now: int, distiller_id: int,

@@ -3,6 +3,8 @@ rental price against hand-solved clearings."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from market import calibration as cal
 from market import gpu_market as gm
@@ -219,3 +221,16 @@ def test_default_config_builds_a_path_that_grows():
     path = gm.supply_path_from_config(GpuMarketConfig())
     assert path.deliveries(24) > path.deliveries(0) > 0
     assert gm.stock_at(path, 24, 48.0) > gm.stock_at(path, 0, 48.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(intercepts=st.lists(st.floats(0, 1e5), min_size=1, max_size=6), slope=st.floats(1.0, 1e4),
+       supply=st.floats(0, 3e5), extra=st.floats(0, 1e5))
+def test_clearing_allocates_the_supply_and_more_supply_never_raises_the_rent(intercepts, slope, supply, extra):
+    schedules = [gm.linear_schedule(a, slope) for a in intercepts]
+    outside = gm.OutsideDemand(1e4, 3.0, 1.5)
+    res = gm.clear_rent(schedules, supply, 0.38, 12.29, outside)
+    allocated = res.rented_gpus.sum() + res.outside_gpus + res.idle_gpus
+    assert allocated == pytest.approx(supply, rel=1e-9, abs=1e-6)
+    more = gm.clear_rent(schedules, supply + extra, 0.38, 12.29, outside)
+    assert more.rent_usd_per_gpu_hour <= res.rent_usd_per_gpu_hour * (1 + 1e-12)
