@@ -37,9 +37,11 @@ _REL_TOL = 1e-14  # bisection stops when the bracket on λ is this small relativ
 
 
 def _finite(name: str, value: float, lo: float | None = 0.0, strict: bool = False) -> float:
+    # Infinity is allowed (an uncapped use); NaN never is.
     v = float(value)
     if math.isnan(v) or (lo is not None and (v <= lo if strict else v < lo)):
-        raise ValueError(f"{name}={value!r} out of range: must be {'>' if strict else '>='} {lo}")
+        bound = "" if lo is None else f" and {'>' if strict else '>='} {lo}"
+        raise ValueError(f"{name}={value!r} out of range: must be a number{bound}")
     return v
 
 
