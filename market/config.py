@@ -330,6 +330,80 @@ class FinanceConfig(_Strict):
     cost_of_capital_efficient: float = F(0.12, "fraction per year", "assumption: a frugal lab funded by a profitable private parent (a quant fund) asks a little more than a listed giant", "cost of capital of a frugal lab's owners", gt=0, le=2)
 
 
+class GpuMarketConfig(_Strict):
+    """The GPU market (``market/gpu_market.py``): the supply path, owned vs rented cost, the rental price."""
+
+    supply_share: float = F(0.35, "fraction of world deliveries", "assumption: frontier labs' and inference hosts' LLM work took about a third of 2023-25 accelerator shipments; recommendation, search, enterprise and other AI work took the rest", "share of world accelerator deliveries that serves the simulated market", gt=0, le=1)
+    usd_per_gpu: float = F(30000.0, "$ per H100-equivalent", "h100_msrp_usd", "price that turns accelerator revenue into GPUs", gt=0, le=1e6)
+    growth_after_path_per_year: float = F(0.0, "fraction per year", "assumption: no forecast of deliveries beyond the last reported quarter (nvidia_dc_revenue_fy27_q1); held flat", "growth of deliveries after the supply path's last point", ge=-0.9, le=5)
+    capex_usd_per_gpu: float = F(50000.0, "$/GPU", "h100_allin_cluster_capex_per_gpu_usd", "all-in purchase cost of an owned GPU (servers and networking)", gt=0, le=1e6)
+    life_months: float = F(48.0, "months", "assumption: a four-year life, between the three-year payback in the note of h100_atcost_usd_per_gpu_hour_estimate and hyperscalers' five- to six-year server lives", "life over which owned GPUs are amortised and retire", ge=12, le=120)
+    opex_usd_per_gpu_hour: float = F(0.38, "$/GPU-hour", "DERIVED: 0.2 × h100_allin_cluster_capex_per_gpu_usd / (36 × 730) = 0.381, the ~20 % running cost on a three-year payback in the note of h100_atcost_usd_per_gpu_hour_estimate", "power, hosting and operations of a GPU; the rent's floor (holders idle a GPU rather than rent it for less)", ge=0, le=50)
+    reference_rent_usd_per_hour: float = F(2.99, "$/GPU-hour", "h100_rental_oct_2024_ondemand_usd_per_hour", "rent at which the rental market clears at the start (calibrates the outside demand)", gt=0, le=50)
+    rent_ceiling_usd_per_hour: float = F(12.29, "$/GPU-hour", "aws_p5_ondemand_usd_per_gpu_hour_2023", "highest rent (a hyperscaler's on-demand list price); demand above supply there is rationed pro rata", gt=0, le=100)
+    outside_demand_elasticity: float = F(1.5, "elasticity", "assumption: the rest of the market rents elastically (batch jobs, fine-tuning and research runs expand when rent falls); no public estimate", "price elasticity of other renters' demand", ge=0, le=10)
+    outside_demand_tracks_supply: bool = F(True, "switch", "assumption: other renters' demand grows with the stock along the supply path, so that the rent moves only through the modelled firms", "outside demand grows with the supply path's stock")
+
+    @model_validator(mode="after")
+    def _rents(self) -> "GpuMarketConfig":
+        if not self.opex_usd_per_gpu_hour < self.reference_rent_usd_per_hour < self.rent_ceiling_usd_per_hour:
+            raise ValueError(f"reference_rent_usd_per_hour: {self.reference_rent_usd_per_hour} must lie between "
+                             f"opex_usd_per_gpu_hour = {self.opex_usd_per_gpu_hour} (the floor) and "
+                             f"rent_ceiling_usd_per_hour = {self.rent_ceiling_usd_per_hour}")
+        return self
+
+
+class LearningConfig(_Strict):
+    """Earned skill and caching (``market/learning.py``): learning by doing, inference R&D, publications."""
+
+    progress_ratio: float = F(0.85, "× unit cost per doubling", "assumption: Wright's-law progress ratios of 0.7-0.9 are typical of manufacturing; serving software is put near the slower end", "unit cost multiplier per doubling of cumulative served volume", gt=0.5, lt=1)
+    deepseek_cumulative_months: float = F(12.0, "months", "assumption: the calibrated lab's cumulative volume is a year at its published daily rate (deepseek_input_tokens_per_day plus deepseek_output_tokens_per_day)", "months of DeepSeek's Feb-2025 volume its skill and cache-hit rate were earned on", gt=0, le=120)
+    rd_elasticity: float = F(0.244, "elasticity", "DERIVED: log2(nim_llama33_70b_2xh100_c250_throughput_tok_s / nim_llama33_70b_v150_saturated_tok_s) = log2(1.184): a year of a vendor's inference-software work (rd_half_gpu_months) bought 18 %", "exponent of skill in the inference-R&D stock", ge=0, le=2)
+    rd_half_gpu_months: float = F(12000.0, "GPU-months", "assumption: an inference-software team runs about a thousand GPUs of experiments for a year", "scale H of the R&D stock: skill × 2^elasticity at H", gt=0, le=1e9)
+    deepseek_rd_gpu_months: float = F(12000.0, "GPU-months", "assumption: the calibrated lab has done a year of such research (rd_half_gpu_months)", "R&D stock of the calibrated lab", ge=0, le=1e9)
+    cache_miss_floor: float = F(0.1, "fraction of input tokens", "assumption: some input is always new (the user's latest message, fresh documents)", "cache-miss rate at any volume", ge=0, lt=0.437)
+    publication_lag_months: float = F(3.0, "months", "assumption: open-source engines reproduced DeepSeek's published expert-parallel serving (deepseek_decode_unit_nodes, 2025-02-28) by sglang_deepseek_output_tok_s_per_node (2025-05), about three months later", "months before a published technique can be adopted", ge=0, le=60)
+    adoption_months: float = F(3.0, "months", "assumption: a host needs about a quarter of engineering to absorb a published technique", "time constant of catching up with a publication", gt=0, le=60)
+
+
+class OpenWeightsConfig(_Strict):
+    """Open weights made by agents (``market/open_weights.py``): serving cost by size, hosts' choice, distillation."""
+
+    cost_exponent: float = F(1.0, "exponent", "assumption: decode reads the active weights once per token, so GPU time per token scales with model size", "serving cost ∝ size^exponent", ge=0, le=3)
+    quality_exponent: float = F(2.0, "exponent", "assumption: hosts rank models as consumers value them (the segments' quality_exponent default)", "hosts pick the model with the highest quality^exponent per $ of serving cost", ge=0, le=10)
+    release_lag_months: int = F(1, "months", "assumption: a host needs about a month to download, quantise, evaluate and deploy new weights", "months before published weights can be served", ge=0, le=24)
+    distillation: bool = F(False, "switch", "assumption: off, distilling a closed model's outputs breaches its terms of use; switch on to test the free-copy view", "closed models can be distilled into open ones")
+    distill_cost_usd: float = F(5576000.0, "$", "deepseek_v3_training_cost_usd: a distilled model costs about one efficient training run", "cost of one distillation", ge=0, le=1e12)
+    distill_lag_months: int = F(6, "months", "assumption: DeepSeek-R1 (2025-01) matched o1 (2024-09) about four to six months later", "age of the closed model a distillation copies", ge=0, le=120)
+    distill_quality_gap: float = F(0.05, "quality index", "assumption: a distilled copy trails its teacher by a little", "quality lost in distillation", ge=0, le=1)
+    distill_compute_per_token: float = F(1.0, "× DeepSeek-V3 GPU time per token", "assumption: distilled into a model the size of DeepSeek-V3", "size of a distilled model", gt=0, le=100)
+
+
+class CapitalConfig(_Strict):
+    """The capital market (``market/capital.py``, ``market/exit.py``): investors' valuations, rounds, exit sales.
+
+    Investors' required return is ``finance.cost_of_capital_investor``; parents' hurdles are
+    ``finance.cost_of_capital_self_funded`` and ``finance.cost_of_capital_efficient``."""
+
+    appetites: tuple[float, ...] = F((0.7,), "0 = DCF only … 1 = revenue multiple only", "assumption: 2024-25 AI investors weighted growth well above cash flows (as investor_appetite)", "appetite of each investor: weight on the revenue-multiple valuation", allowed="a list of numbers in [0, 1], at least one")
+    investor_capital_usd: float = F(4e10, "$ per round", "assumption: the largest 2025 private rounds (the cap on one round in finance)", "capital each investor can put into one round", gt=0, le=1e13)
+    base_multiple: float = F(5.0, "× annual revenue", "assumption: mature software trades at about five times revenue", "revenue multiple at zero growth", ge=0, le=100)
+    growth_multiple: float = F(4.0, "× annual revenue per unit of annual growth", "assumption: 2024-26 AI rounds priced 15-30 times run rate at 100-400 % annual growth (together_valuation_2024_03_usd, fireworks_arr_2026_02_usd), about 5 + 4 × growth", "increase of the multiple per 100 % annual growth", ge=0, le=100)
+    forecast_months: int = F(60, "months", "assumption: investors forecast five years, then a terminal value", "explicit forecast horizon of a valuation", ge=1, le=240)
+    growth_half_life_months: float = F(18.0, "months", "assumption: hypergrowth halves every year and a half", "half-life of a firm's excess growth in investors' forecasts", gt=0, le=240)
+    long_run_growth_per_year: float = F(0.03, "fraction per year", "assumption: mature firms grow with nominal output", "long-run and terminal growth in investors' forecasts", ge=-0.5, le=0.2)
+    fixed_cost_growth_share: float = F(0.5, "fraction of revenue growth", "assumption: fixed costs grow half as fast as revenue (operating leverage)", "growth of fixed costs relative to revenue in investors' forecasts", ge=0, le=1)
+    fire_sale_discount: float = F(0.3, "fraction", "assumption: forced sellers of used capital goods accept well below fair value; chips age fast", "discount on an exiting firm's GPUs", ge=0, le=1)
+    customer_sale_share: float = F(0.5, "fraction of the buyer's value", "assumption: an even split of the surplus (Nash bargaining with equal power)", "price of an exiting firm's customers as a share of the best bidder's present value of their margin", ge=0, le=1)
+    weights_sale_share: float = F(0.5, "fraction of the buyer's value", "assumption: an even split of the surplus (Nash bargaining with equal power)", "price of an exiting firm's weights as a share of the best bid's value", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _appetites(self) -> "CapitalConfig":
+        if not self.appetites or any(not 0.0 <= a <= 1.0 for a in self.appetites):
+            raise ValueError(f"appetites: {list(self.appetites)}; allowed: a non-empty list of numbers in [0, 1]")
+        return self
+
+
 class OutcomesConfig(_Strict):
     """Thresholds of the outcome detectors (``market/outcomes.py``); each is a judgement call, stated here."""
 
@@ -406,6 +480,20 @@ class MarketConfig(_Strict):
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     forced: list[ForcedMove] = Field(default_factory=list, max_length=100, description="strategic moves imposed on labs (strategy games only)")
+    gpu_market: GpuMarketConfig = Field(default_factory=GpuMarketConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
+    open_weights: OpenWeightsConfig = Field(default_factory=OpenWeightsConfig)
+    capital: CapitalConfig = Field(default_factory=CapitalConfig)
+
+    @model_validator(mode="after")
+    def _growth_below_rates(self) -> "MarketConfig":
+        # A terminal value grows at the long-run rate: it must be below every rate it is discounted at.
+        fin = self.finance
+        lowest = min(fin.cost_of_capital_investor, fin.cost_of_capital_self_funded, fin.cost_of_capital_efficient)
+        if self.capital.long_run_growth_per_year >= lowest:
+            raise ValueError(f"capital.long_run_growth_per_year: {self.capital.long_run_growth_per_year} must be below "
+                             f"the lowest cost of capital in finance ({lowest}); allowed: < {lowest}")
+        return self
 
     @model_validator(mode="after")
     def _names(self) -> "MarketConfig":
