@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("scenarios", help="list shipped scenarios")
     sc.set_defaults(func=cmd_scenarios)
 
-    for module in ("runs.viz_cli", "runs.report_cli", "runs.sweep_cli", "runs.params_cli"):
+    for module in ("runs.viz_cli", "runs.report_cli", "runs.sweep_cli", "runs.params_cli", "runs.calibration.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as err:
