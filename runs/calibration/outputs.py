@@ -49,9 +49,11 @@ class Summary:
 def trial_errors(moments: pd.DataFrame, plan: CalibrationPlan, numbers: list[int]) -> np.ndarray:
     """Errors of the given complete trials, shape (trials, seeds, targets)."""
     rows = moments[moments["eval"].str.startswith("t")]
+    groups = dict(tuple(rows.groupby("trial")))
     out = np.full((len(numbers), len(plan.seeds), len(plan.targets.targets)), np.nan)
-    for i, (_, grp) in enumerate(rows[rows["trial"].isin(numbers)].groupby("trial", sort=True)):
-        out[i] = error_array(grp, plan)
+    for i, n in enumerate(numbers):
+        if n in groups:
+            out[i] = error_array(groups[n], plan)
     return out
 
 
