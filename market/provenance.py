@@ -10,7 +10,10 @@ A field's ``source`` (``market.config.F``) is one of:
   (kind ``design``);
 * ``<module>.<name> (<note>)`` — a value computed in ``market/<module>.py`` from calibration rows (kind ``code``);
 * ``<Authors> (<year>) …`` — a published method (kind ``literature``);
-* ``label: <what it names>`` — text that names something and changes no mechanism (kind ``label``).
+* ``label: <what it names>`` — text that names something and changes no mechanism (kind ``label``);
+* ``estimated by tokenmarket calibrate against <targets file> (fit: <summary>)`` — a value estimated by
+  simulated moments against dated public paths (kind ``estimated``; written by ``tokenmarket calibrate`` into
+  the calibrated scenario it produces). The targets file name is not checked as prose; the rest is.
 
 Every snake_case word in a source must name something real: a calibration key, a prefix of keys written
 ``prefix_*``, a config field or a choice value. :func:`resolve_source` raises :class:`SourceError` otherwise,
@@ -29,13 +32,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from market import calibration
+from market import calibration, path_targets
 from market.config import MarketConfig
 
 _SNAKE = re.compile(r"(?<![\w.])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(_\*)?(?![\w])")
 _CODE = re.compile(r"^([a-z_]+)\.([a-z_][a-z0-9_]*)\b")
 _LITERATURE = re.compile(r"^[A-Z][^:]*\(\d{4}\)")
 _LEADING_KEY = re.compile(r"^([a-z][a-z0-9_]*)(?=[\s,:;(]|$)")
+ESTIMATED_PREFIX = "estimated by tokenmarket calibrate against "
+_ESTIMATED = re.compile(r"^" + re.escape(ESTIMATED_PREFIX) + r"(\S+) \(fit: [^)]+\)")
 
 
 class SourceError(ValueError):
@@ -47,7 +52,8 @@ class Source:
     """A resolved source.
 
     Attributes:
-        kind: calibration | derived | assumption | design | code | literature | label | scenario | override.
+        kind: calibration | derived | assumption | design | code | literature | label | estimated | scenario |
+            override.
         text: the source as written.
         keys: calibration keys it cites, in order of first mention (the first is the main one for ``calibration``).
     """
@@ -87,11 +93,15 @@ def cited_keys(text: str, allow: frozenset[str] | set[str] = frozenset()) -> tup
     """Calibration keys cited in ``text`` (prose, a comment or a source), in order of first mention.
 
     Raises:
-        SourceError: a snake_case word that is neither a calibration key, nor ``prefix_*`` of keys, nor a config
-            field or choice name, nor in ``allow`` (the message suggests close keys).
+        SourceError: a snake_case word that is neither a calibration key, nor ``prefix_*`` of keys, nor a key of
+            the dated paths, nor a config field or choice name, nor in ``allow`` (the message suggests close keys).
+            In an ``estimated by tokenmarket calibrate against <file>`` source the file name is skipped.
     """
     keys = set(calibration.keys())
+    paths = set(path_targets.keys())
     cited: list[str] = []
+    if (est := _ESTIMATED.match(text)) is not None:  # a file name is not prose
+        text = text[:est.start(1)] + text[est.end(1):]
     for m in _SNAKE.finditer(text):
         word, glob = m.group(1), m.group(2)
         if glob:
@@ -100,7 +110,7 @@ def cited_keys(text: str, allow: frozenset[str] | set[str] = frozenset()) -> tup
         elif word in keys:
             if word not in cited:
                 cited.append(word)
-        elif word not in schema_names() and word not in allow:
+        elif word not in schema_names() and word not in allow and word not in paths:
             close = difflib.get_close_matches(word, keys, n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise SourceError(f"{word!r} is neither a calibration key nor a config name (in {text!r}){hint}")
@@ -136,6 +146,10 @@ def resolve_source(text: str) -> Source:
         kind = "design"
     elif text.startswith("label:"):
         kind = "label"
+    elif text.startswith(ESTIMATED_PREFIX.split(" against")[0]):
+        if _ESTIMATED.match(text) is None:
+            raise SourceError(f"{text!r}: write '{ESTIMATED_PREFIX}<targets file> (fit: <summary>)'")
+        kind = "estimated"
     elif (code := _CODE.match(text)) is not None:
         module, name = code.groups()
         try:
@@ -156,7 +170,8 @@ def resolve_source(text: str) -> Source:
         kind = "calibration"
     else:
         raise SourceError(f"{text!r}: not a calibration key, 'DERIVED:', 'assumption: …', 'DESIGN.md …', "
-                          "'label: …', a market module reference or a literature reference")
+                          "'label: …', 'estimated by tokenmarket calibrate …', a market module reference or a "
+                          "literature reference")
     keys = cited_keys(text, allow)
     if kind == "derived" and not keys:
         raise SourceError(f"{text!r}: a DERIVED source must cite the calibration keys it is computed from")

@@ -6,7 +6,7 @@ import pytest
 from market import calibration as cal
 from market.config import GpuMarketConfig, build_config
 from market.costs import HOURS_PER_MONTH
-from runs.cli import main
+from runs.commands.main import main
 
 
 @pytest.mark.parametrize("setting, fragment", [

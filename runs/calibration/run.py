@@ -1,0 +1,92 @@
+"""One calibration from start to finish: the search (runs.calibration.estimate), then the outputs
+(runs.calibration.outputs: fit table, draws, identification, calibrated scenario). Kept apart from both so that
+neither imports the other."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from market.config import ConfigError
+from runs import io
+from runs.calibration import CalibrationError, outputs
+from runs.calibration.estimate import (FORMAT_VERSION, MANIFEST, TRIALS, CalibrationPlan, CalibrationReport, _now,
+                                       check_outputs, read_manifest, read_trials, repair, run_trials)
+from runs.calibration.moments import MomentRun
+from runs.sweeps.executors import SerialExecutor
+
+def calibrate(out: Path | str, plan: CalibrationPlan | None = None, executor: Any = None, *, resume: bool = False,
+              trials: int | None = None, progress: bool = True, simulate: Callable | None = None) -> CalibrationReport:
+    """Run (or resume) a calibration into folder ``out``; returns a :class:`CalibrationReport`.
+
+    Args:
+        out: the calibration folder: new or empty; with ``resume``, an existing calibration.
+        plan: from :func:`runs.calibration.estimate.make_plan` (required unless resuming; when resuming it must match the stored plan,
+            the number of trials aside).
+        executor: a sweep executor (default: :class:`~runs.sweeps.executors.SerialExecutor`).
+        resume: continue the calibration stored in ``out``.
+        trials: with ``resume``, a new total number of trials (more trials continue the search).
+        progress: show progress bars on stderr.
+        simulate: ``RunTask -> RunResult`` replacing the model (tests inject stubs here).
+
+    Raises:
+        CalibrationError: an unusable folder, a plan differing from the stored one, targets the outputs cannot
+            feed (before any trial).
+        OutputError: another calibration is writing into ``out``.
+        KeyboardInterrupt: Ctrl-C or SIGTERM; finished trials are on disk, the manifest says ``interrupted``.
+    """
+    out = Path(out)
+    if resume:
+        manifest = read_manifest(out)
+        stored = CalibrationPlan.from_dict(manifest["plan"])
+        if plan is not None and (diff := plan.differences(stored)):
+            raise CalibrationError(f"--resume: the plan differs from the one in {out / MANIFEST} "
+                                   f"({', '.join(diff)}); give only --trials to continue it, or use another --out")
+        if trials is not None and trials < 1:
+            raise CalibrationError(f"--trials: {trials} out of range (allowed: ≥ 1)")
+        plan = CalibrationPlan.from_dict({**manifest["plan"], "trials": trials or (plan or stored).trials})
+    else:
+        if plan is None:
+            raise CalibrationError("calibrate: a plan is needed to start a calibration")
+        if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
+            raise CalibrationError(f"--out: {str(out)!r} is not an empty folder; pass --resume to continue the "
+                                   f"calibration in it, or choose another --out")
+        io.check_out_dir(out, force=False)
+        manifest = None
+    try:
+        check_outputs(plan, simulate)
+    except ConfigError as err:
+        raise CalibrationError(f"the base config cannot run: {err}") from None
+    executor = executor or SerialExecutor()
+    fn = MomentRun(plan.targets, simulate)
+    t0 = time.perf_counter()
+    with executor, io.FolderLock(out):
+        if manifest is None:
+            manifest = {"kind": "tokenmarket calibration", "format_version": FORMAT_VERSION, "created_utc": _now(),
+                        "plan": plan.to_dict(), "attempts": [], "status": "running"}
+            done_before = 0
+        else:
+            repair(out, plan)
+            done_before = len(read_trials(out))
+            manifest["plan"]["trials"] = plan.trials
+        attempt = {"started_utc": _now(), "executor": executor.name, "workers": executor.workers,
+                   "git_commit": io.git_commit(), "versions": io.versions(extra=("optuna", "dask", "distributed")),
+                   "trials_done_before": done_before}
+        manifest["attempts"].append(attempt)
+        manifest["status"] = "running"
+        io.write_json(out / MANIFEST, manifest, sort_keys=False)
+        status = "interrupted"
+        try:
+            run_trials(out, plan, executor, fn, progress)
+            io.write_csv(out / TRIALS, read_trials(out))  # sorted by trial number
+            summary = outputs.finish(out, plan, executor, fn, progress)
+            status = "complete"
+        finally:
+            attempt.update(finished_utc=_now(), status=status, trials_done=len(read_trials(out)))
+            manifest["status"] = status
+            io.write_json(out / MANIFEST, manifest, sort_keys=False)
+    return CalibrationReport(out, len(read_trials(out)), done_before, summary.best_trial, summary.best_objective,
+                             summary.within, len(plan.targets.targets), status,
+                             time.perf_counter() - t0)

@@ -1,0 +1,264 @@
+"""The estimator on a synthetic problem with a known answer: a cheap stub stands in for the model (injected as
+tests inject a fake simulate function into runs.sweeps.executors.evaluate), its optimum is known, one parameter it
+ignores must come out as a flat direction; resume and parallel executors give the same trials; the outputs
+(draws, calibrated scenario, report) are usable."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from market.config import build_config, load_scenario
+from market.provenance import resolve_source
+from market.simulate import RunResult
+from runs.calibration.uncertainty import draw_overrides
+from runs.calibration.estimate import make_plan, read_trials
+from runs.calibration.run import calibrate
+from runs.calibration.population import population_check
+from runs.calibration.uncertainty import bootstrap
+from runs.sweeps.executors import DaskExecutor, ProcessExecutor, SerialExecutor
+from runs.reports.params import parameter_rows
+
+A, B, C = "customers.segments.0.price_scale_usd", "world.usage_growth_per_year", "customers.segments.0.switching_cost_usd"
+TRUE_A, TRUE_B = 6.0, 10.0 / 6.0   # x = a must hit openai_arr_2024_friar (6); y = a·b must hit openai_arr_2025_06 (10)
+
+TARGETS = """
+[[series]]
+name = "x"
+table = "model"
+column = "x"
+
+[[series]]
+name = "y"
+table = "model"
+column = "y"
+
+[[target]]
+name = "x_2024_12"
+series = "x"
+figure = "openai_arr_2024_friar"
+date = "2024-12"
+tolerance = 1.1
+weight = 1.0
+reason = "stub"
+
+[[target]]
+name = "y_2025_06"
+series = "y"
+figure = "openai_arr_2025_06"
+date = "2025-06"
+tolerance = 1.1
+weight = 0.5
+reason = "stub"
+"""
+
+PARAMS = f"""
+[[parameter]]
+path = "{A}"
+lo = 1.0
+hi = 25.0
+scale = "log"
+reason = "a: sets x"
+
+[[parameter]]
+path = "{B}"
+lo = 0.1
+hi = 4.0
+reason = "b: sets y with a"
+
+[[parameter]]
+path = "{C}"
+lo = 0.5
+hi = 20.0
+scale = "log"
+reason = "c: the stub ignores it"
+"""
+
+
+def stub(task) -> RunResult:
+    """x = a, y = a·b in every round, with 1 % seed noise (the same seeds for every trial: common random numbers)."""
+    a, b = task.params.get(A, 5.0), task.params.get(B, 0.5)
+    eps = 0.01 * np.random.default_rng(task.seed).normal()
+    rounds = np.arange(1, (task.rounds or 12) + 1)
+    model = pd.DataFrame({"round": rounds, "x": a * (1 + eps), "y": a * b * (1 - eps)})
+    return RunResult(model, pd.DataFrame(columns=["round", "type", "name", "funding", "vertical"]), pd.DataFrame())
+
+
+class Interrupt:
+    """The stub, but Ctrl-C arrives when trial ``at`` starts (as a kill would leave the journal)."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def __call__(self, task) -> RunResult:
+        if task.point == self.at:
+            raise KeyboardInterrupt
+        return stub(task)
+
+
+def sized_stub(task) -> RunResult:
+    """x = a·(1 + 1000/n): a moment that depends on the population size n in a known way."""
+    n = task.base_config["customers"]["n_customers"]
+    result = stub(task)
+    result.model["x"] = task.params.get(A, 5.0) * (1 + 1000 / n)
+    return result
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stub")
+    (d / "targets.toml").write_text(TARGETS)
+    (d / "params.toml").write_text(PARAMS)
+    return d
+
+
+def plan_for(files, trials=96, **kw):
+    return make_plan(None, {}, targets=files / "targets.toml", params=files / "params.toml", customers=1000,
+                     seeds=2, trials=trials, batch=4, draws=60, path_draws=2, **kw)
+
+
+@pytest.fixture(scope="module")
+def done(files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cal") / "out"
+    report = calibrate(out, plan_for(files), progress=False, simulate=stub)
+    return out, report
+
+
+def test_the_estimator_recovers_the_known_optimum(done):
+    out, report = done
+    best = json.loads((out / "best.json").read_text())
+    assert report.status == "complete" and report.trials == 96
+    # within the targets' own tolerance (×/÷ 1.1), with both moments at under half a tolerance on average
+    assert best["parameters"][A] == pytest.approx(TRUE_A, rel=0.1)
+    assert best["parameters"][B] == pytest.approx(TRUE_B, rel=0.1)
+    assert best["objective"] < 0.25
+    fit = pd.read_csv(out / "fit.csv")
+    assert list(fit["verdict"]) == ["within", "within"]
+
+
+def test_identification_flags_the_ignored_parameter_as_flat(done):
+    out, _ = done
+    ident = pd.read_csv(out / "identification.csv")
+    params = ident[ident["section"] == "parameter"].set_index("parameter")
+    assert bool(params.loc[C, "flat"]) and params.loc[C, "weighted"] == 0
+    assert not params[params.index != C]["flat"].astype(bool).any()
+    sing = ident[ident["section"] == "singular"]
+    flat = sing[sing["flat"].astype(bool)]
+    assert len(flat) == 1 and flat["detail"].iloc[0] == f"1.00·{C}"
+    assert "x_2024_12" in params.loc[A, "detail"] and "y_2025_06 1.00" in params.loc[B, "detail"]
+
+
+def test_every_trial_runs_on_the_same_seeds(done):
+    out, _ = done
+    moments = pd.read_csv(out / "moments.csv", dtype={"eval": str})
+    seeds = moments.groupby("eval")["seed"].apply(lambda s: tuple(sorted(set(s))))
+    assert seeds.nunique() == 1 and len(seeds.iloc[0]) == 2
+
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(files, tmp_path):
+    plan = plan_for(files, trials=24)
+    whole = calibrate(tmp_path / "whole", plan, progress=False, simulate=stub)
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(tmp_path / "cut", plan, progress=False, simulate=Interrupt(at=10))
+    assert json.loads((tmp_path / "cut" / "manifest.json").read_text())["status"] == "interrupted"
+    assert 0 < len(read_trials(tmp_path / "cut")) < 24
+    resumed = calibrate(tmp_path / "cut", None, resume=True, progress=False, simulate=stub)
+    pd.testing.assert_frame_equal(read_trials(tmp_path / "whole"), read_trials(tmp_path / "cut"))
+    assert (whole.best_trial, whole.best_objective) == (resumed.best_trial, resumed.best_objective)
+    for name in ("draws.csv", "fit.csv", "identification.csv", "calibrated.toml"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "cut" / name).read_bytes(), name
+
+
+def test_local_processes_and_dask_give_the_same_trials_as_this_process(files, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import sys
+
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])   # Dask workers cannot import a test module
+    plan = plan_for(files, trials=12)
+    calibrate(tmp_path / "serial", plan, SerialExecutor(), progress=False, simulate=stub)
+    calibrate(tmp_path / "pool", plan, ProcessExecutor(2), progress=False, simulate=stub)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster:
+        calibrate(tmp_path / "dask", plan, DaskExecutor(cluster.scheduler_address), progress=False, simulate=stub)
+    for other in ("pool", "dask"):
+        pd.testing.assert_frame_equal(read_trials(tmp_path / "serial"), read_trials(tmp_path / other))
+        assert (tmp_path / "serial" / "draws.csv").read_bytes() == (tmp_path / other / "draws.csv").read_bytes()
+
+
+def test_more_trials_on_resume_continue_the_search(files, tmp_path):
+    calibrate(tmp_path / "c", plan_for(files, trials=8), progress=False, simulate=stub)
+    calibrate(tmp_path / "c", None, resume=True, trials=12, progress=False, simulate=stub)
+    assert list(read_trials(tmp_path / "c")["trial"]) == list(range(12))
+
+
+def test_a_resume_with_a_different_plan_is_refused(files, tmp_path):
+    from runs.calibration import CalibrationError
+
+    calibrate(tmp_path / "c", plan_for(files, trials=4), progress=False, simulate=stub)
+    other = make_plan(None, {}, targets=files / "targets.toml", params=files / "params.toml", customers=2000,
+                      seeds=2, trials=4, batch=4, draws=60, path_draws=2)
+    with pytest.raises(CalibrationError, match="--resume: the plan differs.*customers"):
+        calibrate(tmp_path / "c", other, resume=True, progress=False, simulate=stub)
+
+
+def test_draws_become_override_sets_that_validate(done):
+    out, _ = done
+    sets = draw_overrides(out / "draws.csv")
+    assert len(sets) == 60 and all(set(s) == {A, B, C} for s in sets)
+    for s in sets[:5]:
+        build_config({}, s)   # raises on an invalid value
+    draws = pd.read_csv(out / "draws.csv")
+    assert sets[0][A] == pytest.approx(draws.loc[0, A])
+
+
+def test_bootstrap_keeps_a_trial_that_fits_every_target_exactly():
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=(20, 3, 5))
+    d[7] = 0.0
+    chosen, values = bootstrap(d, [1.0] * 5, [1.0] * 5, ["point"] * 5, 50, master_seed=1)
+    assert set(chosen) == {7} and np.all(values == 0)
+
+
+def test_the_calibrated_scenario_runs_and_cites_the_estimate(done):
+    out, _ = done
+    best = json.loads((out / "best.json").read_text())
+    data = load_scenario(out / "calibrated.toml")
+    config = build_config(data)
+    assert config.customers.segments[0].price_scale_usd == pytest.approx(best["parameters"][A])
+    assert config.world.usage_growth_per_year == pytest.approx(best["parameters"][B])
+    assert config.customers.n_customers == build_config({}).customers.n_customers   # the full population again
+    rows = {r.path: r for r in parameter_rows(out / "calibrated.toml")}
+    assert not [p for p, r in rows.items() if r.kind == "unsourced"]
+    for path in (A, B, C):
+        assert resolve_source(rows[path].source).kind == "estimated"
+        assert "targets.toml (fit: J = " in rows[path].source
+
+
+def test_population_check_reports_the_known_difference(files):
+    plan = plan_for(files, trials=4)
+    table = population_check(plan, full_customers=4000, executor=SerialExecutor(), simulate=sized_stub).set_index("target")
+    assert table.loc["x_2024_12", "rel_diff"] == pytest.approx((1 + 1000 / 1000) / (1 + 1000 / 4000) - 1)
+    assert table.loc["y_2025_06", "rel_diff"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_report_renders_every_chart(done):
+    import vl_convert
+
+    from runs.calibration.report import render, write_report
+
+    out, _ = done
+    path = write_report(out)
+    text = path.read_text()
+    assert "Fit" in text and "Singular values" in text and "x_2024_12" in text
+    specs = [json.loads(s.split(", {\"actions\"")[0]) for s in text.split('vegaEmbed("#c')[1:]
+             for s in [s.split('", ', 1)[1]]]
+    assert len(specs) == 4   # two series, the share heat map, the objective by trial
+    for spec in specs:
+        assert "<svg" in vl_convert.vegalite_to_svg(spec)
+    assert render(out) == text
