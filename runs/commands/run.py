@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--rounds", type=int_arg("--rounds", 1), default=None, help="months to simulate")
     run.add_argument("--seed", type=int_arg("--seed", 0), default=0, help="random seed (int ≥ 0)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a config field, e.g. world.gpu_rent_usd_per_hour=3 (repeatable)")
+                     help="override a config field, e.g. gpu_market.reference_rent_usd_per_hour=3 (repeatable)")
     run.add_argument("--out", default=None, help="output folder (default: output/<run_id>-<time>)")
     run.add_argument("--force", action="store_true", help="replace an earlier output folder (one holding manifest.json)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -128,7 +128,8 @@ def lab_shares_from(config: dict) -> dict[str, tuple[float, float]]:
 
 
 def compute_split(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    """Each lab's GPUs by use per round: columns round, name, use (training | free tier | paid serving), gpus.
+    """Each lab's GPUs by use per round: columns round, name, use (training | free tier | paid serving | inference
+    R&D when recorded), gpus.
 
     Uses, in this order: ``training_gpus``/``free_gpus``/``paid_gpus`` columns (the lab's allocation each
     round); ``training_share``/``free_share`` columns; the configured shares ``lab_shares`` (name → (training
@@ -138,6 +139,8 @@ def compute_split(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float
     if labs.empty:
         return pd.DataFrame(columns=["round", "name", "use", "gpus"])
     uses = {"training": "training_gpus", "free tier": "free_gpus", "paid serving": "paid_gpus"}
+    if "rd_gpus" in labs.columns:
+        uses["inference R&D"] = "rd_gpus"
     if set(uses.values()) <= set(labs.columns):
         out = pd.DataFrame({"round": labs["round"], "name": labs["name"],
                             **{use: labs[col] for use, col in uses.items()}})

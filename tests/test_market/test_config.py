@@ -3,7 +3,7 @@
 import pytest
 
 from market import calibration
-from market.config import (ConfigError, LabConfig, MarketConfig, WorldConfig, build_config, config_from,
+from market.config import (ConfigError, GpuMarketConfig, LabConfig, MarketConfig, build_config, config_from,
                            field_meta, list_scenarios)
 
 
@@ -36,8 +36,12 @@ def test_calibration_keys_named_in_sources_exist():
 
 
 def test_defaults_match_calibration_table():
-    assert field_meta(WorldConfig, "gpu_rent_usd_per_hour")["default"] == calibration.value("h100_median_posted_usd_per_hour")
-    assert field_meta(WorldConfig, "gpu_owned_usd_per_hour")["default"] == calibration.value("h100_atcost_usd_per_gpu_hour_estimate")
+    rent = field_meta(GpuMarketConfig, "reference_rent_usd_per_hour")["default"]
+    assert rent == calibration.value("h100_rental_oct_2024_ondemand_usd_per_hour")
+    ceiling = field_meta(GpuMarketConfig, "rent_ceiling_usd_per_hour")["default"]
+    assert ceiling == calibration.value("aws_p5_ondemand_usd_per_gpu_hour_2023")
+    capex = field_meta(GpuMarketConfig, "capex_usd_per_gpu")["default"]
+    assert capex == calibration.value("h100_allin_cluster_capex_per_gpu_usd")
     # GPT-4o and GPT-4o mini blended at DeepSeek's 608:168 mix; the small tier's size is their price ratio (DERIVED).
     mix = 608 / 776
     blend = lambda key: mix * calibration.value(f"{key}_input_usd_per_m") + (1 - mix) * calibration.value(f"{key}_output_usd_per_m")  # noqa: E731
@@ -48,7 +52,9 @@ def test_defaults_match_calibration_table():
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    ({"world.gpu_rent_usd_per_hour": -1}, "world.gpu_rent_usd_per_hour: Input should be greater than 0 (allowed: (0, 50]); got -1"),
+    ({"gpu_market.capex_usd_per_gpu": -1}, "gpu_market.capex_usd_per_gpu: Input should be greater than 0 (allowed: (0, 1000000.0]); got -1"),
+    ({"world.gpu_price_change_per_year": 0.1}, "world.gpu_price_change_per_year: unknown key"),
+    ({"finance.investor_appetite": 0.5}, "finance.investor_appetite: unknown key"),
     ({"world.nonsense": 1}, "world.nonsense: unknown key"),
     ({"customers.n_customers": "many"}, "customers.n_customers"),
     ({"labs.9.skill": 2}, "labs.9: no such list element"),
@@ -61,8 +67,8 @@ def test_bad_values_name_field_value_and_range(overrides, fragment):
 
 
 def test_overrides_parse_toml_scalars_and_double_underscore():
-    cfg = build_config({}, {"world__gpu_rent_usd_per_hour": "3.5", "world.scale_economies": "false", "labs.0.skill": 2})
-    assert cfg.world.gpu_rent_usd_per_hour == 3.5 and cfg.world.scale_economies is False
+    cfg = build_config({}, {"gpu_market__supply_share": "0.5", "world.scale_economies": "false", "labs.0.skill": 2})
+    assert cfg.gpu_market.supply_share == 0.5 and cfg.world.scale_economies is False
     assert cfg.labs[0].skill == 2
 
 
@@ -84,7 +90,6 @@ def test_segment_mix_must_sum_to_one():
 @pytest.mark.parametrize("overrides, message", [
     ({"providers.n": 13}, "providers.n: 13 providers exceed max_n = 12; allowed: n ≤ max_n"),
     ({"wrappers.per_vertical.coding": 7}, "wrappers.per_vertical.coding: 7 wrappers exceed max_per_vertical = 6"),
-    ({"labs.0.min_training_share": 0.9}, "labs.0.min_training_share: 0.9 exceeds training_share = 0.5"),
     ({"customers.market_size": 1}, "customers.market_size: 1 is below n_customers = 1000000"),
     ({"labs.0.name": "provider_1"}, "labs.0.name: 'provider_1' is a provider's or wrapper's name"),
     ({"labs.1.name": "coding_wrapper_2"}, "labs.1.name: 'coding_wrapper_2'"),

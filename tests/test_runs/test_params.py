@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from market import calibration
-from market.config import ConfigError, WorldConfig, build_config, list_scenarios
+from market.config import ConfigError, GpuMarketConfig, WorldConfig, build_config, list_scenarios
 from market.provenance import VALUE_SOURCES, SourceError, comment_for, resolve_source, scenario_comments
 from runs.commands.main import main
 from runs.reports.params import (ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text,
@@ -92,14 +92,14 @@ def test_value_sources_are_all_used_and_resolve(baseline):
 def test_scenario_values_differ_from_baseline_and_give_the_files_reason(baseline):
     rows = {r.path: r for r in parameter_rows("commodity_pipe")}
     base = {r.path: r for r in baseline}
-    lag = rows["world.open_weight_lag_months"]
+    lag = rows["open_weights.distill_lag_months"]
     assert (lag.value, base[lag.path].value) == (2, 6)
-    assert lag.origin == "scenario" and lag.kind == "scenario" and "two months" in lag.source
+    assert lag.origin == "scenario" and lag.kind == "scenario" and "two months on" in lag.source
     host = rows["providers.skill"]
     assert host.value == 5.0 and host.keys == ("sglang_ep_vs_tp_output_gain",)
     fit = rows["customers.api_fit"]
     assert fit.value == 0.95 and "same protocol" in fit.source
-    untouched = rows["world.gpu_rent_usd_per_hour"]
+    untouched = rows["gpu_market.reference_rent_usd_per_hour"]
     assert untouched.value == base[untouched.path].value and untouched.origin == "schema"
     # A restated default value keeps the default's source, not the [[labs]] table's comment.
     restated = {r.path: r for r in parameter_rows("differentiated")}["labs.1.tiers.0.price_usd_per_mtok"]
@@ -147,9 +147,9 @@ def test_each_kind_of_source_resolves(text, kind, keys):
 
 
 def test_a_schema_source_naming_a_missing_key_breaks_the_listing(monkeypatch):
-    extra = WorldConfig.model_fields["gpu_rent_usd_per_hour"].json_schema_extra
-    monkeypatch.setitem(extra, "source", "h100_median_posted_usd_per_hour_typo")
-    with pytest.raises(SourceError, match="did you mean h100_median_posted_usd_per_hour"):
+    extra = GpuMarketConfig.model_fields["reference_rent_usd_per_hour"].json_schema_extra
+    monkeypatch.setitem(extra, "source", "h100_rental_oct_2024_ondemand_usd_per_hour_typo")
+    with pytest.raises(SourceError, match="did you mean h100_rental_oct_2024_ondemand_usd_per_hour"):
         parameter_rows()
 
 
@@ -195,7 +195,7 @@ name = "c"
 def test_formatting_helpers():
     assert [fmt(1e10), fmt(9.4e9), fmt(0.0144), fmt(True), fmt(150_000), fmt((-0.2, 1.0))] == \
         ["1e10", "9.4e9", "0.0144", "true", "150000", "(-0.2, 1)"]
-    assert range_text(WorldConfig, "gpu_rent_usd_per_hour") == "(0, 50]"
+    assert range_text(GpuMarketConfig, "reference_rent_usd_per_hour") == "(0, 50]"
     assert range_text(WorldConfig, "scale_economies") == "{true, false}"
     from market.config import LabConfig
     assert range_text(LabConfig, "funding") == "{investor, self_funded, efficient}"
@@ -211,7 +211,7 @@ def test_cli_csv_parses_with_one_row_per_value(capsys, baseline):
     assert len(df) == len(baseline) and (df["unit"] != "").all() and (df["range"] != "").all()
     row = df.set_index("path").loc["customers.segments.1.switching_cost_usd"]
     assert (row["value"], row["origin"], row["source"]) == ("720", "scenario", "three times the baseline")
-    assert df.set_index("path").loc["world.gpu_owned_usd_per_hour", "titles"]
+    assert df.set_index("path").loc["gpu_market.capex_usd_per_gpu", "titles"]
 
 
 def test_cli_markdown_is_a_table_with_a_row_per_value_and_the_cited_rows(capsys, baseline):
@@ -221,7 +221,7 @@ def test_cli_markdown_is_a_table_with_a_row_per_value_and_the_cited_rows(capsys,
     assert len(rows) == len(baseline)
     assert all(line.count(" | ") == rows[0].count(" | ") for line in rows)
     assert out.splitlines()[0].startswith("| parameter | value | unit | allowed |")
-    assert "- `h100_median_posted_usd_per_hour` = 2.95" in out
+    assert "- `h100_rental_oct_2024_ondemand_usd_per_hour` = 2.99" in out
 
 
 def test_cli_default_table_and_collapse(capsys):
@@ -310,7 +310,7 @@ def test_collapsed_rows_name_the_scenario_defaults_and_overrides_that_set_them()
     assert (pipe["providers.n"].value, pipe["providers.n"].origin) == (8, "scenario")
     assert pipe["providers.n"].source.startswith("A crowded hosting market")
     assert pipe["customers.api_fit"].origin == "scenario" and "same protocol" in pipe["customers.api_fit"].source
-    assert pipe["world.gpu_rent_usd_per_hour"].origin == "schema"
+    assert pipe["gpu_market.reference_rent_usd_per_hour"].origin == "schema"
     takeover = {r.path: r for r in parameter_rows("vertical_takeover_coding", {"labs.3.skill": "2"}, collapse=True)}
     strategy = takeover["labs[].vertical_strategy"]
     assert strategy.origin == "scenario [0, 1, 2]; schema [3]"
