@@ -60,6 +60,7 @@ class BusyStub:
 
 
 def game_text(k: int, replicates: int, bootstrap: int) -> str:
+    """A game file: two one-lab roles choosing among the first ``k`` options of api_conduct."""
     strategies = list(MOVES["api_conduct"][:k]) if k <= 3 else None
     if strategies is None:
         raise SystemExit("--strategies: at most 3 (the options of api_conduct)")

@@ -83,11 +83,11 @@ def cmd_game(args: argparse.Namespace) -> int:
     except GameError as err:
         raise UsageError(str(err)) from None
 
-    def on_term(signum: int, frame: object) -> None:
+    def _on_term(signum: int, frame: object) -> None:
         raise SweepInterrupted(signum)
 
     try:
-        previous = signal.signal(signal.SIGTERM, on_term)
+        previous = signal.signal(signal.SIGTERM, _on_term)
     except ValueError:  # not the main thread
         previous = None
     try:

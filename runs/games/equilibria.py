@@ -33,7 +33,7 @@ from runs.games.profiles import Counts, Profile, Role, counts_of, deviate
 from runs.games.table import PayoffTable
 
 REL_TOL = 1e-7  # assumption: solver round-off, relative to the largest |payoff|, below any $ that matters
-MAX_CELLS = 200_000  # pure profiles of the full (unreduced) game beyond which mixed equilibria are not sought
+MAX_CELLS = 200_000  # assumption: a full normal form of this many cells (×players arrays) still fits in memory and solves
 PROB_EPS = 1e-9  # probabilities below this count as outside a mixed strategy's support
 POLY_CELLS = 100  # assumption: polynomial enumeration of every equilibrium takes < 1 s up to here (3×3×3: 0.04 s)
 
@@ -216,7 +216,11 @@ class EmpiricalGame:
             return self.pure_equilibrium(prof, method)
         return Equilibrium(canon, tuple(values), regret, method)
 
-    def solve(self, want_mixed: bool = True) -> Solution:
+    def _pure_only(self, pure: list[Profile], note: str | None = None) -> Solution:
+        return Solution(tuple(self.pure_equilibrium(p, "exhaustive deviation check") for p in pure),
+                        "pure equilibria only (exhaustive deviation check)", (note,) if note else ())
+
+    def solve(self) -> Solution:
         """Pure equilibria by the exhaustive deviation check, plus mixed equilibria by nashpy (two players) or
         pygambit (three or more, when installed). See the module docstring."""
         pure = self.pure_equilibria()
@@ -224,14 +228,9 @@ class EmpiricalGame:
         if n == 1:
             return Solution(tuple(self.pure_equilibrium(p, "one firm: its best strategy") for p in pure),
                             "one firm (a decision problem): the strategies with the highest payoff")
-        if not want_mixed:
-            return Solution(tuple(self.pure_equilibrium(p, "exhaustive deviation check") for p in pure),
-                            "pure equilibria only (exhaustive deviation check)")
         if self.n_cells() > MAX_CELLS:
-            return Solution(tuple(self.pure_equilibrium(p, "exhaustive deviation check") for p in pure),
-                            "pure equilibria only (exhaustive deviation check)",
-                            (f"the full game has {self.n_cells()} pure profiles (> {MAX_CELLS}): mixed equilibria "
-                             f"were not sought",))
+            return self._pure_only(pure, f"the full game has {self.n_cells()} pure profiles (> {MAX_CELLS}): mixed "
+                                         f"equilibria were not sought")
         arrays = self.normal_form()
         if n == 2:
             found, method, notes = _nashpy(arrays[0], arrays[1])
@@ -239,10 +238,9 @@ class EmpiricalGame:
             try:
                 found, method, notes = _pygambit(arrays)
             except ModuleNotFoundError:
-                return Solution(tuple(self.pure_equilibrium(p, "exhaustive deviation check") for p in pure),
-                                "pure equilibria only (exhaustive deviation check)",
-                                (f"{n} players: mixed equilibria need pygambit (pip install 'tokenmarket[gambit]'); "
-                                 f"only pure equilibria were computed, by checking every unilateral deviation",))
+                return self._pure_only(pure, f"{n} players: mixed equilibria need pygambit (pip install "
+                                             f"'tokenmarket[gambit]'); only pure equilibria were computed, by "
+                                             f"checking every unilateral deviation")
         out: dict[tuple, Equilibrium] = {}
         rejected = 0
         for mixes in found:

@@ -34,7 +34,7 @@ def _table(df: pd.DataFrame, columns: list[str], money: tuple[str, ...] = (), pc
     if df.empty:
         return "<p class='none'>none</p>"
 
-    def cell(col: str, v) -> str:
+    def _cell(col: str, v) -> str:
         if isinstance(v, float) and v != v:
             return ""
         if col in money:
@@ -46,7 +46,7 @@ def _table(df: pd.DataFrame, columns: list[str], money: tuple[str, ...] = (), pc
         return html.escape(str(v))
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell(c, rec[c])}</td>" for c in columns) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{_cell(c, rec[c])}</td>" for c in columns) + "</tr>"
                    for rec in df.to_dict("records"))
     return f"<table class='data'><tr>{head}</tr>{body}</table>"
 
