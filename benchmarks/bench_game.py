@@ -31,7 +31,7 @@ import pandas as pd  # noqa: E402
 
 from market.config import MOVES  # noqa: E402
 from market.simulate import RunResult  # noqa: E402
-from runs.executors import ProcessExecutor  # noqa: E402
+from runs.sweeps.executors import ProcessExecutor  # noqa: E402
 from runs.games.analysis import analyse_game  # noqa: E402
 from runs.games.execute import run_game  # noqa: E402
 from runs.games.plan import make_game_plan  # noqa: E402

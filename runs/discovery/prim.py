@@ -99,7 +99,7 @@ def _swept(folder: Path, runs: pd.DataFrame) -> list[str]:
 
 def _runs(folder: Path) -> pd.DataFrame:
     try:
-        from runs.sweep import load_sweep
+        from runs.sweeps.sweep import load_sweep
 
         if (folder / "manifest.json").is_file():
             return load_sweep(folder)[0]

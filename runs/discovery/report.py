@@ -65,7 +65,7 @@ def write_discovery(out: Path | str, data: DiscoveryData, boxes: list[Box], note
     if not html_report:
         return written
     try:
-        from runs.report import js_bundle
+        from runs.reports.report import js_bundle
 
         bundle = js_bundle()
     except ModuleNotFoundError:

@@ -11,5 +11,5 @@ computes and :mod:`runs.games.analysis` / :mod:`runs.games.report` write out. do
 Modules: ``spec`` (the file format), ``profiles`` (roles, symmetric reduction, forced moves), ``plan`` (the
 runs of a game), ``runner`` (one run → its payoff record; the payoff function), ``execute`` (the folder),
 ``table`` (payoff table), ``equilibria`` (regret, pure and mixed equilibria, robustness), ``analysis``,
-``charts``, ``report``, ``cli``.
+``charts``, ``report``; the command is :mod:`runs.commands.game`.
 """

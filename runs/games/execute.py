@@ -1,4 +1,4 @@
-"""Running a game into a folder, resumably, one row per run as it finishes (like :mod:`runs.sweep`).
+"""Running a game into a folder, resumably, one row per run as it finishes (like :mod:`runs.sweeps.sweep`).
 
 The folder holds:
 
@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from runs import io
-from runs.executors import RunOutcome, SerialExecutor, simulate
+from runs.sweeps.executors import RunOutcome, SerialExecutor, simulate
 from runs.games.plan import GamePlan
 from runs.games.runner import GameRunner, PayoffUnavailable, owners_value_payoff
 from runs.games.spec import GameError
-from runs.sweep import SweepReport
+from runs.sweeps.sweep import SweepReport
 
 MANIFEST, DESIGN_CSV, RUNS_CSV, ERRORS_CSV = "manifest.json", "design.csv", "runs.csv", "errors.csv"
 KIND = "tokenmarket game"
@@ -97,11 +97,11 @@ def run_game(out: Path | str, plan: GamePlan | None = None, executor: Any = None
              progress: bool = True, simulate_fn: Callable = simulate,
              payoff_fn: Callable = owners_value_payoff) -> SweepReport:
     """Run (or resume) a game into folder ``out``, writing each run as it finishes; returns how the attempt ended
-    (a :class:`runs.sweep.SweepReport`: runs, done before, ok, failed, status, wall time).
+    (a :class:`runs.sweeps.sweep.SweepReport`: runs, done before, ok, failed, status, wall time).
 
     Fresh (``resume`` False): ``out`` must be missing or empty and ``plan`` is required. Resume: the plan in
     ``out`` is used (``plan``, if given, must give the same runs); runs marked ok are kept. ``executor``:
-    one of :mod:`runs.executors` (default serial). ``simulate_fn(task) -> RunResult`` and
+    one of :mod:`runs.sweeps.executors` (default serial). ``simulate_fn(task) -> RunResult`` and
     ``payoff_fn(task, result) -> {lab: $}`` replace the model and the payoff reader (tests, benchmarks); both
     must be picklable for process and Dask executors.
 
@@ -109,7 +109,7 @@ def run_game(out: Path | str, plan: GamePlan | None = None, executor: Any = None
         GameError: ``out`` unusable or not a game folder, plans differ on resume, or a run's outcomes lack the
             payoff (the game stops at the first such run; finished runs stay on disk).
         OutputError: another process is writing into ``out``.
-        KeyboardInterrupt: Ctrl-C or SIGTERM (as :class:`runs.executors.SweepInterrupted`); finished runs are
+        KeyboardInterrupt: Ctrl-C or SIGTERM (as :class:`runs.sweeps.executors.SweepInterrupted`); finished runs are
             on disk and the manifest says ``interrupted``.
     """
     from tqdm import tqdm

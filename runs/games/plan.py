@@ -1,6 +1,6 @@
 """The runs of a game: every condition × reduced profile × replicate seed (plus, optionally, free runs).
 
-Seeds come from the game's master seed through :func:`runs.designs.run_seed` with common random numbers:
+Seeds come from the game's master seed through :func:`runs.sweeps.designs.run_seed` with common random numbers:
 replicate ``r`` has the same seed in every profile and condition, so payoff differences between profiles are
 not blurred by different draws of the world (the variance-reduction device of EGTA, and of paired
 comparisons). A *free* run (profile id ``free``) is a condition's config with no move forced: it shows what
@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from market.config import ConfigError, build_config
-from runs.designs import run_seed
+from runs.sweeps.designs import run_seed
 from runs.games.profiles import Profile, Role, enumerate_profiles, n_profiles
 from runs.games.runner import GameTask
 from runs.games.spec import (MAX_PROFILES, MAX_RUNS, Condition, GameError, GameSpec, load_game, resolve_conditions,

@@ -138,7 +138,7 @@ def write_game_outputs(folder: Path | str, analysis: GameAnalysis, html_report: 
     written.append(folder / "summary.txt")
     if html_report:
         try:
-            from runs.report import js_bundle
+            from runs.reports.report import js_bundle
 
             bundle = js_bundle()
         except ModuleNotFoundError:

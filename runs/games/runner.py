@@ -24,7 +24,7 @@ import pandas as pd
 
 from market.config import MOVES
 from market.simulate import RunResult
-from runs.executors import RunTask, simulate, summary_metrics
+from runs.sweeps.executors import RunTask, simulate, summary_metrics
 
 PAYOFF_KEY = "owners_value_usd"
 DECISION_KIND = "decision"
@@ -39,7 +39,7 @@ class PayoffUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class GameTask(RunTask):
-    """A :class:`~runs.executors.RunTask` of a game: its ``condition``, ``profile`` id (``free`` for a run
+    """A :class:`~runs.sweeps.executors.RunTask` of a game: its ``condition``, ``profile`` id (``free`` for a run
     without forced moves) and the strategy each role lab plays (``strategies``: (lab, option) pairs; empty
     for a free run). ``base_config`` already holds the condition's overrides and the profile's forced moves."""
 

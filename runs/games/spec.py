@@ -26,7 +26,7 @@ from market.config import MOVES, VERTICALS, ConfigError, build_config, load_scen
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 MAX_PROFILES = 20_000  # assumption: beyond this a game is better sampled than enumerated (issue 16 speaks of 3 × 3)
-MAX_RUNS = 1_000_000  # the sweep's cap (runs.designs.MAX_RUNS): the folder and its CSVs stay manageable
+MAX_RUNS = 1_000_000  # the sweep's cap (runs.sweeps.designs.MAX_RUNS): the folder and its CSVs stay manageable
 
 
 class GameError(ConfigError):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from market.simulate import RunResult
-from runs.cli import main
-from runs.sweep import make_plan, run_sweep
+from runs.commands.main import main
+from runs.sweeps.sweep import make_plan, run_sweep
 
 pytest.importorskip("ema_workbench")
 

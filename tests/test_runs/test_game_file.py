@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runs.cli import main
+from runs.commands.main import main
 from runs.games.analysis import analyse_game, summary_text
 from runs.games.execute import run_game
 from runs.games.plan import make_game_plan
@@ -181,7 +181,7 @@ def test_games_doc_commands_parse_and_the_code_it_names_exists():
     import re
     import shlex
 
-    from runs.cli import build_parser
+    from runs.commands.main import build_parser
 
     text = (ROOT / "docs" / "games.md").read_text()
     blocks = "\n".join(re.findall(r"```bash\n(.*?)```", text, flags=re.S)).replace("\\\n", " ")

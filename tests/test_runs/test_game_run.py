@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runs.executors import ProcessExecutor, SerialExecutor
+from runs.sweeps.executors import ProcessExecutor, SerialExecutor
 from runs.games.analysis import analyse_game, summary_text
 from runs.games.execute import load_game_runs, run_game
 from runs.games.plan import make_game_plan
@@ -164,7 +164,7 @@ def test_process_pool_gives_the_rows_of_a_serial_game(tmp_path, reference):
 
 def test_dask_cluster_gives_the_rows_of_a_serial_game(tmp_path, reference):
     distributed = pytest.importorskip("distributed")
-    from runs.executors import DaskExecutor
+    from runs.sweeps.executors import DaskExecutor
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as cluster:
@@ -196,7 +196,7 @@ def test_interrupted_game_resumes_to_the_uninterrupted_tables(tmp_path, referenc
 
 KILL_SCRIPT = """
 import sys
-from runs.executors import ProcessExecutor
+from runs.sweeps.executors import ProcessExecutor
 from runs.games.execute import run_game
 from runs.games.plan import make_game_plan
 from tests.test_runs.test_game_run import stub
@@ -309,7 +309,7 @@ def test_load_game_runs_reads_strategies_as_text(reference):
 def test_cli_resume_of_a_finished_game_analyses_it(tmp_path, reference, capsys):
     import shutil
 
-    from runs.cli import main
+    from runs.commands.main import main
 
     shutil.copytree(reference, tmp_path / "copy")
     assert main(["game", "--out", str(tmp_path / "copy"), "--resume", "--quiet", "--no-report"]) == 0

@@ -1,4 +1,4 @@
-"""``tokenmarket game``: parse, validate, call :mod:`runs.games`. Registered by :func:`runs.cli.build_parser`.
+"""``tokenmarket game``: parse, validate, call :mod:`runs.games`. Found by :func:`runs.commands.main.build_parser`.
 
 Bad input (file, fields, options, output folder) exits with status 2 and one message naming the field, the
 value and what is allowed, before any run starts; so does a model whose outcomes lack the payoff (at the
@@ -9,12 +9,13 @@ stopped (finished runs are kept; continue with ``--resume``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import signal
 import sys
 from pathlib import Path
 
-from runs.sweep_cli import _int, _parse_sets
+from runs.commands.common import UsageError, int_arg, parse_sets, require
+
+ORDER = 60
 
 EPILOG = """examples:
   tokenmarket game runs/games/examples/api_conduct.toml --replicates 10 --out out/api_conduct
@@ -36,13 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("game", nargs="?", default=None, metavar="GAME.toml",
                    help="game file (optional with --resume: the stored game is used)")
-    p.add_argument("--replicates", type=_int("--replicates", 1), default=None,
+    p.add_argument("--replicates", type=int_arg("--replicates", 1), default=None,
                    help="seeds per profile (default: the file's, else 10)")
-    p.add_argument("--rounds", type=_int("--rounds", 1), default=None, help="months per run (default: the file's)")
+    p.add_argument("--rounds", type=int_arg("--rounds", 1), default=None, help="months per run (default: the file's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config override for every run of every condition (repeatable)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_int("--workers", 1), default=None,
+    where.add_argument("--workers", type=int_arg("--workers", 1), default=None,
                        help="local worker processes (default: all cores; 1 runs in this process)")
     where.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                        help="send runs to a running dask.distributed scheduler, e.g. tcp://127.0.0.1:8786")
@@ -55,12 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_game(args: argparse.Namespace) -> int:
     """Run (or resume) a game and analyse it; see the module docstring for exit codes."""
-    from runs.cli import UsageError
-
-    if importlib.util.find_spec("nashpy") is None:
-        raise UsageError("needs the optional package 'nashpy': install it with .venv/bin/pip install -e '.[games]' "
-                         "(make test installs every extra)")
-    from runs.executors import SweepError, SweepInterrupted, make_executor
+    require("nashpy")
+    from runs.sweeps.executors import SweepError, SweepInterrupted, make_executor
     from runs.games.analysis import analyse_game, summary_text
     from runs.games.execute import run_game
     from runs.games.plan import make_game_plan
@@ -75,7 +72,7 @@ def cmd_game(args: argparse.Namespace) -> int:
         if args.game is None and (args.set or args.rounds is not None or args.replicates is not None):
             raise UsageError("--set/--rounds/--replicates: need GAME.toml (they change the game; a resumed game "
                              "keeps its own)")
-        plan = make_game_plan(args.game, sets=_parse_sets(args.set), rounds=args.rounds, replicates=args.replicates) \
+        plan = make_game_plan(args.game, sets=parse_sets(args.set), rounds=args.rounds, replicates=args.replicates) \
             if args.game is not None else None
         out = Path(args.out) if args.out else Path("output") / "games" / plan.name
         for note in plan.notes if plan else ():

@@ -1,4 +1,4 @@
-"""``tokenmarket discover``: parse, validate, call :mod:`runs.discovery`. Registered by :func:`runs.cli.build_parser`.
+"""``tokenmarket discover``: parse, validate, call :mod:`runs.discovery`. Found by :func:`runs.commands.main.build_parser`.
 
 Bad arguments (no such folder, not a sweep, unknown outcome, no swept parameter, an outcome that never or always
 appears, options out of range) exit with status 2 and one message naming the argument, before any work.
@@ -7,11 +7,12 @@ appears, options out of range) exit with status 2 and one message naming the arg
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
 from pathlib import Path
 
-from runs.sweep_cli import _float, _int
+from runs.commands.common import UsageError, float_arg, int_arg, require
+
+ORDER = 65
 
 EPILOG = """examples:
   tokenmarket sweep --scenario commodity_pipe --set customers.n_customers=20000 --sample lhs --n 200 \\
@@ -31,15 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", metavar="SWEEP_DIR", help="a sweep folder (runs.csv, design.csv, manifest.json)")
     p.add_argument("--outcome", required=True,
                    help="an outcome flag (dumb_pipe, loss_leading, …) or a numeric runs.csv column with --above/--below")
-    p.add_argument("--above", type=_float("--above"), default=None, help="outcome: the column is above this value")
-    p.add_argument("--below", type=_float("--below"), default=None, help="outcome: the column is below this value")
-    p.add_argument("--threshold", type=_float("--threshold"), default=0.8,
+    p.add_argument("--above", type=float_arg("--above"), default=None, help="outcome: the column is above this value")
+    p.add_argument("--below", type=float_arg("--below"), default=None, help="outcome: the column is below this value")
+    p.add_argument("--threshold", type=float_arg("--threshold"), default=0.8,
                    help="least density of a reported box, in (0, 1] (default 0.8)")
-    p.add_argument("--max-boxes", type=_int("--max-boxes", 1), default=3, help="boxes to find at most (default 3)")
-    p.add_argument("--peel-alpha", type=_float("--peel-alpha"), default=0.05,
+    p.add_argument("--max-boxes", type=int_arg("--max-boxes", 1), default=3, help="boxes to find at most (default 3)")
+    p.add_argument("--peel-alpha", type=float_arg("--peel-alpha"), default=0.05,
                    help="share of the runs peeled per step (default 0.05)")
-    p.add_argument("--paste-alpha", type=_float("--paste-alpha"), default=0.05, help="pasting step (default 0.05)")
-    p.add_argument("--mass-min", type=_float("--mass-min"), default=0.05,
+    p.add_argument("--paste-alpha", type=float_arg("--paste-alpha"), default=0.05, help="pasting step (default 0.05)")
+    p.add_argument("--mass-min", type=float_arg("--mass-min"), default=0.05,
                    help="smallest share of all runs a box may hold (default 0.05)")
     p.add_argument("--out", default=None, help="output folder (default: SWEEP_DIR/discovery/<outcome>)")
     p.add_argument("--no-report", action="store_true", help="CSVs and summary only (no report.html)")
@@ -48,11 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """Find the boxes, write them, print the summary."""
-    from runs.cli import UsageError
-
-    if importlib.util.find_spec("ema_workbench") is None:
-        raise UsageError("needs the optional package 'ema_workbench': install it with "
-                         ".venv/bin/pip install -e '.[games]' (make test installs every extra)")
+    require("ema_workbench")
     from runs.discovery.prim import DiscoveryError, check_options, find_boxes, load_discovery_data
     from runs.discovery.report import summary_text, write_discovery
 
