@@ -35,34 +35,21 @@ def targets(model, per_cell: int, points: int, rng: np.random.Generator, stratif
     try:
         t0 = time.process_time()
         oracle = model.oracle_now(model.current_offers)
-        offers = model.current_offers
         firms = model.alive([*model.labs, *model.providers, *model.wrappers])
         views = {f.unique_id: pricing.firm_view(model, f) for f in firms}
-        products, meta = [], []
-        for f in firms:
-            view = views[f.unique_id]
-            for product in f.products():
-                j = model.book.offer_of(f, product)
-                if j >= offers.n or not offers.alive[j] or j not in view.rows:
-                    continue
-                policy = f.policy_for(product)
-                if not isinstance(policy, BestResponse):
-                    continue
-                rule = BestResponse(policy.step_factor, points, policy.adjustment)
-                k = int(np.flatnonzero(view.rows == j)[0])
-                unit = 1.0 if product.kind == "api" else oracle.mean_units(j)
-                posted = f.price(product)
-                grid = np.unique(np.append(rule.candidates(posted, float(view.cost_per_mtok[k]) * unit), posted))
-                products.append((f.unique_id, j, product.tier if product.kind == "api" else None, grid))
-                meta.append((f, product, j, rule, posted))
+        finer = lambda policy: BestResponse(policy.step_factor, points, policy.adjustment)  # noqa: E731
+        products, meta = pricing.priced_products(
+            model, oracle, firms, views, rule=lambda policy: finer(policy) if isinstance(policy, BestResponse) else policy)
         curves = oracle.curves(views, products)
         seconds = time.process_time() - t0
     finally:
         model.sample = saved
     out = {}
-    for (f, product, j, rule, posted), (_, _, _, grid), profits in zip(meta, products, curves):
+    for (f, product, grid, posted), (_, j, _, _), profits in zip(meta, products, curves):
         obs = PriceObservation(product, posted, 0.0, candidate_prices=grid, candidate_profits_usd=profits)
-        out[(f.unique_id, j)] = (rule.decide(obs).target, grid, profits)
+        policy = f.policy_for(product)
+        if isinstance(policy, BestResponse):
+            out[(f.unique_id, j)] = (finer(policy).decide(obs).target, grid, profits)
     return out, seconds
 
 

@@ -83,8 +83,8 @@ def _runs(keys: np.ndarray) -> list[tuple[int, int]]:
     if keys.shape[0] == 0:
         return []
     k = keys.reshape(keys.shape[0], -1)
-    starts = np.r_[0, np.flatnonzero(np.any(k[1:] != k[:-1], axis=1)) + 1]
-    return list(zip(starts.tolist(), np.r_[starts[1:], keys.shape[0]].tolist()))
+    starts = [0, *(np.flatnonzero(np.any(k[1:] != k[:-1], axis=1)) + 1).tolist()]
+    return list(zip(starts, starts[1:] + [keys.shape[0]]))
 
 
 def kernel(m: demand.Menu) -> Kernel:
@@ -127,8 +127,9 @@ def kernel(m: demand.Menu) -> Kernel:
     if len(metered) > 1:  # per-token rows in several nests: the later blocks take the general path
         general = np.sort(np.concatenate([general] + [np.arange(lo, hi) for lo, hi in metered[1:]]))
     firms = np.unique(m.owner)
-    firm_blocks = tuple((lo, hi, int(np.searchsorted(firms, m.owner[lo])))
-                        for lo, hi in _runs(np.column_stack([m.nest, kind, m.owner])))
+    runs = _runs(np.column_stack([m.nest, kind, m.owner]))
+    where = np.searchsorted(firms, m.owner[[lo for lo, _ in runs]]).tolist() if runs else []
+    firm_blocks = tuple((lo, hi, f) for (lo, hi), f in zip(runs, where))
     return Kernel(menu=m, coef=coef, caps=caps, scale=float(scale), inv_lam=1.0 / lam_row, nests=tuple(nests),
                   metered=block, general=general, firms=firms, firm_blocks=firm_blocks, labs=labs,
                   exact=bool(exact))

@@ -347,31 +347,41 @@ class DemandOracle:
                 # In relative terms (t = S'_g / S_g, u = D'/D, π_g = S_g^λ / D the nest's share) the ratios of the
                 # other offers' probabilities are t^(λ−1)/u in j's nest and 1/u elsewhere, and j's new probability
                 # is (e_j(p)/S_g) t^(λ−1) π_g / u: no sums over other offers per candidate price.
-                v_new, x_new, pay_new = self._terms_at(j, cols, prices)
                 log_s0, log_d0 = self.log_s[g, cols], self.log_d[cols]
+                flat = self._flat(j)
+                if flat:
+                    # A flat plan's price moves V one for one over μ_i and leaves tokens and payments per customer
+                    # as they are: the exponent is an outer product, the sums below matrix-vector products.
+                    e_rel = np.multiply.outer(self.offers.price_month[j] - prices, self.inv_mu[cols] / lam)
+                    e_rel += self.V[j, cols] / lam - log_s0
+                    x_new = pay_new = None
+                else:
+                    e_rel, x_new, pay_new = self._terms_at(j, cols, prices)
+                    e_rel *= 1.0 / lam
+                    e_rel -= log_s0
+                np.minimum(e_rel, 700.0, out=e_rel)
+                np.exp(e_rel, out=e_rel)
                 p_j0 = p_all[j, cols]
                 x_j0 = self.X[j, cols]
                 m_j0 = self.PAY[j, cols] - cost_j * x_j0
                 others_rel = np.maximum(1.0 - np.exp(self.V[j, cols] / lam - log_s0), 0.0)
                 nest_share = np.exp(lam * log_s0 - log_d0)
                 rest_share = np.exp(self.log_d_without[g, cols] - log_d0)  # 1 − nest_share, without cancellation
-                v_new *= 1.0 / lam
-                v_new -= log_s0
-                np.minimum(v_new, 700.0, out=v_new)
-                e_rel = np.exp(v_new, out=v_new)
                 t = others_rel + e_rel
                 with np.errstate(divide="ignore", invalid="ignore"):
                     # t^(λ−1) from one logarithm; 0 where the nest empties (then no offer of it is chosen)
                     r_same = np.log(t)
                     r_same *= lam - 1.0
                     np.exp(r_same, out=r_same)
+                if not others_rel.all():  # only where j is alone in its nest can t be 0
                     r_same[t <= 0] = 0.0
                 r_other = t * r_same  # t^λ
                 r_other *= nest_share
                 r_other += rest_share
                 np.reciprocal(r_other, out=r_other)
                 r_same *= r_other
-                p_j = e_rel * r_same
+                p_j = e_rel
+                p_j *= r_same
                 p_j *= nest_share
                 wc = w[cols]
                 # Sums over customers as matrix products: Σ_i w_i a_i (r_i − 1) = r @ (w a) − Σ w a.
@@ -381,10 +391,15 @@ class DemandOracle:
                 l_other = l_tot[cols] - l_g[g, cols]
                 same = r_same @ np.column_stack([a_same * wc, l_same * wc])
                 other = r_other @ np.column_stack([a_other * wc, l_other * wc])
-                x_j = p_j * x_new
+                if flat:
+                    buyers, tokens_j = (p_j @ np.column_stack([wc, x_j0 * wc])).T
+                    revenue = prices * buyers
+                else:
+                    tokens_j = (p_j * x_new) @ wc
+                    revenue = (p_j * pay_new) @ wc
                 base = np.array([(a_same + a_other + p_j0 * m_j0) @ wc, (l_same + l_other + p_j0 * x_j0 * load_j) @ wc])
-                d_profit = same[:, 0] + other[:, 0] + (p_j * pay_new) @ wc - cost_j * (x_j @ wc) - base[0]
-                d_load = same[:, 1] + other[:, 1] + load_j * (x_j @ wc) - base[1]
+                d_profit = same[:, 0] + other[:, 0] + revenue - cost_j * tokens_j - base[0]
+                d_load = same[:, 1] + other[:, 1] + load_j * tokens_j - base[1]
             if tier is not None:
                 for link in view.wrappers.get(tier, ()):
                     flow = flows[link.wrapper_id]
@@ -407,6 +422,11 @@ class DemandOracle:
     def profit_curve(self, view: FirmView, j: int, prices: np.ndarray, tier: int | None = None) -> np.ndarray:
         """One product's curve (see :meth:`curves`): the seller's profit ($/month) at each price of ``prices``."""
         return self.curves({view.firm_id: view}, [(view.firm_id, j, tier, prices)])[0]
+
+    def _flat(self, j: int) -> bool:
+        """Whether offer j is a flat plan (priced per month, no per-token or overage terms)."""
+        o = self.offers
+        return bool(not self._per_token(j) and o.price_mtok[j] == 0 and not np.isfinite(o.overage_usd_per_mtok[j]))
 
     def _terms_at(self, j: int, cols: np.ndarray, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(V, tokens, payment), each (G, len(cols)), of offer j at each candidate price for customers ``cols``."""
