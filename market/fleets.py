@@ -23,6 +23,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 
 from agents.compute import gpus_wanted, lasting_uses
@@ -31,6 +34,7 @@ from market.config import ConfigError
 from market.gpu_market import (DemandSchedule, GpuMarketState, RentClearing, clear, deliver, initial_state,
                                owned_cost_usd_per_gpu_hour, place_orders, retire, stock_at,
                                supply_path_from_config)
+from market.pricing import firm_view
 
 RENT_POINTS = 24  # rents at which a lab states its rental demand (log-spaced between the floor and the ceiling)
 
@@ -161,14 +165,26 @@ class GpuMarket:
 
 
 def host_schedule(model, host, clearing) -> DemandSchedule:
-    """A host's rental demand: the GPUs its expected load needs (last month's load on its pool before rationing,
-    grown by a month of usage growth), wanted at any rent below what a busy GPU-hour earns at its posted price (its
-    price × the Mtok a GPU-hour serves at full batching: it rents while price covers marginal cost); one replica at
-    any rent (assumption: a host keeps one deployment running to stay in the market)."""
+    """A host's rental demand: the GPUs its expected load needs, wanted at any rent below what a busy GPU-hour
+    earns at its posted price (its price × the Mtok a GPU-hour serves at full batching: it rents while price covers
+    marginal cost); one replica at any rent (assumption: a host keeps one deployment running to stay in the market).
+
+    Expected load (reference-model Mtok/month) = (1 − q) × last month's load on its pool before rationing, grown by
+    a month of usage growth, + q × the demand oracle's load on it at this month's posted prices (before capacity
+    limits), q = :func:`reconsider_share`: customers who do not look around keep last month's choice, those who do
+    choose at the posted prices. It rents before customers choose, so a price cut (its own or a rival's) moves its
+    fleet by what the cut will move this month, not by the long-run shift (which would leave it idle).
+    """
     tech = model.tech_of(host)
     growth = (1.0 + model.config.world.usage_growth_per_year) ** (1.0 / 12.0)
     pool = model.book.paid_pool[host.unique_id]
     load = clearing.asked(pool) * growth
+    oracle = getattr(model, "oracle", None)
+    if oracle is not None:
+        view = dataclasses.replace(firm_view(model, host), capacity_mtok=math.inf)
+        if view.rows.size and int(view.rows.max()) < oracle.offers.n:
+            q = reconsider_share(model.config.customers)
+            load = (1.0 - q) * load + q * oracle.firm_totals(view)[2]
     load = max(load, getattr(host, "expected_load_mtok", 0.0))
     replica = float(tech.replica_gpus)
     gpus = max(float(costs.gpus_required(load, tech)), replica)
@@ -176,3 +192,11 @@ def host_schedule(model, host, clearing) -> DemandSchedule:
     busy = host.api_price * 3600.0 / costs.gpu_seconds_per_mtok(tech)  # $ a busy GPU-hour earns at its price
     earns = min(max(busy, cfg.opex_usd_per_gpu_hour), cfg.rent_ceiling_usd_per_hour)
     return DemandSchedule((earns, earns, cfg.rent_ceiling_usd_per_hour), (gpus, replica, replica))
+
+
+def reconsider_share(customers) -> float:
+    """q: the share of API buyers who look around in a month without news — the mean ``reconsider_prob`` of the
+    API-capable segments weighted by their shares (0 when no segment buys from APIs; ``CustomersConfig``)."""
+    api = [s for s in customers.segments if s.api_capable]
+    total = sum(s.share for s in api)
+    return sum(s.share * s.reconsider_prob for s in api) / total if total > 0 else 0.0
