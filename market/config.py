@@ -597,6 +597,8 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
                 break
             if part not in node or node[part] is None:
                 node[part] = {}
+            if isinstance(node[part], tuple):  # a tuple field (capital.appetites): its elements are addressable
+                node[part] = list(node[part])
             node = node[part]
             if fields is not None:
                 ann = fields[part].annotation

@@ -122,3 +122,11 @@ def test_a_scenario_path_without_suffix_is_read_as_a_file(tmp_path):
     path = tmp_path / "myscen"
     path.write_text('name = "mine"\n[world]\nrounds = 7\n')
     assert config_from(str(path)).world.rounds == 7
+
+
+def test_an_element_of_a_tuple_field_can_be_overridden_by_index():
+    # Sweeps address one investor's appetite the way they address one lab's field (labs.0.skill).
+    cfg = build_config({}, {"capital.appetites": [0.2, 0.9], "capital.appetites.1": 0.4})
+    assert cfg.capital.appetites == (0.2, 0.4)
+    with pytest.raises(ConfigError, match=r"capital\.appetites\.2: no such list element"):
+        build_config({}, {"capital.appetites.2": 0.5})
