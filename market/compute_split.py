@@ -6,7 +6,8 @@ The lab decides (``agents.compute.decide_compute``); this module computes the nu
   profit at its posted prices (before any capacity limit) when the quality of everything it sells — and of the
   wrapper apps built on its API — rises by ``QUALITY_STEP`` (``market.oracle.DemandOracle.firm_totals``), held
   for the lab's ``labs[].value_horizon_months`` and discounted at its owners' cost of capital (assumption: no
-  growth of demand in the forecast, and rivals' qualities held);
+  growth of demand in the forecast, and rivals' qualities held); a strategic forecast, re-estimated at the lab's
+  reviews every ``labs[].quality_review_months`` (staggered by firm) and kept in between;
 * **paid serving's value**: the capacity shadow price of the lab's last profit curves (``capacity_use``): at each
   capacity, the most it could earn re-pricing one product, revenue less non-GPU cost (the GPU is its only marginal
   cost: its price is the shadow price the split finds), plus the learning-by-doing value of a served Mtok
@@ -40,11 +41,14 @@ CAPACITY_POINTS = 13  # GPU counts at which paid serving's capacity value is rea
 QUALITY_STEP = 0.01  # quality-index points of the finite difference (the monthly gain of a large lab is ≈ 0.01)
 
 
-def quality_value(model, lab) -> tuple[float, float, float]:
+def quality_value(model, lab, review: bool = True) -> tuple[float, float, float]:
     """(PVq $ per quality point, paid revenue $/month, paid load reference-Mtok/month) of ``lab`` on the demand
-    oracle at posted prices, before capacity limits (module docstring)."""
+    oracle at posted prices, before capacity limits (module docstring). With ``review`` False the lab keeps the
+    PVq of its last review (``lab.pv_quality_usd``) and only revenue and load are read from the oracle."""
     view = dataclasses.replace(firm_view(model, lab), capacity_mtok=math.inf)
     base, revenue, load = model.oracle.firm_totals(view)
+    if not review and math.isfinite(lab.pv_quality_usd):
+        return lab.pv_quality_usd, revenue, load
     q = max(lab.quality, 1e-9)
     nudged = model.oracle.firm_totals(view, (q + QUALITY_STEP) / q)[0]
     per_point = max(0.0, (nudged - base) / QUALITY_STEP)
@@ -62,7 +66,8 @@ def observation(model, lab, clearing) -> ComputeObservation:
     book = model.book
     paid_load = clearing.asked(book.paid_pool[lab.unique_id]) * monthly_growth
     free_load = clearing.asked(book.free_pool[lab.unique_id]) * monthly_growth if lab.offers_free_tier else 0.0
-    pvq, revenue, load = quality_value(model, lab)
+    review = (model.round + lab.unique_id) % lab.cfg.quality_review_months == 0  # staggered, like wrappers' reviews
+    pvq, revenue, load = quality_value(model, lab, review)
     lab.pv_quality_usd = pvq
     horizon = objective.annuity_factor(lab.cfg.value_horizon_months, model.capital.rate_monthly(lab))
     sells = bool(book.ids(lab, "api") or book.ids(lab, "plan") or book.ids(lab, "vertical"))

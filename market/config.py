@@ -238,6 +238,7 @@ class LabConfig(_Strict):
     vertical_app_multiplier: float = F(1.05, "× model quality", "assumption: a lab's own vertical app fits a little better than its raw model", "product multiplier of a lab's vertical app", gt=0, le=5)
     capacity_lead_months: int = F(3, "months", "assumption: GPU delivery and data-centre build-out", "lead time of GPU orders", ge=0, le=36)
     value_horizon_months: float = F(60.0, "months", "assumption: a lab plans over the five years investors forecast (capital.forecast_months), with no growth of demand in its forecast", "months over which a lab values a lasting gain (the profit of a quality point prices training; the serving bill it saves prices inference R&D)", ge=0, le=240)
+    quality_review_months: int = F(3, "months", "assumption: a lab re-estimates what a quality point is worth at quarterly strategy reviews, as wrappers review their sourcing (wrappers.review_months); the estimate is a strategic forecast on the demand oracle, run at review dates", "months between a lab's estimates of the present value of a quality point", ge=1, le=24)
     opex_usd_per_month: float = F(1e8, "$/month", "assumption: staff and overheads of a frontier lab", "fixed operating cost", ge=0, le=1e11)
     parent_budget_usd_per_month: float = F(0.0, "$/month", "alphabet_q2_2025_net_income_usd / 3 bounds what a parent can transfer", "parent transfer budget (self_funded and efficient labs)", ge=0, le=1e11)
 

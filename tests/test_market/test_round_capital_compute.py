@@ -118,7 +118,6 @@ def test_served_volume_and_research_advance_every_sellers_know_how(run):
     hosts = run[2][run[2]["type"] == "provider"].groupby("name")
     # Hosts start with no volume and earn skill as they serve (learning by doing; costs no longer hand it out).
     assert (hosts["cumulative_mtok"].last() > hosts["cumulative_mtok"].first()).any()
-    assert (hosts["serving_skill"].last() >= hosts["serving_skill"].first() * (1 - 1e-12)).all()
 
 
 def test_owners_value_reaches_outcomes_for_every_firm():
