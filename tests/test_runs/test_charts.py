@@ -111,13 +111,14 @@ def test_cash_runway_stacks_two_line_charts(run):
 def test_compute_split_uses_each_labs_recorded_allocation(run):
     split = charts.compute_split(run.agents, run.lab_shares)
     labs = run.agents[run.agents["type"] == "lab"].set_index(["round", "name"])
-    for use, col in (("training", "training_gpus"), ("free tier", "free_gpus"), ("paid serving", "paid_gpus")):
+    for use, col in (("training", "training_gpus"), ("free tier", "free_gpus"), ("paid serving", "paid_gpus"),
+                     ("inference R&D", "rd_gpus")):
         got = split[split["use"] == use].set_index(["round", "name"])["gpus"]
         np.testing.assert_allclose(got.loc[labs.index], labs[col], rtol=1e-12)
     spec = charts.compute_split_chart(run.agents, run.lab_shares).to_dict()
     assert spec["spec"]["mark"]["type"] == "area" and spec["facet"]["field"] == "name"
     assert spec["spec"]["encoding"]["y"]["stack"] == "zero"
-    assert len(data_rows(spec)) == 3 * len(labs)
+    assert len(data_rows(spec)) == 4 * len(labs)
 
 
 def test_compute_split_falls_back_to_configured_shares():

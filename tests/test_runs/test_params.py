@@ -59,12 +59,12 @@ def test_paths_are_the_set_syntax_and_values_round_trip(baseline):
 
 
 def test_calibrated_defaults_show_key_title_and_date(baseline):
-    row = next(r for r in baseline if r.path == "world.gpu_rent_usd_per_hour")
-    cal = calibration.row("h100_median_posted_usd_per_hour")
+    row = next(r for r in baseline if r.path == "gpu_market.reference_rent_usd_per_hour")
+    cal = calibration.row("h100_rental_oct_2024_ondemand_usd_per_hour")
     assert (row.kind, row.keys) == ("calibration", (cal["key"],))
     assert (row.titles, row.dates) == (cal["source_title"], cal["as_of"])
     assert row.value == float(cal["value"]) and row.unit == "$/GPU-hour" and row.range == "(0, 50]"
-    assumed = next(r for r in baseline if r.path == "finance.investor_appetite")
+    assumed = next(r for r in baseline if r.path == "capital.growth_multiple")
     assert assumed.kind == "assumption" and assumed.source.startswith("assumption: ") and len(assumed.source) > 20
 
 
