@@ -23,9 +23,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
-
 import numpy as np
 
 from agents.compute import gpus_wanted, lasting_uses
@@ -34,7 +31,7 @@ from market.config import ConfigError
 from market.gpu_market import (DemandSchedule, GpuMarketState, RentClearing, clear, deliver, initial_state,
                                owned_cost_usd_per_gpu_hour, place_orders, retire, stock_at,
                                supply_path_from_config)
-from market.pricing import firm_view
+from market.offers import FREE
 
 RENT_POINTS = 24  # rents at which a lab states its rental demand (log-spaced between the floor and the ceiling)
 
@@ -181,10 +178,10 @@ def host_schedule(model, host, clearing) -> DemandSchedule:
     load = clearing.asked(pool) * growth
     oracle = getattr(model, "oracle", None)
     if oracle is not None:
-        view = dataclasses.replace(firm_view(model, host), capacity_mtok=math.inf)
-        if view.rows.size and int(view.rows.max()) < oracle.offers.n:
+        forecast = oracle_pool_load(model, oracle, host)
+        if forecast is not None:
             q = reconsider_share(model.config.customers)
-            load = (1.0 - q) * load + q * oracle.firm_totals(view)[2]
+            load = (1.0 - q) * load + q * forecast
     load = max(load, getattr(host, "expected_load_mtok", 0.0))
     replica = float(tech.replica_gpus)
     gpus = max(float(costs.gpus_required(load, tech)), replica)
@@ -192,6 +189,26 @@ def host_schedule(model, host, clearing) -> DemandSchedule:
     busy = host.api_price * 3600.0 / costs.gpu_seconds_per_mtok(tech)  # $ a busy GPU-hour earns at its price
     earns = min(max(busy, cfg.opex_usd_per_gpu_hour), cfg.rent_ceiling_usd_per_hour)
     return DemandSchedule((earns, earns, cfg.rent_ceiling_usd_per_hour), (gpus, replica, replica))
+
+
+def oracle_pool_load(model, oracle, host) -> float | None:
+    """The load (reference-model Mtok/month) the demand oracle puts on ``host``'s paid pool at posted prices if
+    every sampled customer chose now, before capacity limits: its paid offers' tokens × their model size plus the
+    tokens of wrapper apps buying from it (the load of ``DemandOracle.firm_totals`` at quality factor 1, without
+    building the seller's full view). None when the host has an offer the oracle does not know (an entrant)."""
+    offers, book = oracle.offers, model.book
+    own = np.array([j for j in book.ids(host) if book.entries[j].kind != FREE], dtype=np.int64)
+    if own.size and int(own.max()) >= offers.n:
+        return None
+    own = own[offers.alive[own]] if own.size else own
+    bought = [np.array([j for j in book.ids(w) if j < offers.n], dtype=np.int64) for w in model.alive(model.wrappers)
+              if w.upstream is not None and w.upstream[0] == host.unique_id]
+    rows = np.concatenate([own, *bought]) if bought else own
+    if rows.size == 0:
+        return 0.0
+    size = np.concatenate([offers.size[own], np.ones(rows.size - own.size)])  # a host's API tier has size 1
+    tokens = (oracle.probabilities(rows) * oracle.X[rows]) @ oracle.w
+    return float(tokens @ size)
 
 
 def reconsider_share(customers) -> float:
