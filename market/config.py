@@ -11,6 +11,7 @@ keyword arguments (``mesa.batch_run``, SolaraViz) can carry them.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import reprlib
@@ -735,6 +736,7 @@ def leaf_values(obj: BaseModel, path: str = "", field: str = "") -> list[tuple[s
     return out
 
 
+@functools.cache
 def schema_names() -> frozenset[str]:
     """Every field name of the schema (sub-models' included) and every value of its choice fields."""
     names: set[str] = set()
@@ -778,7 +780,7 @@ def parse_value(text: str, slot: Slot) -> Any:
     if value is _NOT_TOML:
         value = text
     if slot.kind == "bool" and not isinstance(value, bool):
-        raise ConfigError(f"{slot.path}: expected true or false, got {text!r}")
+        raise ConfigError(f"{slot.path}: expected a boolean (true or false), got {text!r}")
     if slot.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"{slot.path}: expected an integer, got {text!r}" + _allowed(slot))
     if slot.kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
@@ -1009,10 +1011,6 @@ def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
     one field (for docs, sliders and the schema file)."""
     info = model.model_fields[name]
     extra = info.json_schema_extra or {}
-    bounds = {}
-    for m in info.metadata:
-        for attr in ("ge", "gt", "le", "lt"):
-            if getattr(m, attr, None) is not None:
-                bounds[attr] = getattr(m, attr)
+    bounds = _bounds(info.metadata)
     return {"unit": extra.get("unit"), "source": extra.get("source"), "allowed": extra.get("allowed"),
             "description": info.description, "default": info.default, **bounds}

@@ -163,7 +163,7 @@ def test_types_are_strict(data, fragment):
 @pytest.mark.parametrize("overrides, fragment", [
     ({"world.gpu_rent_usd_per_hour": "true"}, "world.gpu_rent_usd_per_hour: expected a number, got 'true'"),
     ({"world.rounds": "6.0"}, "world.rounds: expected an integer, got '6.0'"),
-    ({"world.data_flywheel": "yes"}, "world.data_flywheel: expected true or false, got 'yes'"),
+    ({"world.data_flywheel": "yes"}, "world.data_flywheel: expected a boolean (true or false), got 'yes'"),
     ({"world.rounds": "5\nworld.x = 1"}, "world.rounds: expected an integer"),
 ])
 def test_override_text_is_parsed_for_its_field(overrides, fragment):
