@@ -387,7 +387,8 @@ class CapitalConfig(_Strict):
     Investors' required return is ``finance.cost_of_capital_investor``; parents' hurdles are
     ``finance.cost_of_capital_self_funded`` and ``finance.cost_of_capital_efficient``."""
 
-    appetites: tuple[float, ...] = F((0.7,), "0 = DCF only … 1 = revenue multiple only", "assumption: 2024-25 AI investors weighted growth well above cash flows (as investor_appetite)", "appetite of each investor: weight on the revenue-multiple valuation", allowed="a list of numbers in [0, 1], at least one")
+    # strict=False for the tuple only (a TOML or JSON list is taken); each element stays a strict, finite number.
+    appetites: tuple[float, ...] = F((0.7,), "0 = DCF only … 1 = revenue multiple only", "assumption: 2024-25 AI investors weighted growth well above cash flows (as investor_appetite)", "appetite of each investor: weight on the revenue-multiple valuation", allowed="a list of numbers in [0, 1], at least one", strict=False, max_length=100)
     investor_capital_usd: float = F(4e10, "$ per round", "assumption: the largest 2025 private rounds (the cap on one round in finance)", "capital each investor can put into one round", gt=0, le=1e13)
     base_multiple: float = F(5.0, "× annual revenue", "assumption: mature software trades at about five times revenue", "revenue multiple at zero growth", ge=0, le=100)
     growth_multiple: float = F(4.0, "× annual revenue per unit of annual growth", "assumption: 2024-26 AI rounds priced 15-30 times run rate at 100-400 % annual growth (together_valuation_2024_03_usd, fireworks_arr_2026_02_usd), about 5 + 4 × growth", "increase of the multiple per 100 % annual growth", ge=0, le=100)
@@ -584,7 +585,7 @@ class Slot:
     """What one dotted path of the schema holds.
 
     Attributes:
-        path: the path as given, ``__`` read as ``.`` (``labs.0.api_policy.levels.1``).
+        path: the path as given, ``__`` read as ``.`` (``labs.0.pricing.levels.1``).
         annotation: its type, ``Optional``/``Annotated`` removed (``float``, ``LabConfig``, ``list[...]``).
         kind: bool | int | float | str | choice | model | list | tuple | dict | other.
         bounds: ``ge``/``gt``/``le``/``lt`` that apply (the field's, or its elements' for an element).
@@ -631,7 +632,7 @@ def split_key(key: str) -> list[str]:
 def resolve(key: str | list[str], root: type[BaseModel] | None = None) -> Slot:
     """What the dotted path ``key`` names in the schema: a field (``world.rounds``), a list element by index or
     ``*`` (``labs.0.skill``, ``labs.*.skill``), a dict entry (``wrappers.per_vertical.coding``) or an element of
-    a list of numbers (``labs.0.api_policy.levels.1``).
+    a list of numbers (``labs.0.pricing.levels.1``).
 
     Raises:
         ConfigError: unknown key (naming the allowed ones), a non-index into a list, a step into a value that
@@ -668,7 +669,7 @@ class FieldSpec:
     """One leaf field of the schema, found by :func:`schema_fields`.
 
     Attributes:
-        path: collapsed path, ``[]`` marking list elements (``labs[].api_policy.levels``).
+        path: collapsed path, ``[]`` marking list elements (``labs[].pricing.levels``).
         model, name: the pydantic model and field name.
         annotation, kind, bounds: as in :class:`Slot` (bounds of the field itself).
     """

@@ -27,9 +27,17 @@ from hypothesis import strategies as st
 from market.config import MarketConfig, resolve, schema_fields
 
 BASE = MarketConfig().model_dump(mode="json")
+
+
+def _free_text(f) -> bool:
+    """A text field without a pattern or length limit (any text is valid), other than lab names (reserved)."""
+    info = f.model.model_fields[f.name]
+    ruled = any(getattr(m, "pattern", None) or getattr(m, "max_length", None) for m in info.metadata)
+    return f.kind == "str" and not ruled and f.path != "labs[].name"
+
+
 # A field whose every text is valid (free text) has no malformed value to give; forced moves are an empty list.
-FIELDS = [f for f in schema_fields() if not f.path.startswith("forced[]")
-          and f.path not in ("description", "customers.segments[].name")]
+FIELDS = [f for f in schema_fields() if not f.path.startswith("forced[]") and not _free_text(f)]
 OUTCOMES = ("clean", "traceback", "accepted", "wrong exit", "not one line", "vague", "touched")
 
 
@@ -97,16 +105,16 @@ def bad_value(f, via: str) -> st.SearchStrategy:
         return st.one_of(_WORD.filter(lambda w: w not in choices), st.integers(), st.booleans(), st.just(""), shapes)
     if f.kind == "str":
         reserved = st.sampled_from(["provider_1", "coding_wrapper_2", "lab_investor_b"]) if f.path == "labs[].name" \
-            else st.sampled_from(["../x", "a/b", ".hidden", "-x", "x" * 101, "a b"])
+            else st.sampled_from(["../x", "a/b", "x" * 101, "a b"])  # outside every name pattern and length
         not_text = st.sampled_from([[1, 2], {"a": 1}, []])
         return reserved if via == "set" else st.one_of(reserved, st.integers(), st.booleans(), not_text)
     if f.kind in ("tuple", "list"):
         return st.one_of(st.just([]), st.lists(st.sampled_from([math.nan, math.inf, "a", True, -5.0, 99.0]),
                                                min_size=1, max_size=3),
-                         st.lists(st.just(0.5), min_size=21, max_size=25), st.integers(), _WORD)
+                         st.lists(st.just(0.5), min_size=101, max_size=105), st.integers(), _WORD)
     if f.kind == "dict":
-        entry = st.sampled_from([{"bogus": 1}, {"coding": -1}, {"coding": "a"}, {"coding": True}, {"coding": 99},
-                                 {"coding": 0.5}, {"coding": 2.5}])
+        # Wrong for every dict field of the schema (vertical shares, wrapper counts, quality multipliers).
+        entry = st.sampled_from([{"bogus": 1}, {"coding": -1}, {"coding": "a"}, {"coding": True}, {"coding": 99}])
         return st.one_of(entry, st.integers(), _WORD, st.just([1]))
     raise AssertionError(f"no malformed values for {f.path} ({f.kind})")
 
@@ -123,8 +131,8 @@ def toml_value(v) -> str:
         return json.dumps(v)
     if isinstance(v, list):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, dict):  # None (an unset optional field) is left out: TOML has no null
+        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items() if x is not None) + "}"
     if v is None:
         raise ValueError("TOML has no null")
     raise TypeError(type(v))
@@ -144,7 +152,7 @@ def as_text(v) -> str:
 
 # ------------------------------------------------------------------------------------------------ keys
 
-_MODELS = ["", "world", "customers", "customers.segments.1", "labs.0", "labs.2.api_policy", "providers",
+_MODELS = ["", "world", "customers", "customers.segments.1", "labs.0", "labs.2.pricing", "providers",
            "providers.policy", "wrappers", "finance", "outcomes"]
 
 
@@ -224,7 +232,7 @@ def toml_case(draw) -> Case:
         return Case("toml", (), toml_document(_with(BASE, parts, 1)), (".".join(parts),))
     if how == "section":
         where = draw(st.sampled_from(["world", "customers", "providers", "wrappers", "finance", "outcomes",
-                                      "labs.1", "labs.0.api_policy", "customers.segments.2"]))
+                                      "labs.1", "labs.0.pricing", "customers.segments.2"]))
         value = draw(st.one_of(st.integers(), _WORD, st.booleans(), st.just([1, 2])))
         return Case("toml", (), toml_document(_with(BASE, where.split("."), value)), (where,))
     if how == "deep":

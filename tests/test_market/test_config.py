@@ -140,8 +140,8 @@ def test_every_policy_parameter_is_bounded_and_finite():
             continue
         for bad in (float("nan"), float("inf"), -float("inf")):
             value = [bad] if name == "levels" else bad
-            with pytest.raises(ConfigError, match=f"labs.0.api_policy.{name}"):
-                build_config({}, {f"labs.0.api_policy.{name}": value})
+            with pytest.raises(ConfigError, match=f"labs.0.pricing.{name}"):
+                build_config({}, {f"labs.0.pricing.{name}": value})
 
 
 @pytest.mark.parametrize("data, fragment", [
@@ -151,7 +151,7 @@ def test_every_policy_parameter_is_bounded_and_finite():
     ({"world": {"data_flywheel": "yes"}}, "world.data_flywheel: Input should be a valid boolean"),
     ({"world": {"data_flywheel": 1}}, "world.data_flywheel: Input should be a valid boolean"),
     ({"labs": [{"name": 7}]}, "labs.0.name: Input should be a valid string"),
-    ({"labs": [{"name": "a", "api_policy": {"levels": []}}]}, "labs.0.api_policy.levels: "),
+    ({"labs": [{"name": "a", "pricing": {"levels": []}}]}, "labs.0.pricing.levels: "),
 ])
 def test_types_are_strict(data, fragment):
     """What a TOML file or a manifest holds is taken with its type: no string, bool or float is coerced."""
@@ -189,3 +189,10 @@ def test_a_market_needs_a_seller():
 def test_duplicate_lab_names_name_the_repeated_element():
     with pytest.raises(ConfigError, match=r"labs\.1\.name: 'a' repeats labs\.0\.name"):
         build_config({"labs": [{"name": "a"}, {"name": "a"}]})
+
+
+def test_a_dumped_config_loads_back_as_json_and_python_data():
+    """Manifests hold the config as JSON (tuples become lists): every field must take back what it dumps."""
+    config = MarketConfig()
+    assert build_config(config.model_dump(mode="json")) == config
+    assert build_config(config.model_dump()) == config
