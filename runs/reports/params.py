@@ -137,7 +137,7 @@ def _value_source(path: str, field: str, value: Any, default: Any, base: dict[st
 def _from_factory(path: str, value: Any) -> bool:
     """Whether ``value`` at ``path`` is what a list element's own factory default gives (a lab in a scenario that
     keeps the default model line gets the default tiers, whatever the baseline's lab at that index has)."""
-    from market.config.schema import _default_plans, _default_tiers
+    from market.config import _default_plans, _default_tiers
 
     parts = path.split(".")
     for name, factory in (("tiers", _default_tiers), ("plans", _default_plans)):
@@ -359,7 +359,7 @@ def format_markdown(rows: list[ParamRow]) -> str:
 def odd_block(rows: list[ParamRow] | None = None) -> str:
     """The generated parameter section of docs/ODD.md, markers included: the collapsed baseline table."""
     rows = parameter_rows(collapse=True) if rows is None else rows
-    note = ("<!-- Generated from market/config/schema.py by `tokenmarket params --odd docs/ODD.md`; edit the schema, "
+    note = ("<!-- Generated from market/config.py by `tokenmarket params --odd docs/ODD.md`; edit the schema, "
             "not this table. -->")
     return f"{ODD_BEGIN}\n{note}\n\n{format_markdown(rows)}\n{ODD_END}"
 

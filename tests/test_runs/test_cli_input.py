@@ -137,6 +137,14 @@ def test_deeply_nested_toml(tmp_path, capsys):
     refused(capsys, tmp_path, ["run", *SMALL, "--scenario", str(path), "--out", str(tmp_path / "o")], "a: unknown key")
 
 
+def test_nesting_refused_before_the_parser_recurses(tmp_path, capsys):
+    # 100 levels parse without reaching the interpreter's recursion limit: refused by the nesting pre-check
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 100 + "]" * 100 + "\n")
+    refused(capsys, tmp_path, ["run", *SMALL, "--scenario", str(path), "--out", str(tmp_path / "o")],
+            "scenario", "more than 64 levels")
+
+
 def test_an_over_long_out_name(tmp_path, capsys):
     refused(capsys, tmp_path, ["run", *SMALL, "--out", str(tmp_path / ("x" * 300))], "--out", "300 bytes", "allowed")
 

@@ -2,18 +2,29 @@
 
 The schema is the single home of defaults: the CLI, scenario files, sweeps and the browser page all read it.
 Each field carries ``unit`` and ``source`` metadata; ``source`` is a key of the calibration table
-(``market/data/calibration.csv``) or ``"assumption: <reason>"``. Types are strict (see ``_Strict``).
-Walking the schema is :mod:`market.config.walk`'s job; reading scenario files and overrides is
-:mod:`market.config.loading`'s. Import the names from :mod:`market.config`.
+(``market/data/calibration.csv``) or ``"assumption: <reason>"``.
+
+Scenario files are TOML with the same nesting as :class:`MarketConfig`. Overrides use dotted paths
+(``world.gpu_price_usd_per_hour=3``, ``labs.0.skill=2``); ``__`` is accepted in place of ``.`` so that
+keyword arguments (``mesa.batch_run``, SolaraViz) can carry them.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import reprlib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 VERTICALS: tuple[str, ...] = ("general_chat", "coding", "customer_support", "writing")
 
@@ -510,3 +521,531 @@ class MarketConfig(_Strict):
                 raise ValueError(f"labs.{i}.min_training_share: {lab.min_training_share} exceeds training_share = "
                                  f"{lab.training_share}; allowed: ≤ training_share")
         return self
+
+
+
+# ----------------------------------------------------------------------------------------------- schema walk
+
+_KIND_NAMES = {"bool": "a boolean (true or false)", "int": "an integer", "float": "a number", "str": "text",
+               "choice": "a choice", "model": "a group of fields", "list": "a list", "tuple": "a list",
+               "dict": "a table of entries"}
+
+
+def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
+    """(the type, its constraint metadata) with ``Optional[...]`` and ``Annotated[...]`` removed."""
+    metadata: list[Any] = []
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            metadata.extend(extra)
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation, metadata
+            annotation = args[0]
+        else:
+            return annotation, metadata
+
+
+def _kind(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "model"
+    if origin is typing.Literal:
+        return "choice"
+    if origin in (list, tuple, dict):
+        return origin.__name__
+    if annotation in (bool, int, float, str):
+        return annotation.__name__
+    return "other"
+
+
+def _bounds(metadata: list[Any]) -> dict[str, float]:
+    """``ge``/``gt``/``le``/``lt`` found in pydantic constraint metadata (FieldInfo or annotated_types)."""
+    out: dict[str, float] = {}
+    for m in metadata:
+        inner = getattr(m, "metadata", None)
+        if isinstance(inner, list):
+            out.update(_bounds(inner))
+        for attr in ("ge", "gt", "le", "lt"):
+            if getattr(m, attr, None) is not None:
+                out[attr] = getattr(m, attr)
+    return out
+
+
+def _item(annotation: Any) -> Any:
+    """The element annotation of a list, tuple or dict annotation (a dict's values)."""
+    args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+    return args[-1] if args else Any
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What one dotted path of the schema holds.
+
+    Attributes:
+        path: the path as given, ``__`` read as ``.`` (``labs.0.pricing.levels.1``).
+        annotation: its type, ``Optional``/``Annotated`` removed (``float``, ``LabConfig``, ``list[...]``).
+        kind: bool | int | float | str | choice | model | list | tuple | dict | other.
+        bounds: ``ge``/``gt``/``le``/``lt`` that apply (the field's, or its elements' for an element).
+        model, name: the pydantic model and field name the path ends in (for an element: its field's).
+    """
+
+    path: str
+    annotation: Any
+    kind: str
+    bounds: dict[str, float]
+    model: type[BaseModel]
+    name: str
+
+    @property
+    def info(self):
+        """The pydantic FieldInfo of the field the path ends in."""
+        return self.model.model_fields[self.name]
+
+    def range_text(self) -> str | None:
+        """The bounds in interval notation (``(0, 50]``), or None without bounds."""
+        b = self.bounds
+        if not b:
+            return None
+        lo = f"[{b['ge']:g}" if "ge" in b else f"({b['gt']:g}" if "gt" in b else "(-inf"
+        hi = f"{b['le']:g}]" if "le" in b else f"{b['lt']:g})" if "lt" in b else "inf)"
+        return f"{lo}, {hi}"
+
+
+def split_key(key: str) -> list[str]:
+    """A dotted override key (``__`` works as ``.``) as its parts.
+
+    Raises:
+        ConfigError: an empty key or an empty part (``world.``, ``labs..skill``), naming the key.
+    """
+    parts = key.strip().replace("__", ".").split(".")
+    if not key.strip():
+        raise ConfigError("'': empty key; allowed: field names joined by dots, e.g. world.rounds")
+    if any(not p for p in parts):
+        raise ConfigError(f"{key!r}: empty part in a dotted key; allowed: field names joined by dots, e.g. "
+                          f"world.rounds")
+    return parts
+
+
+def resolve(key: str | list[str], root: type[BaseModel] | None = None) -> Slot:
+    """What the dotted path ``key`` names in the schema: a field (``world.rounds``), a list element by index or
+    ``*`` (``labs.0.skill``, ``labs.*.skill``), a dict entry (``wrappers.per_vertical.coding``) or an element of
+    a list of numbers (``labs.0.pricing.levels.1``).
+
+    Raises:
+        ConfigError: unknown key (naming the allowed ones), a non-index into a list, a step into a value that
+            has no parts (``world.rounds.x``), naming the path.
+    """
+    parts = split_key(key) if isinstance(key, str) else list(key)
+    model: type[BaseModel] = root or MarketConfig
+    annotation, kind, bounds, name = model, "model", {}, ""
+    for i, part in enumerate(parts):
+        where, above = ".".join(parts[: i + 1]), ".".join(parts[:i])
+        if kind == "model":
+            fields = annotation.model_fields
+            if part not in fields:
+                raise ConfigError(f"{where}: unknown key; allowed: {', '.join(fields)}")
+            model, name = annotation, part
+            annotation, meta = _unwrap(fields[part].annotation)
+            bounds = _bounds([*fields[part].metadata, *meta])
+        elif kind in ("list", "tuple"):
+            if part != "*" and not part.isdigit():
+                raise ConfigError(f"{where}: expected a list index (0, 1, …) after {above}, got {part!r}")
+            annotation, meta = _unwrap(_item(annotation))
+            bounds = _bounds(meta)
+        elif kind == "dict":
+            annotation, meta = _unwrap(_item(annotation))
+            bounds = _bounds(meta)
+        else:
+            raise ConfigError(f"{where}: {above} is {_KIND_NAMES.get(kind, 'a value')}, not a group of fields")
+        kind = _kind(annotation)
+    return Slot(".".join(parts), annotation, kind, bounds, model, name)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One leaf field of the schema, found by :func:`schema_fields`.
+
+    Attributes:
+        path: collapsed path, ``[]`` marking list elements (``labs[].pricing.levels``).
+        model, name: the pydantic model and field name.
+        annotation, kind, bounds: as in :class:`Slot` (bounds of the field itself).
+    """
+
+    path: str
+    model: type[BaseModel]
+    name: str
+    annotation: Any
+    kind: str
+    bounds: dict[str, float]
+
+    @property
+    def lower(self) -> float | None:
+        """The lower bound (``ge`` or ``gt``), or None."""
+        return self.bounds.get("ge", self.bounds.get("gt"))
+
+    @property
+    def upper(self) -> float | None:
+        """The upper bound (``le`` or ``lt``), or None."""
+        return self.bounds.get("le", self.bounds.get("lt"))
+
+
+def _submodel(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """(the pydantic model a field holds, whether it holds a list of them)."""
+    annotation, _ = _unwrap(annotation)
+    if _kind(annotation) == "model":
+        return annotation, False
+    if _kind(annotation) == "list":
+        inner, _ = _unwrap(_item(annotation))
+        if _kind(inner) == "model":
+            return inner, True
+    return None, False
+
+
+def schema_fields(model: type[BaseModel] | None = None, prefix: str = "") -> list[FieldSpec]:
+    """Every leaf field of the schema in schema order: sub-models walked into (``world.rounds``), lists of
+    sub-models marked ``[]`` (``labs[].skill``)."""
+    model = model or MarketConfig
+    out = []
+    for name, info in model.model_fields.items():
+        sub, is_list = _submodel(info.annotation)
+        if sub is None:
+            annotation, meta = _unwrap(info.annotation)
+            out.append(FieldSpec(prefix + name, model, name, annotation, _kind(annotation),
+                                 _bounds([*info.metadata, *meta])))
+        else:
+            out.extend(schema_fields(sub, f"{prefix}{name}{'[]' if is_list else ''}."))
+    return out
+
+
+def leaf_values(obj: BaseModel, path: str = "", field: str = "") -> list[tuple[str, str, Any]]:
+    """(path, collapsed path, value) of every leaf value of a config instance, list elements by index, in the
+    order of :func:`schema_fields`."""
+    out = []
+    for name, info in type(obj).model_fields.items():
+        value = getattr(obj, name)
+        sub, is_list = _submodel(info.annotation)
+        if sub is None:
+            out.append((path + name, field + name, value))
+        elif is_list:
+            for i, element in enumerate(value):
+                out.extend(leaf_values(element, f"{path}{name}.{i}.", f"{field}{name}[]."))
+        else:
+            out.extend(leaf_values(value, f"{path}{name}.", f"{field}{name}."))
+    return out
+
+
+@functools.cache
+def schema_names() -> frozenset[str]:
+    """Every field name of the schema (sub-models' included) and every value of its choice fields."""
+    names: set[str] = set()
+
+    def walk(model: type[BaseModel]) -> None:
+        for name, info in model.model_fields.items():
+            names.add(name)
+            sub, _ = _submodel(info.annotation)
+            if sub is not None:
+                walk(sub)
+            annotation, _ = _unwrap(info.annotation)
+            if _kind(annotation) == "choice":
+                names.update(str(a) for a in typing.get_args(annotation))
+
+    walk(MarketConfig)
+    return frozenset(names)
+
+
+# ----------------------------------------------------------------------------------------------- values
+
+def parse_value(text: str, slot: Slot) -> Any:
+    """The one parser of a value written as text (``--set``, ``--grid``): by the type of the field it is for.
+
+    Text and choice fields take the text as written (a TOML-quoted string gives its content, so ``"123"`` is
+    text); booleans take ``true``/``false`` only; numbers, lists and tables are TOML values (``3``, ``2.5``,
+    ``1e9``, ``nan``, ``[0.1, 0.5]``, ``{coding = 3}``). Anything else is passed on as the text, for the schema
+    to refuse with the field's rule.
+
+    Raises:
+        ConfigError: a boolean field given anything but true/false, an integer field given a non-integer, a
+            number field given a non-number (naming the key, the text and what is allowed).
+    """
+    text = text.strip()
+    if slot.kind in ("str", "choice"):
+        if text[:1] in ("'", '"'):
+            value = _toml_value(text)
+            if isinstance(value, str):
+                return value
+        return text
+    value = _toml_value(text)
+    if value is _NOT_TOML:
+        value = text
+    if slot.kind == "bool" and not isinstance(value, bool):
+        raise ConfigError(f"{slot.path}: expected a boolean (true or false), got {text!r}")
+    if slot.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{slot.path}: expected an integer, got {text!r}" + _allowed(slot))
+    if slot.kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ConfigError(f"{slot.path}: expected a number, got {text!r}" + _allowed(slot))
+    return value
+
+
+def _allowed(slot: Slot) -> str:
+    rng = slot.range_text()
+    return f" (allowed: {rng})" if rng else ""
+
+
+_NOT_TOML = object()
+MAX_NESTING = 64  # the schema nests a few levels; this keeps tomllib far from the interpreter's recursion limit
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in TOML text, outside strings and comments (a cheap pre-check, so that a
+    deeply nested file is refused before the parser recurses toward the interpreter's limit)."""
+    depth = deepest = 0
+    quote: str | None = None
+    comment = escaped = False
+    for ch in text:
+        if comment:
+            comment = ch != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\" and quote == '"':
+                escaped = True
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            comment = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _toml_value(text: str) -> Any:
+    """``text`` read as one TOML value, or ``_NOT_TOML`` (not TOML, or more than one value, e.g. ``1\\nx = 2``)."""
+    if _nesting(text) > MAX_NESTING:
+        return _NOT_TOML
+    try:
+        parsed = tomllib.loads(f"v = {text}")
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return _NOT_TOML
+    return parsed["v"] if list(parsed) == ["v"] else _NOT_TOML
+
+
+def parse_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides with dotted keys (``__`` read as ``.``) and text values parsed for their fields
+    (:func:`parse_value`); values that are not text are kept as given.
+
+    Raises:
+        ConfigError: a bad key (:func:`resolve`) or value (:func:`parse_value`).
+    """
+    out = {}
+    for raw_key, raw in overrides.items():
+        parts = split_key(str(raw_key))
+        slot = resolve(parts)
+        out[".".join(parts)] = parse_value(raw, slot) if isinstance(raw, str) else raw
+    return out
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of nested config ``data`` with dotted-path ``overrides`` set (see :func:`parse_overrides`).
+
+    Raises:
+        ConfigError: the path names no field (unknown key, list index out of range, a step into a value).
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for key, value in parse_overrides(overrides).items():
+        parts = key.split(".")
+        node: Any = out
+        for i, part in enumerate(parts):
+            where, last = ".".join(parts[: i + 1]), i == len(parts) - 1
+            if isinstance(node, list):
+                if int(part) >= len(node):
+                    raise ConfigError(f"{where}: no such list element (have {len(node)})")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    if node.get(part) is None:
+                        node[part] = {}
+                    elif not isinstance(node[part], (dict, list)):
+                        raise ConfigError(f"{where}: set to {_shown(node[part])} by another override; a group "
+                                          f"of fields cannot also take {key}")
+                    node = node[part]
+            else:
+                raise ConfigError(f"{where}: {'.'.join(parts[:i])} holds {node!r}, not a group of fields")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- errors
+
+_SHORT = reprlib.Repr(maxlevel=2, maxlist=6, maxtuple=6, maxdict=4, maxstring=60, maxother=60)
+
+
+def _shown(value: Any) -> str:
+    """A short, safe repr of a value (deep or huge inputs never blow up the message)."""
+    if isinstance(value, dict):
+        return "{…}"
+    try:
+        return _SHORT.repr(value)
+    except RecursionError:
+        return "…"
+
+
+def format_error(err: ValidationError, root: type[BaseModel] | None = None) -> str:
+    """One line naming, for each problem, the field's path, what is wrong, what is allowed and the value.
+
+    Only the most specific problem of a path is kept (an element's type, not its list's length afterwards).
+    """
+    errors = err.errors()
+    locs = [tuple(e["loc"]) for e in errors]
+    lines = []
+    for e, loc in zip(errors, locs):
+        if any(other != loc and other[: len(loc)] == loc for other in locs):
+            continue
+        path = ".".join("'' (empty key)" if p == "" else str(p) for p in loc)
+        msg = e["msg"]
+        if e["type"] == "value_error":
+            # Our validators name the field (relative to their section), the value and what is allowed.
+            msg = msg.removeprefix("Value error, ")
+            lines.append(f"{path}.{msg}" if path else msg)
+            continue
+        allowed = ""
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+            try:
+                parent = resolve([str(p) for p in loc[:-1]], root) if loc[:-1] else None
+                fields = (parent.annotation if parent else (root or MarketConfig)).model_fields
+                allowed = f"; allowed: {', '.join(fields)}"
+            except (ConfigError, AttributeError):
+                pass
+        else:
+            if e["type"] in ("model_type", "dict_type", "model_attributes_type"):
+                msg = "expected a group of fields (a TOML table)"
+            try:
+                rng = resolve([str(p) for p in loc], root).range_text()
+            except ConfigError:
+                rng = None
+            allowed = f" (allowed: {rng})" if rng else ""
+        lines.append(f"{path or '<root>'}: {msg}{allowed}; got {_shown(e.get('input'))}")
+    return "; ".join(lines)
+
+
+def build_config(base: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> MarketConfig:
+    """Validate nested ``base`` (e.g. a parsed scenario) with ``overrides`` applied.
+
+    Raises:
+        ConfigError: naming every bad field with its value and allowed range.
+    """
+    try:
+        config = MarketConfig.model_validate(base or {})
+        if not overrides:
+            return config
+        # Overrides apply to the full (defaults filled in) config, so list paths such as labs.0.skill exist.
+        return MarketConfig.model_validate(apply_overrides(config.model_dump(mode="json"), overrides))
+    except ValidationError as err:
+        raise ConfigError(format_error(err)) from None
+
+
+MAX_SCENARIO_BYTES = 1 << 20  # the shipped scenarios are a few kB
+
+
+def shipped_scenarios() -> dict[str, Traversable]:
+    """Shipped scenario files by name: the package data ``market/scenarios/*.toml``, read through
+    :mod:`importlib.resources` so that an installed wheel finds them as a source checkout does."""
+    folder = resources.files("market") / "scenarios"
+    found = {p.name.removesuffix(".toml"): p for p in folder.iterdir() if p.name.endswith(".toml")}
+    return dict(sorted(found.items()))
+
+
+def list_scenarios() -> dict[str, str]:
+    """Shipped scenarios: name → first line of their description."""
+    out = {}
+    for name, path in shipped_scenarios().items():
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        out[name] = str(data.get("description", "")).strip().splitlines()[0] if data.get("description") else ""
+    return out
+
+
+def scenario_source(name_or_path: str | Path) -> tuple[str, str]:
+    """(TOML text, scenario name) of a shipped scenario name or a path to a TOML file; the name is the file's stem.
+
+    Raises:
+        ConfigError: unknown scenario name, missing or unreadable file, not UTF-8.
+    """
+    if not str(name_or_path).strip():
+        raise ConfigError("scenario: empty name; allowed: a shipped scenario name or a path to a TOML file")
+    path = Path(name_or_path)
+    shipped = shipped_scenarios()
+    source: Path | Traversable = path
+    if not path.suffix and not path.exists():
+        if str(name_or_path) not in shipped:
+            names = ", ".join(shipped) or "none"
+            raise ConfigError(f"scenario: unknown scenario {str(name_or_path)!r}; shipped: {names} "
+                              f"(or a path to a TOML file)")
+        source = shipped[str(name_or_path)]
+    try:
+        if isinstance(source, Path) and source.exists():
+            # Devices and pipes (/dev/zero) never end; a huge file is not a scenario.
+            if not source.is_file() and not source.is_dir():
+                raise ConfigError(f"scenario: {str(path)!r} is not a regular file (a device, pipe or socket); "
+                                  f"allowed: a TOML file")
+            if source.is_file() and source.stat().st_size > MAX_SCENARIO_BYTES:
+                raise ConfigError(f"scenario: {str(path)!r} is {source.stat().st_size / 2**20:.1f} MB; allowed: "
+                                  f"≤ {MAX_SCENARIO_BYTES >> 20} MB")
+        return source.read_text(encoding="utf-8"), path.stem
+    except FileNotFoundError:
+        raise ConfigError(f"scenario: file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"scenario: {str(path)!r} is a folder, not a TOML file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"scenario: {str(path)!r} is not UTF-8 text (byte {err.start}): TOML files must be UTF-8") from None
+    except OSError as err:
+        raise ConfigError(f"scenario: cannot read {str(path)!r} ({err.strerror})") from None
+
+
+def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
+    """Parse a scenario (a shipped name or a path to a TOML file) into nested config data.
+
+    Raises:
+        ConfigError: unknown scenario name, unreadable file or bad TOML.
+    """
+    text, name = scenario_source(name_or_path)
+    if _nesting(text) > MAX_NESTING:
+        raise ConfigError(f"scenario: {name_or_path}: values nested too deeply to be a scenario (more than "
+                          f"{MAX_NESTING} levels of [ or {{); allowed: a TOML file with the schema's nesting")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"scenario: {name_or_path}: bad TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"scenario: {name_or_path}: values nested too deeply to be a scenario") from None
+    data.setdefault("name", name)
+    return data
+
+
+def config_from(scenario: str | Path | None = None, overrides: dict[str, Any] | None = None) -> MarketConfig:
+    """Scenario (or the schema defaults) plus overrides, validated. Raises :class:`ConfigError`."""
+    base = load_scenario(scenario) if scenario else {}
+    return build_config(base, overrides)
+
+
+def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """Unit, source, ``allowed`` (a validator's constraint in words, or None), description, default and bounds of
+    one field (for docs, sliders and the schema file)."""
+    info = model.model_fields[name]
+    extra = info.json_schema_extra or {}
+    bounds = _bounds(info.metadata)
+    return {"unit": extra.get("unit"), "source": extra.get("source"), "allowed": extra.get("allowed"),
+            "description": info.description, "default": info.default, **bounds}
