@@ -192,6 +192,16 @@ def folder_kind(out: Path) -> str | None:
     return None
 
 
+def not_fresh(out: Path, what: str, flag: str = "--out") -> str | None:
+    """Why ``out`` cannot receive a new ``what`` (``"sweep"``, ``"game"``, ``"calibration"``: folders continued
+    with ``--resume``), as a message naming the flag and the folder; None when ``out`` is missing or empty. A
+    ``.lock`` file inside, left by versions that kept their lock there, counts as empty."""
+    if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
+        return (f"{flag}: {str(out)!r} is not an empty folder; pass --resume to continue the {what} in it, or "
+                f"choose another {flag}")
+    return None
+
+
 def check_out_dir(out: Path, force: bool, flag: str = "--out") -> None:
     """Fail early (before any work) if ``out`` cannot receive a run; call it holding :func:`claim`.
 

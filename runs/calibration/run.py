@@ -69,9 +69,8 @@ def calibrate(out: Path | str, plan: CalibrationPlan | None = None, executor: An
             done_before = len(read_trials(out))
             manifest["plan"]["trials"] = plan.trials
         else:
-            if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
-                raise CalibrationError(f"--out: {str(given)!r} is not an empty folder; pass --resume to continue "
-                                       f"the calibration in it, or choose another --out")
+            if problem := io.not_fresh(out, "calibration"):
+                raise CalibrationError(problem)
             io.check_out_dir(out, force=False)
             manifest = {"kind": "tokenmarket calibration", "format_version": FORMAT_VERSION, "created_utc": _now(),
                         "plan": plan.to_dict(), "attempts": [], "status": "running"}

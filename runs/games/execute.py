@@ -132,10 +132,8 @@ def run_game(out: Path | str, plan: GamePlan | None = None, executor: Any = None
                                 f"resume with the same file and options, or use another --out")
             plan = stored
             tasks = plan.tasks()
-        elif out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
-            # (.lock: the lock file games of earlier versions kept inside their folder)
-            raise GameError(f"--out: {str(out)!r} is not an empty folder; pass --resume to continue the game in "
-                            f"it, or choose another --out")
+        elif problem := io.not_fresh(out, "game"):
+            raise GameError(problem)
         else:
             io.check_out_dir(out, force=False)  # unwritable or special file systems fail here, before any run
         by_id = {t.run_id: t for t in tasks}

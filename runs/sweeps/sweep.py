@@ -255,10 +255,8 @@ def run_sweep(out: Path | str, plan: SweepPlan | None = None, executor: Any = No
                                  f"give no design options to continue it, or use another --out")
             plan, table = stored, _read_design(out, stored.design)
             tasks = plan.tasks(table)
-        elif out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
-            # (.lock: the lock file sweeps of earlier versions kept inside their folder)
-            raise SweepError(f"--out: {str(out)!r} is not an empty folder; pass --resume to continue the "
-                             f"sweep in it, or choose another --out")
+        elif problem := io.not_fresh(out, "sweep"):
+            raise SweepError(problem)
         attempt = {"started_utc": started, "executor": executor.name, "workers": executor.workers,
                    "git_commit": io.git_commit(), "versions": _versions(), "done_before": 0}
         if not resume:
