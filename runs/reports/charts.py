@@ -382,7 +382,7 @@ def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, st
     df["panel"] = df["metric"].map(lambda m: (labels or {}).get(m, m))
     df = thin_rounds(df)
     order = list(dict.fromkeys(df["group"]))
-    colour = alt.Color("group:N", title=group, sort=order,
+    colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
                        scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
     base = alt.Chart().encode(x=alt.X("round:Q", title="round (month)", axis=alt.Axis(tickMinStep=1, format="d")),
                               color=colour)
@@ -430,7 +430,7 @@ def frequency_chart(freq: pd.DataFrame, group: str, title: str) -> alt.LayerChar
     order = list(dict.fromkeys(df["group"]))
     y = alt.Y("outcome:N", title=None, sort=list(dict.fromkeys(df["outcome"])))
     offset = alt.YOffset("group:N", sort=order)
-    colour = alt.Color("group:N", title=group, sort=order,
+    colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
                        scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
     tip = ["group:N", "outcome:N", "fired:Q", "runs:Q", alt.Tooltip("frequency:Q", format=".0%"),
            alt.Tooltip("wilson_low:Q", format=".0%"), alt.Tooltip("wilson_high:Q", format=".0%")]
