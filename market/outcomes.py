@@ -177,8 +177,9 @@ def dumb_pipe(model_df: pd.DataFrame, cfg: OutcomesConfig) -> tuple[np.ndarray, 
     round qualifies: the verdict at the horizon), ``judged`` (the run is at least W rounds long),
     ``first_round`` (first round whose window qualified), ``rounds_both_legs`` (rounds in the run where both
     legs held), and ``window`` — the last window's start, end, months, months_both_legs, months_needed,
-    mean_margin_on_marginal_cost, mean_independent_share, mean_lerner_api (on unit cost) and mean value shares
-    of labs, independent apps and hosts among firms).
+    mean_margin_on_marginal_cost, mean_independent_share, mean_lerner_api (on unit cost),
+    mean_deviation_gain_median_share (sellers' median static deviation gain: is the market near a static
+    equilibrium?) and the value shares of labs, independent apps and hosts among firms over the window).
     """
     rounds = _rounds_of(model_df)
     need = ("lerner_api_marginal_cost", "value_independent_apps_usd", "value_labs_usd", "value_hosts_usd")
@@ -212,7 +213,9 @@ def dumb_pipe(model_df: pd.DataFrame, cfg: OutcomesConfig) -> tuple[np.ndarray, 
                                  months_both_legs=int(both[sel].sum()), months_needed=needed,
                                  mean_margin_on_marginal_cost=_mean(margin[sel]),
                                  mean_independent_share=_mean(share[sel]),
-                                 mean_lerner_api=_mean(_num(model_df, "lerner_api")[sel]), **shares)
+                                 mean_lerner_api=_mean(_num(model_df, "lerner_api")[sel]),
+                                 mean_deviation_gain_median_share=_mean(_num(model_df, "deviation_gain_median_share")[sel]),
+                                 **shares)
     return held, verdict
 
 
@@ -239,14 +242,17 @@ def conduct_table(agents_df: pd.DataFrame, events_df: pd.DataFrame | None) -> pd
     return out
 
 
-def _forced(events: pd.DataFrame, name: str, start: int, end: int) -> bool | None:
-    """Whether the api_conduct decision in force during [start, end] was forced (a strategy game), None if no
-    decision event says."""
-    dec = events[(events["kind"] == "decision") & (events["actor"] == name) & (events["round"] <= end)]
+def _decision(events: pd.DataFrame, name: str, start: int) -> dict[str, Any]:
+    """The api_conduct decision in force when a spell starts (the firm's latest at or before ``start``): its
+    round, whether it was forced (a strategy game) and its forecast present-value gain over the default option
+    (the event's amount, $); Nones when no decision event says."""
+    dec = events[(events["kind"] == "decision") & (events["actor"] == name) & (events["round"] <= start)]
     dec = dec[dec["detail"].map(lambda d: _detail(d).get("move") == CONDUCT_MOVE)]
     if dec.empty:
-        return None
-    return bool(_detail(dec.sort_values("round", kind="stable").iloc[-1]["detail"]).get("forced", False))
+        return dict(decision_round=None, forced=None, forecast_gain_usd=None)
+    last = dec.sort_values("round", kind="stable").iloc[-1]
+    return dict(decision_round=int(last["round"]), forced=bool(_detail(last["detail"]).get("forced", False)),
+                forecast_gain_usd=float(last["amount"]))
 
 
 def _recoupment(r: np.ndarray, excess: np.ndarray, a: int, b: int, rate: float, alive_to: int | None,
@@ -303,8 +309,10 @@ def loss_leading(agents_df: pd.DataFrame, events_df: pd.DataFrame | None, cfg: O
     ``average_total_cost_usd_per_mtok``, volume q = ``api_equiv_mtok`` (older tables: ``price``,
     ``marginal_cost``, ``unit_cost``, ``tokens_mtok``). A round is *chosen below cost* when the firm's conduct
     (:func:`conduct_table`) is penetration, q > 0 and p < ATC. A spell is ≥ ``cfg.loss_leading_min_months``
-    consecutive such rounds. Per spell: firm, type, funding, start, end, months, ongoing, forced (None when no
-    decision event says), months_below_avoidable_cost (p < AAC), subsidy_below_total_cost_usd = Σ (ATC − p)·q,
+    consecutive such rounds. Per spell: firm, type, funding, start, end, months, ongoing, the decision behind it
+    (:func:`_decision`: decision_round, forced, forecast_gain_usd), mean_deviation_gain_share (the firm's mean
+    static deviation gain over the spell, a fraction of its profit: how far from a static best response the
+    campaign priced), months_below_avoidable_cost (p < AAC), subsidy_below_total_cost_usd = Σ (ATC − p)·q,
     subsidy_below_avoidable_cost_usd = Σ (AAC − p)⁺·q, who_paid (:func:`_who_paid`), the recoupment
     (:func:`_recoupment`: excess profit (p − ATC)·q after the spell, while the firm is alive, discounted at its
     cost of capital ``cost_of_capital_per_year``, else ``finance``'s rate for its funding type), firm_exited,
@@ -353,7 +361,8 @@ def loss_leading(agents_df: pd.DataFrame, events_df: pd.DataFrame | None, cfg: O
                 firm=name, type=str(g["type"].iloc[a]),
                 funding=str(g["funding"].iloc[a]) if "funding" in g.columns else None,
                 start=int(r[a]), end=int(r[b]), months=int(b - a + 1), ongoing=bool(r[b] == last_round),
-                forced=_forced(ev, name, int(r[a]), int(r[b])),
+                **_decision(ev, name, int(r[a])),
+                mean_deviation_gain_share=_mean(_num(g, "deviation_gain_share")[sl]),
                 months_below_avoidable_cost=int(below_aac[sl].sum()),
                 subsidy_below_total_cost_usd=float(np.nansum((atc - p)[sl] * q[sl])),
                 subsidy_below_avoidable_cost_usd=float(np.nansum(np.clip(aac - p, 0, None)[sl] * q[sl])),
@@ -552,7 +561,9 @@ def verdict_lines(verdicts: dict) -> list[str]:
         lines.append(
             f"loss leading: {sp['firm']} chose below-cost prices in rounds {sp['start']}–{sp['end']} "
             f"({sp['months']} months, {sp['months_below_avoidable_cost']} below avoidable cost"
-            f"{', forced' if sp.get('forced') else ''}); subsidy {_money(sp['subsidy_below_total_cost_usd'])} below "
+            f"{', forced' if sp.get('forced') else ''}"
+            f"{'' if sp.get('forecast_gain_usd') is None else ', forecast gain ' + _money(sp['forecast_gain_usd'])}"
+            f"); subsidy {_money(sp['subsidy_below_total_cost_usd'])} below "
             f"total cost ({_money(sp['subsidy_below_avoidable_cost_usd'])} below avoidable cost); paid by investors "
             f"{_money(paid['investors_usd'])}, parent {_money(paid['parent_usd'])}, own cash "
             f"{_money(paid['own_cash_usd'])}; {recoup} (PV at {sp['cost_of_capital_per_year']:.0%}/yr: subsidy "

@@ -213,6 +213,7 @@ def test_conduct_read_from_decision_events_without_the_column():
     out = run(model(12), rows, ev)
     sp = out.verdicts["loss_leading"]["spells"][0]
     assert (sp["start"], sp["end"], sp["forced"]) == (2, 5, True) and not out.verdicts["loss_leading"]["conduct_recorded"]
+    assert (sp["decision_round"], sp["forecast_gain_usd"]) == (2, 5.0)  # the choice and the value that justified it
 
 
 def test_two_firms_in_spells_are_counted_per_round_and_wrappers_are_not_judged():
