@@ -291,6 +291,7 @@ def settings_text(model: PageMarket) -> str:
 
 KEY_FIGURES = (("api_price_usd_per_mtok", "API price ${:.3g}/Mtok"),
                ("api_unit_cost_usd_per_mtok", "unit cost ${:.3g}/Mtok"), ("lerner_api", "Lerner API {:.2f}"),
+               ("lerner_api_marginal_cost", "on marginal cost {:.2f}"),
                ("lerner_app", "apps {:.2f}"),
                ("app_share_of_gross_profit", "apps' share of gross profit {:.0%}"), ("hhi_api", "HHI API {:,.0f}"))
 

@@ -233,6 +233,31 @@ def gross_profit_share_chart(model: pd.DataFrame) -> alt.Chart:
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
+VALUE_OWNERS = (("consumers", "consumers"), ("labs", "labs (API and own apps)"),
+                ("independent_apps", "independent apps"), ("hosts", "hosts"), ("gpu_suppliers", "GPU suppliers"))
+
+
+def value_capture_chart(model: pd.DataFrame) -> alt.Chart:
+    """Value captured by owner per round (model.csv ``value_<owner>_usd``, market/value.py), stacked as shares
+    of the month's total; the tooltip gives $/month."""
+    title = "Value captured by owner (share of the month's total)"
+    cols = [f"value_{o}_usd" for o, _ in VALUE_OWNERS]
+    if model.empty or not set(cols) <= set(model.columns):
+        return _empty(title, "no data yet: press Step" if model.empty else "no value columns in model.csv")
+    names = dict((f"value_{o}_usd", label) for o, label in VALUE_OWNERS)
+    long = model[["round", *cols]].melt(id_vars="round", var_name="owner", value_name="usd")
+    long["owner"] = long["owner"].map(names)
+    long["usd"] = long["usd"].clip(lower=0.0)  # a loss-making owner captures nothing that month
+    order = [label for _, label in VALUE_OWNERS]
+    return alt.Chart(thin_rounds(long)).mark_area().encode(
+        x=_round_x(), y=alt.Y("usd:Q", stack="normalize", title="share of value", axis=alt.Axis(format="%")),
+        color=alt.Color("owner:N", sort=order, scale=alt.Scale(domain=order, range=list(PALETTE[:5]))),
+        order=alt.Order("owner_order:Q"),
+        tooltip=["round:Q", "owner:N", alt.Tooltip("usd:Q", format="$,.3s", title="$/month")],
+    ).transform_calculate(owner_order=f"indexof({order!r}, datum.owner)").properties(
+        title=title, width=WIDTH, height=HEIGHT)
+
+
 def lerner_chart(model: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     """Revenue-weighted Lerner index (P − unit cost)/P of the API and app layers per round, with a rule at 0."""
     title = "Lerner index by layer (price − unit cost) / price"
@@ -319,6 +344,7 @@ RUN_CHARTS: dict[str, tuple[str, RunChart]] = {
     "prices": ("API price and unit cost per seller", lambda f: price_cost_chart(f.agents)),
     "shares": ("Market shares", lambda f: market_share_chart(f.agents)),
     "gross_profit": ("Gross-profit share: pipe vs apps", lambda f: gross_profit_share_chart(f.model)),
+    "value": ("Value captured by owner", lambda f: value_capture_chart(f.model)),
     "lerner": ("Lerner index by layer", lambda f: lerner_chart(f.model)),
     "cash": ("Cash and runway per firm", lambda f: cash_runway_chart(f.agents)),
     "compute": ("Compute split per lab", lambda f: compute_split_chart(f.agents, f.lab_shares)),
