@@ -217,3 +217,23 @@ def test_outcomes_over_draws_records_each_runs_parameters(tmp_path, capsys):
     freq = pd.read_csv(out / "frequencies.csv")
     assert set(freq["scenario"]) == {"baseline", "differentiated"} and (freq["runs"] == 2).all()
     assert "differentiated" in capsys.readouterr().out
+
+
+def test_local_processes_and_dask_give_the_serial_numbers(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    base = ["compare", "baseline", "commodity_pipe", "--replicates", "2", "--rounds", "2", "--set",
+            "customers.n_customers=1000", "--quiet", "--no-png"]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster:
+        where = {"serial": ["--workers", "1"], "processes": ["--workers", "2"],
+                 "dask": ["--dask-scheduler", cluster.scheduler_address]}
+        for name, flags in where.items():
+            assert main([*base, *flags, "--out", str(tmp_path / name)]) == 0
+    keys = {"runs.csv": ["run_id"], "rounds.csv": ["run_id", "round"], "frequencies.csv": ["arm", "outcome"],
+            "differences.csv": ["round", "metric"]}
+    read = lambda name, f: pd.read_csv(tmp_path / name / f).sort_values(keys[f]).reset_index(drop=True)  # noqa: E731
+    for name in ("processes", "dask"):
+        for f in ("runs.csv", "rounds.csv", "frequencies.csv", "differences.csv"):
+            pd.testing.assert_frame_equal(read(name, f), read("serial", f))
+    attempts = {n: json.loads((tmp_path / n / "manifest.json").read_text())["attempts"][0]["executor"] for n in where}
+    assert attempts == {"serial": "serial", "processes": "processes", "dask": "dask"}
