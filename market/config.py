@@ -408,15 +408,20 @@ class CapitalConfig(_Strict):
 
 
 class OutcomesConfig(_Strict):
-    """Thresholds of the outcome detectors (``market/outcomes.py``); each is a judgement call, stated here."""
+    """Thresholds of the outcome detectors (``market/outcomes.py``) and the one parameter of the value-capture
+    measures (``market/value.py``); each threshold is a judgement call, stated with its reason here and argued in
+    docs/outcomes.md."""
 
-    window_months: int = F(12, "months", "assumption: a year separates a trend from a price war's episode", "how long a condition must hold", ge=1, le=240)
-    dumb_pipe_lerner_max: float = F(0.2, "Lerner index", "assumption: telecom-like transport margins; lab API list prices imply ≈ 0.7 (openai_api_* rows)", "API Lerner index below which the pipe is 'dumb'", ge=-1, le=1)
-    dumb_pipe_app_share_min: float = F(0.5, "fraction", "DESIGN.md Q3: the app layer keeps most of the value", "app-layer share of industry gross profit", ge=0, le=1)
-    loss_leading_window_months: int = F(6, "months", "assumption: two quarters below cost is a strategy, not noise", "how long a firm must price below unit cost", ge=1, le=240)
-    recoup_markup_min: float = F(0.1, "fraction", "assumption: a 10 % margin over unit cost counts as recouping", "markup after loss leading that counts as recoupment", ge=0, le=10)
-    takeover_lab_share_min: float = F(0.5, "fraction", "assumption: DESIGN.md Q5's 'take over' read as labs holding more than half a vertical's revenue", "labs' revenue share of a vertical that marks a takeover", ge=0, le=1)
+    dumb_pipe_window_months: int = F(24, "months", "assumption: DESIGN.md §6 judges the dumb pipe on the last years of a run; two years separate a state of the market from a price war's episode", "trailing window on which the dumb pipe is judged", ge=1, le=240)
+    dumb_pipe_hold_share: float = F(0.9, "fraction of the window's months", "assumption: a condition that holds in nine months of ten is steady; a month or two of noise in a two-year window does not break it", "share of the window's months in which both legs must hold", gt=0, le=1)
+    dumb_pipe_margin_max: float = F(0.2, "Lerner index on marginal cost", "assumption: a transport-like margin, price at most a fifth above marginal cost, covers little beyond serving the tokens; the 2024 API figures (openai_api_monthly_revenue_2024_06_usd against openai_api_a100eq_gpus_estimate at openai_api_gpu_rent_usd_per_hour_estimate) put it far above", "API margin on marginal cost below which the pipe is dumb", ge=-1, le=1)
+    dumb_pipe_independent_share_min: float = F(0.5, "fraction of firms' value", "assumption: the app layer keeps the value when independent apps capture at least as much gross profit as the pipes' owners (labs with their own apps, and hosts) together", "independent apps' share of the value captured by firms", ge=0, le=1)
+    loss_leading_min_months: int = F(3, "months", "assumption: a chosen below-cost campaign shorter than a quarter is a promotion, not a strategy", "shortest spell of chosen below-cost pricing that counts", ge=1, le=240)
+    takeover_lab_share_min: float = F(0.5, "fraction", "assumption: DESIGN.md Q5's 'take over' read as labs holding more than half a vertical's revenue by their own sales (acquired revenue counted apart)", "labs' organic revenue share of a vertical that marks a takeover", ge=0, le=1)
+    takeover_hold_months: int = F(6, "months", "assumption: two quarters of a majority separate a takeover from a launch's spike", "months the organic share must stay above the threshold", ge=1, le=240)
+    takeover_wrapper_exits_min: int = F(1, "firms", "assumption: 'devour the wrappers' needs at least one independent wrapper of the vertical to leave the market after the labs came (a wrapper bought does not count: it was paid for)", "independent wrappers of the vertical that must exit", ge=0, le=50)
     wrapper_lead_share_min: float = F(0.5, "fraction", "assumption: wrappers 'led' a vertical when they held most of its revenue", "wrappers' share that marks a wrapper-led vertical", ge=0, le=1)
+    gpu_supplier_margin: float = F(0.37, "fraction of GPU spend", "assumption: NVIDIA's data-centre gross margin of about three quarters (its fiscal 2025 reports) on the chip's list price h100_msrp_usd, over the all-in cost of a GPU-hour h100_atcost_usd_per_gpu_hour_estimate paid for three years: 0.75 × 30000 / (2.3 × 36 × 730) = 0.37", "share of what the market spends on GPU-hours that GPU suppliers keep as gross profit", ge=0, le=1)
 
 
 def _default_labs() -> list[LabConfig]:

@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from market import calibration
 from market.config import (MarketConfig, build_config, field_meta, leaf_values, load_scenario, scenario_source,
                            schema_fields)
-from market.provenance import VALUE_SOURCES, Source, cited_keys, comment_for, resolve_source, scenario_comments
+from market.provenance import (ESTIMATED_PREFIX, VALUE_SOURCES, Source, cited_keys, comment_for, resolve_source,
+                               scenario_comments)
 
 ODD_BEGIN, ODD_END = "<!-- params:begin -->", "<!-- params:end -->"
 ORIGINS = ("schema", "defaults", "scenario", "--set")  # who set a value, in the order they override one another
@@ -222,6 +223,8 @@ def _source_of(origin: str, text: str, own: Source) -> Source:
     if origin == "scenario":
         if not text:
             return Source("unsourced", "set by the scenario file without a comment giving the reason")
+        if text.startswith(ESTIMATED_PREFIX):  # a calibrated scenario's values keep that kind
+            return resolve_source(text)
         return Source("scenario", text, cited_keys(text))
     if text:
         return resolve_source(text)

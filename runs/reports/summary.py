@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from market.outcomes import verdict_lines
 from market.simulate import RunResult
 
 
@@ -40,7 +41,8 @@ def _firm_types(agents: pd.DataFrame, round_: int) -> str:
 
 
 def summary_table(result: RunResult) -> str:
-    """Human-readable summary of a run: market figures of the first and last round and the firm-type table."""
+    """Human-readable summary of a run: market figures of the first and last round, one line per outcome verdict
+    and the firm-type table."""
     m = result.model
     first, last = m.iloc[0], m.iloc[-1]
     keys = [("API price ($/Mtok)", "api_price_usd_per_mtok", "{:.3g}"),
@@ -61,9 +63,9 @@ def summary_table(result: RunResult) -> str:
         else:
             a, b = fmt.format(first[col]), fmt.format(last[col])
         lines.append(f"{label:<36}{a:>14}{b:>14}")
-    flags = result.flags()
-    if flags:
-        lines += ["", "outcomes: " + ", ".join(f"{k} {'YES' if v else 'no'}" for k, v in flags.items())]
+    if result.outcomes.get("dumb_pipe") is not None:
+        lines += ["", f"outcomes at round {int(last['round'])} (market/outcomes.py; one line per verdict):",
+                  *(f"  {line}" for line in verdict_lines(result.outcomes))]
     lines += ["", f"by firm type, round {int(last['round'])} (price and unit cost: the firm's own list price and "
                   f"unit cost, weighted by all paid tokens it served, apps included; the API price above is "
                   f"per API token):",

@@ -340,3 +340,13 @@ def test_csv_of_collapsed_rows_keeps_list_values():
     df = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False).set_index("path")
     assert df.loc["labs[].brand_awareness", "value"] == "0.9; 0.15; 0.45; 0.05"
     assert df.loc["labs[].skill", "value"] == "1 (all 4)"
+
+
+def test_a_calibrated_scenarios_estimated_values_keep_kind_estimated(tmp_path):
+    text = ("estimated by tokenmarket calibrate against out/targets.toml (fit: J = 1.2 at trial 3 of 40, 30 of 56 "
+            "targets within tolerance; draws 5-95 %: 0.5 to 0.9)")
+    f = tmp_path / "calibrated.toml"
+    f.write_text(f"[finance]\ninvestor_appetite = 0.75  # {text}\n")
+    rows = {r.path: r for r in parameter_rows(f)}
+    assert rows["finance.investor_appetite"].kind == "estimated" and rows["finance.investor_appetite"].value == 0.75
+    assert rows["finance.investor_appetite"].source == text
