@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 
 from market import calibration
-from market.config import ConfigError, WorldConfig, build_config, list_scenarios
+from market.config import ConfigError, WorldConfig, build_config, list_scenarios, schema_fields
 from market.provenance import VALUE_SOURCES, SourceError, comment_for, resolve_source, scenario_comments
 from runs.commands.main import main
-from runs.reports.params import (ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text,
-                         schema_fields)
+from runs.reports.params import ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text
 
 SCENARIOS = [None, *list_scenarios()]
 
@@ -23,7 +22,7 @@ def baseline():
 
 def test_one_collapsed_row_per_schema_field_with_unit_range_and_source():
     rows = parameter_rows(collapse=True)
-    assert [r.path for r in rows] == [path for path, _, _ in schema_fields()]
+    assert [r.path for r in rows] == [f.path for f in schema_fields()]
     assert {"labs[].skill", "customers.segments[].wtp_median_usd_per_month"} <= {r.path for r in rows}
     for r in rows:
         assert r.unit and r.range and r.source, r.path
@@ -78,7 +77,7 @@ def test_default_list_values_carry_their_own_source(baseline):
 
 
 def test_value_sources_are_all_used_and_resolve(baseline):
-    fields = {path for path, _, _ in schema_fields()}
+    fields = {f.path for f in schema_fields()}
     used = {(r.path.split(".", 2)[0], r.source) for r in baseline if r.origin == "defaults"}
     texts = {r.source for r in baseline if r.origin == "defaults"}
     for field, table in VALUE_SOURCES.items():
