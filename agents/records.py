@@ -48,12 +48,12 @@ class LabRound(FirmRound):
     Revenue by product: ``api_revenue_usd`` (direct API sales plus token bills of wrappers), of which
     ``wrapper_bills_usd``; ``app_revenue_usd`` (chat plans and vertical apps). Tokens served: ``paid_tokens_mtok``
     (API, wrappers and apps), ``paid_equiv_mtok`` (the same weighted by model size: frontier-model equivalents),
-    ``api_tokens_mtok`` (direct and wrappers'), ``app_tokens_mtok``, ``free_tokens_mtok``. Customers:
-    ``subscribers`` (paid plans and vertical apps), ``free_users``. GPU costs (owned GPUs at depreciation plus
-    running cost, rented ones at the rent; each use at the fleet's average cost per GPU-hour): ``gpu_cost_usd``
-    (whole fleet), ``rent_usd`` (of which rent), ``paid_gpu_cost_usd``, ``free_gpu_cost_usd``,
-    ``training_cost_usd``, ``rd_cost_usd`` (inference R&D); the paid pool's cost split by frontier-equivalent
-    tokens into ``api_serving_cost_usd`` and ``app_serving_cost_usd``.
+    ``api_tokens_mtok`` (direct and wrappers'), ``api_equiv_mtok`` (the same in frontier-model equivalents),
+    ``app_tokens_mtok``, ``free_tokens_mtok``. Customers: ``subscribers`` (paid plans and vertical apps),
+    ``free_users``. GPU costs (owned GPUs at depreciation plus running cost, rented ones at the rent; each use at
+    the fleet's average cost per GPU-hour): ``gpu_cost_usd`` (whole fleet), ``rent_usd`` (of which rent),
+    ``paid_gpu_cost_usd``, ``free_gpu_cost_usd``, ``training_cost_usd``, ``rd_cost_usd`` (inference R&D); the paid
+    pool's cost split by frontier-equivalent tokens into ``api_serving_cost_usd`` and ``app_serving_cost_usd``.
     ``unit_cost_usd_per_mtok``: paid GPU cost / paid frontier-equivalent tokens (idle capacity included; NaN
     without sales); ``marginal_cost_usd_per_mtok``: GPU cost of one more frontier-equivalent Mtok at full
     batching. ``utilisation``: paid load / paid capacity. ``subsidy_usd``: (unit cost − price) × tokens of API
@@ -67,6 +67,7 @@ class LabRound(FirmRound):
     paid_tokens_mtok: float = 0.0
     paid_equiv_mtok: float = 0.0
     api_tokens_mtok: float = 0.0
+    api_equiv_mtok: float = 0.0
     app_tokens_mtok: float = 0.0
     free_tokens_mtok: float = 0.0
     subscribers: float = 0.0
