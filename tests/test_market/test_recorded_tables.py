@@ -149,7 +149,9 @@ def campaign(agents: pd.DataFrame, start: int, months: int, chosen: bool = True,
     a = agents.copy()
     a["conduct"] = "best_response"
     api = a[a["type"].isin(("lab", "provider")) & (a["round"] >= 1)]
+    rounds = api.groupby("name")["round"].nunique()  # alive in every round (an exited firm's rows stop)
     always = api.groupby("name")["api_equiv_mtok"].min().loc[lambda v: v > 0].index
+    always = always[rounds.loc[always].to_numpy() == api["round"].nunique()]
     sellers = api[api["name"].isin(always) & (api["round"] == start)]
     firm = sellers.sort_values("api_equiv_mtok").iloc[-1]["name"]
     rows = (a["name"] == firm) & a["round"].between(start, start + months - 1)
