@@ -52,7 +52,7 @@ def test_defaults_match_calibration_table():
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    ({"gpu_market.capex_usd_per_gpu": -1}, "gpu_market.capex_usd_per_gpu: Input should be greater than 0 (allowed: (0, 1000000.0]); got -1"),
+    ({"gpu_market.capex_usd_per_gpu": -1}, "gpu_market.capex_usd_per_gpu: Input should be greater than 0 (allowed: (0, 1e+06]); got -1"),
     ({"world.gpu_price_change_per_year": 0.1}, "world.gpu_price_change_per_year: unknown key"),
     ({"finance.investor_appetite": 0.5}, "finance.investor_appetite: unknown key"),
     ({"world.nonsense": 1}, "world.nonsense: unknown key"),

@@ -35,7 +35,7 @@ def refused(capsys, tmp_path, argv, *words) -> str:
 # ------------------------------------------------------------------------------ defect 6: wrong types
 
 @pytest.mark.parametrize("setting, words", [
-    ("world.gpu_rent_usd_per_hour=true", ["world.gpu_rent_usd_per_hour", "true", "number"]),
+    ("gpu_market.reference_rent_usd_per_hour=true", ["gpu_market.reference_rent_usd_per_hour", "true", "number"]),
     ("world.rounds=6.0", ["world.rounds", "6.0", "integer"]),
     ("world.data_flywheel=yes", ["world.data_flywheel", "'yes'", "true or false"]),
     ("world.data_flywheel=1", ["world.data_flywheel", "1", "true or false"]),
