@@ -174,11 +174,14 @@ def _vertical(model, lab, ctx: LabContext, vertical: str) -> None:
     for w in candidates if cfg.allow_acquisitions else []:
         gross = forecasts[f"acquire:{w.unique_id}"]
         most = gross.value_usd - out + w.cash_usd  # the highest price at which buying still pays the lab's owners
-        price = nash_price(most, standalone_value(model, w), cfg.bargaining_weight)
-        value = gross.value_usd - (price - w.cash_usd) if math.isfinite(price) else math.nan
-        ok = math.isfinite(price) and price <= lab.cash_usd
+        alone = standalone_value(model, w)
+        price = nash_price(most, alone, cfg.bargaining_weight)
+        if not math.isfinite(price):  # no surplus: the owners sell at no less than their value, a loss to the lab
+            price = alone
+        value = gross.value_usd - (price - w.cash_usd)
+        ok = math.isfinite(value) and price <= lab.cash_usd
         targets.append(AcquisitionTarget(w.unique_id, value, price, ok))
-        prices[w.unique_id] = (price, most)
+        prices[w.unique_id] = (price, most, alone)
     shown = {"stay_out": forecasts["stay_out"], "build": forecasts["build"]}
     if cfg.allow_acquisitions:
         best = max((t for t in targets if math.isfinite(t.value_usd)), key=lambda t: t.value_usd, default=None)
@@ -194,9 +197,9 @@ def _vertical(model, lab, ctx: LabContext, vertical: str) -> None:
         start_build(model, lab, vertical)
     elif option == "acquire" and choice.target_id is not None:
         wrapper = model.agent_by_id(choice.target_id)
-        price, most = prices[choice.target_id]
-        extra = {"acquire_target": wrapper.name, "price_usd": round(price, 2),
-                 "standalone_usd": round(standalone_value(model, wrapper), 2), "buyer_value_usd": round(most, 2)}
+        price, most, alone = prices[choice.target_id]
+        extra = {"acquire_target": wrapper.name, "price_usd": round(price, 2), "standalone_usd": round(alone, 2),
+                 "buyer_value_usd": round(most, 2)}
         acquire(model, lab, wrapper, price)
         shown["acquire"] = forecasts[f"acquire:{choice.target_id}"]
     _record(model, lab, choice.decision, shown[option], extra)
