@@ -90,9 +90,12 @@ def transition(v0: np.ndarray, nest: np.ndarray, lam: np.ndarray, member: np.nda
     tot = total[mem, nst]
     mix = np.zeros(v0.shape)
     within_own = np.divide(e, tot, out=np.zeros_like(e), where=tot > 0)  # ≤ 1: no underflow in a product
+    within_own *= share[mem, nst]
     with np.errstate(over="ignore", invalid="ignore"):
-        m_rows = np.divide(within_own * share[mem, nst], own_q, out=np.zeros_like(e), where=own_q > 0)
-    mix[rows] = np.clip(np.nan_to_num(m_rows, nan=0.0, posinf=1.0), 0.0, 1.0)
+        np.divide(within_own, own_q, out=within_own, where=own_q > 0)
+    within_own[~(own_q > 0)] = 0.0
+    np.minimum(within_own, 1.0, out=within_own)  # a share of a state's holders: rounding never takes it past 1
+    mix[rows] = within_own
     return Transition(q, mix)
 
 

@@ -104,19 +104,19 @@ def flows(base: SampleBase, groups: tuple[np.ndarray, ...], nest: np.ndarray, no
         level = {name: float((pi0 * e_now[k]).sum(axis=0) @ base.w) for k, name in enumerate(now.values)}
     steps, blocks = [], []
     bounds = [p.start for p in phases[1:]] + [months + 1]
+    usual = np.broadcast_to(base.rho, pi0.shape)
     for phase, end in zip(phases, bounds):
         if phase.start > months:
             break
         q, e = state_values(base, member, len(groups), nest, phase.terms, cache)
+        first = usual
+        if phase.news is not None or phase.forced is not None:
+            if phase.news is not None:
+                first = np.where(phase.news, base.rho_news[None, :], first)
+            if phase.forced is not None:
+                first = first + (1.0 - first) * phase.forced
         for t in range(phase.start, min(end, months + 1)):
-            rho = np.broadcast_to(base.rho, pi0.shape)
-            if t == phase.start and (phase.news is not None or phase.forced is not None):
-                rho = rho.copy()
-                if phase.news is not None:
-                    rho = np.where(phase.news, base.rho_news[None, :], rho)
-                if phase.forced is not None:
-                    rho = rho + (1.0 - rho) * phase.forced
-            steps.append((q, rho))
+            steps.append((q, first if t == phase.start else usual))
         blocks.append((phase.start - 1, min(end, months + 1) - 1, e * base.w))
     path = holding_path(pi0, steps)  # (T, S, M)
     out = np.zeros((len(names), months))

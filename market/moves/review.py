@@ -55,11 +55,13 @@ class MovesState:
         self.pricer = make_pricer(model.config)
         self.history: dict[int, list[tuple[float, float, float]]] = {}
         self.open: list[OpenDecision] = []
+        self.trends: dict[tuple[int, int, int], tuple] = {}  # this round's extrapolated figures by firm
 
     def after_settlement(self, model) -> None:
         """Append this round's figures of every firm that settled, and record the forecast errors whose horizon
         ended this round (kind ``forecast_error``: amount = realised − forecast present value of the operating
         cash flow over the horizon, at the decision's date, $)."""
+        self.trends.clear()  # the figures move on: next round's trends are new
         for firm in [*model.labs, *model.providers, *model.wrappers]:
             if firm.last.round == model.round:
                 self.history.setdefault(firm.unique_id, []).append(figures_now(firm))

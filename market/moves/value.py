@@ -54,7 +54,16 @@ TREND_MONTHS = 4  # assumption: three months of growth are the least a trend is 
 
 
 def base_path(model, firm, months: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(revenue, gross profit, fixed costs), each (months,) $/month: the firm's own trend (module docstring)."""
+    """(revenue, gross profit, fixed costs), each (months,) $/month: the firm's own trend (module docstring).
+    Kept for the round: every option and every rival check of a review reads the same trend."""
+    key = (firm.unique_id, model.round, months)
+    cached = model.moves.trends.get(key)
+    if cached is None:
+        cached = model.moves.trends[key] = _trend(model, firm, months)
+    return cached
+
+
+def _trend(model, firm, months: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rev0, gp0, fixed0 = figures_now(firm)
     rows = model.moves.history.get(firm.unique_id, [])
     if len(rows) < TREND_MONTHS or rev0 <= 0:
