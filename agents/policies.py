@@ -77,7 +77,7 @@ class BestResponse:
     """
 
     step_factor: float = 1.5
-    points: int = 13
+    points: int = 9
     adjustment: float = 0.5
 
     def candidates(self, own_price: float, marginal_cost: float) -> np.ndarray:
@@ -175,7 +175,7 @@ POLICIES = ("best_response", "cost_plus", "competitive", "bandit")
 
 def make_policy(name: str, *, rng=None, markup: float = 0.5, step: float = 0.05, floor_markup: float = 0.0,
                 epsilon: float = 0.1, levels: tuple[float, ...] = (-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0),
-                step_factor: float = 1.5, points: int = 13, adjustment: float = 0.5) -> PricingPolicy:
+                step_factor: float = 1.5, points: int = 9, adjustment: float = 0.5) -> PricingPolicy:
     """Build a rule by name (one of ``POLICIES``). ``rng`` (the model's Generator) is needed by ``bandit``;
     ``step_factor``, ``points`` and ``adjustment`` configure ``best_response`` (config ``pricing``).
 

@@ -195,6 +195,20 @@ def menu(offers: Offers, vertical: int, api_capable: bool, mu: float, gamma: flo
                 flat_by_cap=tuple((float(c), np.flatnonzero(flat & (cap == c))) for c in np.unique(cap[flat])))
 
 
+def reorder(m: Menu, order: np.ndarray) -> Menu:
+    """Menu ``m`` with its rows permuted by ``order`` ((K,) a permutation of its row positions)."""
+    flat, metered = np.zeros(m.cols.size, dtype=bool), np.zeros(m.cols.size, dtype=bool)
+    flat[m.flat], metered[m.metered] = True, True
+    flat, metered = flat[order], metered[order]
+    nest, cap = m.nest[order], m.cap[order]
+    return Menu(cols=m.cols[order], quality_term=m.quality_term[order], price_month=m.price_month[order],
+                price_mtok=m.price_mtok[order], cap=cap, overage=m.overage[order], owner=m.owner[order], nest=nest,
+                brand=m.brand[order], mu=m.mu, wtp_median=m.wtp_median, lam=m.lam, flat=np.flatnonzero(flat),
+                metered=np.flatnonzero(metered), general=np.flatnonzero(~flat & ~metered),
+                nest_rows=tuple((int(g), np.flatnonzero(nest == g)) for g in np.unique(nest)),
+                flat_by_cap=tuple((float(c), np.flatnonzero(flat & (cap == c))) for c in np.unique(cap[flat])))
+
+
 def menu_terms(m: Menu, wtp: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(surplus $/month, tokens Mtok/month, payment $/month), each (K, n), of n customers (``wtp`` $/month,
     ``need`` Mtok/month, shape (n,)) on the menu's offers, one row per offer."""
@@ -353,34 +367,6 @@ def by_vertical(vertical: np.ndarray, n_verticals: int) -> list[np.ndarray]:
     order = np.argsort(vertical, kind="stable")
     ends = np.cumsum(np.bincount(vertical, minlength=n_verticals))
     return [order[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends)]
-
-
-def choose(offers: Offers, vertical: np.ndarray, wtp: np.ndarray, need: np.ndarray, switching_monthly: np.ndarray,
-           current: np.ndarray, aware: np.ndarray, mu: float, gamma: float, lam: np.ndarray, api_capable: bool,
-           rng: np.random.Generator, blocked: np.ndarray | None = None,
-           menus: list[Menu] | None = None, wtp_median: float = 1.0) -> np.ndarray:
-    """Nested logit choice of n customers of one segment (the fast path: per vertical, one uniform each).
-
-    Args: vertical (n,) vertical index; wtp (n,) $/month; need (n,) Mtok/month; switching_monthly (n,) $/month;
-    current (n,) offer id or OUTSIDE; aware (n,) awareness masks; mu ($/month, at ``wtp_median``), gamma, lam ((3,))
-    the segment's parameters; ``rng`` the model's Generator; blocked (J,) offers closed (full pools); ``menus`` the segment's
-    :class:`Menu` per vertical for these offers (built here when None). Returns (n,) int32 offer ids or OUTSIDE.
-    """
-    u = rng.random(vertical.shape[0])
-    out = np.full(vertical.shape[0], OUTSIDE, dtype=np.int32)
-    owners = current_owners(offers, current)
-    for vv, rows in enumerate(by_vertical(vertical, offers.fit.shape[0])):
-        if rows.size == 0:
-            continue
-        m = menus[vv] if menus is not None else menu(offers, vv, api_capable, mu, gamma, lam, blocked,
-                                                     wtp_median=wtp_median)
-        if m.cols.size == 0:
-            continue
-        v = menu_utilities(m, wtp[rows], need[rows], switching_monthly[rows], owners[rows], aware[rows])
-        p, _ = nested_probabilities(v, m.nest_rows, m.lam)
-        pick = draw_rows(p, u[rows])
-        out[rows] = np.append(m.cols, OUTSIDE)[pick]
-    return out
 
 
 def inclusive_value(v: np.ndarray, nest_rows, lam: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from market.entry import enter
 from market.finance import fund_and_exit, investor_credit
 from market.ledger import Ledger
 from market.offers import OfferBook
+from market.threads import one_blas_thread
 from market.oracle import DemandOracle, DemandSample, SampleState, SegmentTerms
 from market.population import VectorPopulation
 from market.pricing import evaluate_prices, price_observation
@@ -109,7 +110,7 @@ class TokenMarket(mesa.Model):
                 self.register_firm(wrapper)
                 self.wrappers.append(wrapper)
         self.book = OfferBook(self)
-        self.sample = DemandSample.draw(self._cells(), pc.sample_per_cell, self.rng)
+        self.sample = DemandSample.draw(self._cells(), pc.sample_per_cell, self.rng, *self._spend_traits())
         self.segment_terms = [SegmentTerms(s.price_scale_usd, s.quality_exponent, s.api_capable,
                                            s.wtp_median_usd_per_month) for s in config.customers.segments]
         self._initial_market()
@@ -132,11 +133,19 @@ class TokenMarket(mesa.Model):
             start += len(members)
         return out
 
+    def _spend_traits(self) -> tuple[np.ndarray, np.ndarray]:
+        """(willingness to pay $/month, token need at the start Mtok/month), (n,) each in population order."""
+        pop = self.population
+        if isinstance(pop, VectorPopulation):
+            return pop.wtp_usd, pop.usage_mtok
+        return (np.array([c.wtp_usd for c in pop.customers]), np.array([c.usage_mtok for c in pop.customers]))
+
     @property
     def choice(self) -> np.ndarray:
         """(n,) current offer id of every simulated customer (−1: outside option), in segment order."""
         return self.population.choice
 
+    @one_blas_thread
     def _initial_market(self) -> None:
         """Wrappers pick an upstream, everyone aware of AI chooses once at the initial prices, and fleets are
         sized to that demand."""
@@ -162,6 +171,7 @@ class TokenMarket(mesa.Model):
 
     # ------------------------------------------------------------------------------------------ the round
 
+    @one_blas_thread
     def step(self) -> None:
         """One month, in the order of docs/design.md ("One round")."""
         self.round += 1

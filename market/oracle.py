@@ -55,22 +55,56 @@ class DemandSample:
         return int(self.positions.size)
 
     @classmethod
-    def draw(cls, cells: list[list[np.ndarray]], per_cell: int, rng: np.random.Generator) -> "DemandSample":
-        """Up to ``per_cell`` customers without replacement from each cell; ``cells[s][v]`` (n_sv,) population
-        indices of segment s and vertical v."""
+    def draw(cls, cells: list[list[np.ndarray]], per_cell: int, rng: np.random.Generator,
+             wtp: np.ndarray | None = None, need: np.ndarray | None = None) -> "DemandSample":
+        """Up to ``per_cell`` customers from each cell; ``cells[s][v]`` (n_sv,) population indices of segment s and
+        vertical v. Without ``wtp`` and ``need`` ((n,) population arrays: $/month, Mtok/month), a simple random
+        sample of each cell; with them, :func:`spend_sample` (what a seller earns is dominated by the customers
+        with the highest willingness to pay and token need: they are taken whole)."""
         pos, seg, vert, wt = [], [], [], []
         for s, by_v in enumerate(cells):
             for v, members in enumerate(by_v):
                 if members.size == 0:
                     continue
                 k = min(per_cell, members.size)
-                pick = np.sort(rng.choice(members.size, size=k, replace=False))
+                if wtp is None or need is None:
+                    pick = np.sort(rng.choice(members.size, size=k, replace=False))
+                    weight = np.full(k, members.size / k)
+                else:
+                    pick, weight = spend_sample(wtp[members], need[members], k, rng)
                 pos.append(members[pick])
-                seg.append(np.full(k, s))
-                vert.append(np.full(k, v))
-                wt.append(np.full(k, members.size / k))
+                seg.append(np.full(pick.size, s))
+                vert.append(np.full(pick.size, v))
+                wt.append(weight)
         cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.empty(0, dt)  # noqa: E731
         return cls(cat(pos, np.int64), cat(seg, np.int64), cat(vert, np.int64), cat(wt, float))
+
+
+def spend_sample(wtp: np.ndarray, need: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(positions (k,) sorted, weights (k,)): k of n customers (arrays (n,): willingness to pay $/month, token
+    need Mtok/month) standing for all n.
+
+    Willingness to pay and need are lognormal, and a seller's profit from a cell rests on its tail (a plan's
+    buyers are those who value it most, an API's revenue is tokens): the k/10 customers with the highest need and
+    the k/10 with the highest willingness to pay are taken whole (weight 1; fewer when the two overlap), and the
+    rest by a systematic sample over the others in order of willingness to pay from a uniform random start (each
+    drawn with probability 1/m, m the weight). All n with weight 1 when k ≥ n.
+    """
+    n = wtp.size
+    if k >= n:
+        return np.arange(n), np.ones(n)
+    top = np.union1d(np.argsort(need, kind="stable")[n - k // 10:], np.argsort(wtp, kind="stable")[n - k // 10:])
+    rest_mask = np.ones(n, dtype=bool)
+    rest_mask[top] = False
+    rest = np.flatnonzero(rest_mask)
+    rest = rest[np.argsort(wtp[rest], kind="stable")]
+    j = k - top.size
+    m = rest.size / j
+    picks = rest[np.minimum(np.floor((np.arange(j) + rng.random()) * m).astype(np.int64), rest.size - 1)]
+    pos = np.concatenate([top, picks])
+    weight = np.concatenate([np.ones(top.size), np.full(j, m)])
+    order = np.argsort(pos)
+    return pos[order], weight[order]
 
 
 @dataclass(frozen=True)
@@ -296,11 +330,11 @@ class DemandOracle:
             for t, links in view.joiners.items():
                 for link in links:
                     flows[link.wrapper_id] = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
-            agg[fid] = (s_g, l_g, profit, load, flows)
+            agg[fid] = (s_g, l_g, s_g.sum(axis=0), l_g.sum(axis=0), profit, load, flows)
         out = []
         for fid, j, tier, prices in products:
             view = views[fid]
-            s_g, l_g, base_profit, base_load, flows = agg[fid]
+            s_g, l_g, s_tot, l_tot, base_profit, base_load, flows = agg[fid]
             k = int(np.flatnonzero(view.rows == j)[0])
             prices = np.asarray(prices, dtype=float)
             cols = np.flatnonzero(np.isfinite(self.V[j]))
@@ -313,30 +347,59 @@ class DemandOracle:
                 # In relative terms (t = S'_g / S_g, u = D'/D, π_g = S_g^λ / D the nest's share) the ratios of the
                 # other offers' probabilities are t^(λ−1)/u in j's nest and 1/u elsewhere, and j's new probability
                 # is (e_j(p)/S_g) t^(λ−1) π_g / u: no sums over other offers per candidate price.
-                v_new, x_new, pay_new = self._terms_at(j, cols, prices)
                 log_s0, log_d0 = self.log_s[g, cols], self.log_d[cols]
+                flat = self._flat(j)
+                if flat:
+                    # A flat plan's price moves V one for one over μ_i and leaves tokens and payments per customer
+                    # as they are: the exponent is an outer product, the sums below matrix-vector products.
+                    e_rel = np.multiply.outer(self.offers.price_month[j] - prices, self.inv_mu[cols] / lam)
+                    e_rel += self.V[j, cols] / lam - log_s0
+                    x_new = pay_new = None
+                else:
+                    e_rel, x_new, pay_new = self._terms_at(j, cols, prices)
+                    e_rel *= 1.0 / lam
+                    e_rel -= log_s0
+                np.minimum(e_rel, 700.0, out=e_rel)
+                np.exp(e_rel, out=e_rel)
                 p_j0 = p_all[j, cols]
-                m_j0 = self.PAY[j, cols] - cost_j * self.X[j, cols]
+                x_j0 = self.X[j, cols]
+                m_j0 = self.PAY[j, cols] - cost_j * x_j0
                 others_rel = np.maximum(1.0 - np.exp(self.V[j, cols] / lam - log_s0), 0.0)
                 nest_share = np.exp(lam * log_s0 - log_d0)
                 rest_share = np.exp(self.log_d_without[g, cols] - log_d0)  # 1 − nest_share, without cancellation
-                e_rel = np.exp(np.minimum(v_new / lam - log_s0, 700.0))
                 t = others_rel + e_rel
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    t_lam = np.exp(lam * np.log(t))
-                    r_same = np.where(t > 0, t_lam / t, 0.0)
-                r_other = 1.0 / (rest_share + nest_share * t_lam)
+                    # t^(λ−1) from one logarithm; 0 where the nest empties (then no offer of it is chosen)
+                    r_same = np.log(t)
+                    r_same *= lam - 1.0
+                    np.exp(r_same, out=r_same)
+                if not others_rel.all():  # only where j is alone in its nest can t be 0
+                    r_same[t <= 0] = 0.0
+                r_other = t * r_same  # t^λ
+                r_other *= nest_share
+                r_other += rest_share
+                np.reciprocal(r_other, out=r_other)
                 r_same *= r_other
-                p_j = e_rel * r_same * nest_share
-                a_same = s_g[g, cols] - p_j0 * m_j0
-                a_other = s_g[:, cols].sum(axis=0) - s_g[g, cols]
-                l_same = l_g[g, cols] - p_j0 * self.X[j, cols] * load_j
-                l_other = l_g[:, cols].sum(axis=0) - l_g[g, cols]
+                p_j = e_rel
+                p_j *= r_same
+                p_j *= nest_share
                 wc = w[cols]
-                d_profit = ((a_same * (r_same - 1.0) + a_other * (r_other - 1.0) + p_j * (pay_new - cost_j * x_new)) @ wc
-                            - float((p_j0 * m_j0) @ wc))
-                d_load = ((l_same * (r_same - 1.0) + l_other * (r_other - 1.0) + p_j * x_new * load_j) @ wc
-                          - float((p_j0 * self.X[j, cols] * load_j) @ wc))
+                # Sums over customers as matrix products: Σ_i w_i a_i (r_i − 1) = r @ (w a) − Σ w a.
+                a_same = s_g[g, cols] - p_j0 * m_j0
+                a_other = s_tot[cols] - s_g[g, cols]
+                l_same = l_g[g, cols] - p_j0 * x_j0 * load_j
+                l_other = l_tot[cols] - l_g[g, cols]
+                same = r_same @ np.column_stack([a_same * wc, l_same * wc])
+                other = r_other @ np.column_stack([a_other * wc, l_other * wc])
+                if flat:
+                    buyers, tokens_j = (p_j @ np.column_stack([wc, x_j0 * wc])).T
+                    revenue = prices * buyers
+                else:
+                    tokens_j = (p_j * x_new) @ wc
+                    revenue = (p_j * pay_new) @ wc
+                base = np.array([(a_same + a_other + p_j0 * m_j0) @ wc, (l_same + l_other + p_j0 * x_j0 * load_j) @ wc])
+                d_profit = same[:, 0] + other[:, 0] + revenue - cost_j * tokens_j - base[0]
+                d_load = same[:, 1] + other[:, 1] + load_j * tokens_j - base[1]
             if tier is not None:
                 for link in view.wrappers.get(tier, ()):
                     flow = flows[link.wrapper_id]
@@ -360,6 +423,11 @@ class DemandOracle:
         """One product's curve (see :meth:`curves`): the seller's profit ($/month) at each price of ``prices``."""
         return self.curves({view.firm_id: view}, [(view.firm_id, j, tier, prices)])[0]
 
+    def _flat(self, j: int) -> bool:
+        """Whether offer j is a flat plan (priced per month, no per-token or overage terms)."""
+        o = self.offers
+        return bool(not self._per_token(j) and o.price_mtok[j] == 0 and not np.isfinite(o.overage_usd_per_mtok[j]))
+
     def _terms_at(self, j: int, cols: np.ndarray, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(V, tokens, payment), each (G, len(cols)), of offer j at each candidate price for customers ``cols``."""
         o = self.offers
@@ -371,13 +439,25 @@ class DemandOracle:
             g = len(prices)
             return (self.V[j, cols][None, :] - shift, np.broadcast_to(self.X[j, cols], (g, cols.size)),
                     np.broadcast_to(prices[:, None], (g, cols.size)))
-        price_month = np.full_like(prices, o.price_month[j]) if per_token else prices
-        price_mtok = prices if per_token else np.full_like(prices, o.price_mtok[j])
         need = st.need_mtok[cols][None, :]
-        surplus, x, pay = demand.outcome(need, self.BEN[j, cols][None, :], price_month[:, None], price_mtok[:, None],
-                                         o.cap_mtok[j], o.overage_usd_per_mtok[j])
         moving = (o.owner[j] != self.owner_now[cols]) & (self.owner_now[cols] >= 0)
         penalty = np.where(moving, st.switching_monthly[cols], 0.0)
+        if per_token and o.price_month[j] == 0 and not np.isfinite(o.cap_mtok[j]):
+            # A pure per-token offer: z = max(0, 1 − p·a/2B), tokens a·z, payment p·a·z, surplus B·z².
+            benefit = self.BEN[j, cols]
+            z = np.multiply.outer(prices, need[0] / (2.0 * np.maximum(benefit, 1e-300)))
+            np.subtract(1.0, z, out=z)
+            np.maximum(z, 0.0, out=z)
+            x = z * need
+            v = z * z
+            v *= benefit
+            v -= penalty
+            v *= self.inv_mu[cols]
+            return v, x, x * prices[:, None]
+        price_month = np.full_like(prices, o.price_month[j]) if per_token else prices
+        price_mtok = prices if per_token else np.full_like(prices, o.price_mtok[j])
+        surplus, x, pay = demand.outcome(need, self.BEN[j, cols][None, :], price_month[:, None], price_mtok[:, None],
+                                         o.cap_mtok[j], o.overage_usd_per_mtok[j])
         v = (surplus - penalty[None, :]) * self.inv_mu[cols][None, :]
         return v, x, pay
 
@@ -402,7 +482,10 @@ class DemandOracle:
         fit = o.fit[self.sample.vertical[cols][None, :], rows[:, None]]  # (R, C)
         moving = (o.owner[rows][:, None] != self.owner_now[cols][None, :]) & (self.owner_now[cols] >= 0)[None, :]
         penalty = np.where(moving, st.switching_monthly[cols][None, :], 0.0)
-        q = np.asarray(qualities, dtype=float)[:, None, None]  # (O, 1, 1): every option at once
+        # Options of one quality (hosts of the same open weights, say) give the customers the same choice: only the
+        # margin differs, so the choice is computed once per distinct quality.
+        distinct, which = np.unique(np.asarray(qualities, dtype=float), return_inverse=True)
+        q = distinct[:, None, None]  # (Q, 1, 1): every distinct quality at once
         benefit = st.wtp_usd[cols][None, None, :] * (fit[None] * q) ** self.gamma[cols][None, None, :]
         surplus, x, pay = demand.outcome(st.need_mtok[cols][None, None, :], benefit, o.price_month[rows][None, :, None],
                                          o.price_mtok[rows][None, :, None], o.cap_mtok[rows][None, :, None],
@@ -413,5 +496,7 @@ class DemandOracle:
         with np.errstate(invalid="ignore"):
             lp = v / lam + ((lam - 1.0) * log_s_new - log_d_new)[:, None, :]
         p = np.where(np.isfinite(lp), np.exp(lp), 0.0)
-        margin = pay - np.asarray(token_prices, dtype=float)[:, None, None] * x
-        return (p * margin).sum(axis=1) @ w, (p * x).sum(axis=1) @ w
+        revenue = (p * pay).sum(axis=1) @ w  # (Q,) $/month
+        tokens = (p * x).sum(axis=1) @ w  # (Q,) Mtok/month
+        tokens = tokens[which]
+        return revenue[which] - np.asarray(token_prices, dtype=float) * tokens, tokens

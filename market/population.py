@@ -17,9 +17,35 @@ from __future__ import annotations
 import numpy as np
 
 from agents.customers import AI_AWARE, CustomerSegment, brand_bit
-from market import demand
+from market import choice, demand
 from market.config import VERTICALS, CustomersConfig
-from market.segments import CS_SAMPLE_PER_SEGMENT, News, Tally, nest_lambdas, segment_sizes
+from market.segments import CS_SAMPLE_PER_SEGMENT, News, Tally, cs_sample, nest_lambdas, segment_sizes
+from market.tallies import ChoiceTally
+
+class _Candidates:
+    """A growing index array (amortised appends: capacity doubles), read as :meth:`view`."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.replace(values)
+
+    def replace(self, values: np.ndarray) -> None:
+        """Hold exactly ``values`` (int64 indices)."""
+        self.buf, self.n = np.asarray(values, dtype=np.int64), int(values.size)
+
+    def view(self) -> np.ndarray:
+        """(n,) the held indices."""
+        return self.buf[:self.n]
+
+    def extend(self, more: np.ndarray) -> None:
+        """Append ``more`` (int64 indices)."""
+        need = self.n + more.size
+        if need > self.buf.size:
+            grown = np.empty(max(need, 2 * self.buf.size), dtype=np.int64)
+            grown[:self.n] = self.buf[:self.n]
+            self.buf = grown
+        self.buf[self.n:need] = more
+        self.n = need
+
 
 class VectorPopulation:
     """All customers as global numpy arrays; one :class:`CustomerSegment` Mesa agent per segment holds views.
@@ -38,12 +64,14 @@ class VectorPopulation:
             setattr(self, attr, np.concatenate([getattr(s, attr) for s in self.segments]))
         start = 0
         self.cs_sample: list[np.ndarray] = []
+        self.cs_weight: list[np.ndarray] = []
         for seg in self.segments:
             seg.start, seg.stop = start, start + seg.n
             for attr in self.ATTRS:
                 setattr(seg, attr, getattr(self, attr)[seg.start:seg.stop])
-            k = min(seg.n, CS_SAMPLE_PER_SEGMENT)
-            self.cs_sample.append(np.sort(model.rng.choice(seg.n, size=k, replace=False)) if k else np.empty(0, int))
+            pos, weight = cs_sample(seg.vertical, seg.wtp_usd, CS_SAMPLE_PER_SEGMENT, model.rng)
+            self.cs_sample.append(pos)
+            self.cs_weight.append(weight)
             seg.by_vertical = demand.by_vertical(seg.vertical, len(VERTICALS))
             start += seg.n
         self.n = start
@@ -55,11 +83,12 @@ class VectorPopulation:
         self.cell = (seg_index * len(VERTICALS) + self.vertical).astype(np.int64)
         self.price_scales = np.array([s.price_scale_usd for s in self.segments])
         self.version = 0  # bumped on every change of choices: keys the cached tallies
-        self._code: tuple[tuple[int, int], np.ndarray] | None = None
+        self.segment_stops = np.array([seg.stop for seg in self.segments])
+        self.quality_exponents = np.array([seg.quality_exponent for seg in self.segments])
+        self.tallies = ChoiceTally(self)
         self._menu_cache: tuple[demand.Offers | None, dict[int, list[demand.Menu]]] = (None, {})
-        self._counts: tuple[tuple[int, int], np.ndarray] | None = None
+        self._kernel_cache: tuple[demand.Offers | None, dict[int, list[choice.Kernel]]] = (None, {})
         self._forced: list[list[np.ndarray]] = [[] for _ in self.segments]
-        self._tokens: tuple | None = None
 
     # ------------------------------------------------------------------------------------------ awareness
 
@@ -69,7 +98,8 @@ class VectorPopulation:
         for seg in self.segments:
             ai = (seg.aware & AI_AWARE) != 0
             seg.cand_ai = np.flatnonzero(~ai)
-            seg.cand_brand = [np.flatnonzero(ai & ((seg.aware & brand_bit(b)) == 0)) for b in range(self.n_brands)]
+            seg.cand_brand = [_Candidates(np.flatnonzero(ai & ((seg.aware & brand_bit(b)) == 0)))
+                              for b in range(self.n_brands)]
             seg.n_ai = int(ai.sum())
             seg.n_brand = [int(((seg.aware & brand_bit(b)) != 0).sum()) for b in range(self.n_brands)]
 
@@ -107,18 +137,18 @@ class VectorPopulation:
                     gets = rng.random(fresh.size) < share
                     seg.aware[fresh[gets]] |= brand_bit(b)
                     seg.n_brand[b] += int(gets.sum())
-                    seg.cand_brand[b] = np.concatenate([seg.cand_brand[b], fresh[~gets]])
+                    seg.cand_brand[b].extend(fresh[~gets])
                 newly += fresh.size
                 self._forced[s].append(fresh)
             for b in range(self.n_brands):
                 hazard_b = cfg.brand_innovation + cfg.brand_imitation * brand_users[s, b] / max(n_aware, 1)
                 bit = brand_bit(b)
-                hit, cand = self._draw(rng, seg.cand_brand[b], hazard_b, seg.aware, bit)
+                pool = seg.cand_brand[b]
+                hit, cand = self._draw(rng, pool.view(), hazard_b, seg.aware, bit)
                 seg.aware[hit] |= bit
                 seg.n_brand[b] += hit.size
                 if 2 * (cand.size - (seg.n_ai - seg.n_brand[b])) > cand.size:  # over half stale: compact
-                    cand = cand[(seg.aware[cand] & bit) == 0]
-                seg.cand_brand[b] = cand
+                    pool.replace(cand[(seg.aware[cand] & bit) == 0])
             if 2 * (seg.cand_ai.size - (seg.n - seg.n_ai)) > seg.cand_ai.size:
                 seg.cand_ai = seg.cand_ai[(seg.aware[seg.cand_ai] & AI_AWARE) == 0]
         return newly
@@ -137,18 +167,33 @@ class VectorPopulation:
                         for vv in range(len(VERTICALS))]
         return cache[s]
 
+    def _kernels(self, offers: demand.Offers, s: int) -> list[choice.Kernel]:
+        """Segment ``s``'s :class:`choice.Kernel` per vertical for ``offers``; built once per round's offers."""
+        if self._kernel_cache[0] is not offers:
+            self._kernel_cache = (offers, {})
+        cache = self._kernel_cache[1]
+        if s not in cache:
+            cache[s] = [choice.kernel(m) for m in self._menus(offers, s)]
+        return cache[s]
+
     def _choose(self, s: int, idx: np.ndarray, offers: demand.Offers, usage_factor: float,
                 rng: np.random.Generator, blocked: np.ndarray | None = None) -> None:
         """Members ``idx`` (segment-local) of segment ``s`` choose; ``blocked`` (J,) offers are closed to them."""
         if idx.size == 0:
             return
         seg = self.segments[s]
-        menus = None if blocked is not None else self._menus(offers, s)
-        seg.choice[idx] = demand.choose(
+        kernels = None if blocked is not None else self._kernels(offers, s)
+        new = choice.choose(
             offers, seg.vertical[idx], seg.wtp_usd[idx], seg.usage_mtok[idx] * usage_factor,
             seg.switching_cost_usd[idx] / seg.tenure_months, seg.choice[idx], seg.aware[idx],
-            seg.price_scale_usd, seg.quality_exponent, self.lam, seg.api_capable, rng, blocked=blocked, menus=menus,
+            seg.price_scale_usd, seg.quality_exponent, self.lam, seg.api_capable, rng, blocked=blocked, kernels=kernels,
             wtp_median=seg.wtp_median_usd)
+        self._set_choices(seg.start + idx, new)
+
+    def _set_choices(self, idx: np.ndarray, new: np.ndarray) -> None:
+        """Customers ``idx`` (global indices, unique) now hold ``new`` (offer ids or OUTSIDE)."""
+        self.tallies.moved(idx, new)
+        self.choice[idx] = new
         self.version += 1
 
     def choose_all(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator) -> None:
@@ -173,8 +218,8 @@ class VectorPopulation:
         for forced in self._forced[s]:
             look[forced] = True
         self._forced[s].clear()
-        look &= (seg.aware & AI_AWARE) != 0
-        return np.flatnonzero(look)
+        idx = np.flatnonzero(look)
+        return idx[(seg.aware[idx] & AI_AWARE) != 0]  # on those drawn, not the whole segment
 
     def reconsider(self, offers: demand.Offers, usage_factor: float, rng: np.random.Generator,
                    news: News | None = None) -> int:
@@ -188,82 +233,34 @@ class VectorPopulation:
 
     def drop_offers(self, dead_offer_ids: np.ndarray) -> int:
         """Customers of dead offers go outside and choose next round; returns how many (simulated)."""
-        self.version += 1
-        moved = 0
+        hit = np.flatnonzero(np.isin(self.choice, dead_offer_ids))
+        self._set_choices(hit, np.full(hit.size, demand.OUTSIDE, dtype=self.choice.dtype))
         for s, seg in enumerate(self.segments):
-            hit = np.flatnonzero(np.isin(seg.choice, dead_offer_ids))
-            seg.choice[hit] = demand.OUTSIDE
-            if hit.size:
-                self._forced[s].append(hit)
-            moved += hit.size
-        return moved
+            lo, hi = np.searchsorted(hit, [seg.start, seg.stop])
+            if hi > lo:
+                self._forced[s].append(hit[lo:hi] - seg.start)
+        return int(hit.size)
 
     def reassign(self, old_ids: np.ndarray, new_ids: np.ndarray) -> None:
         """Customers of ``old_ids[k]`` now hold ``new_ids[k]`` (an acquired app: same plan, no switching)."""
         for old, new in zip(np.atleast_1d(old_ids), np.atleast_1d(new_ids)):
-            self.choice[self.choice == old] = new
-        self.version += 1
+            hit = np.flatnonzero(self.choice == old)
+            self._set_choices(hit, np.full(hit.size, new, dtype=self.choice.dtype))
 
     # ------------------------------------------------------------------------------------------ tallies
 
-    def _cell_code(self, n_offers: int) -> np.ndarray:
-        """(n,) index of each customer's (segment, vertical, offer) cell; offer column 0 is the outside option."""
-        key = (self.version, n_offers)
-        if self._code is None or self._code[0] != key:
-            code = self.cell * (n_offers + 1)
-            code += self.choice
-            code += 1
-            self._code = (key, code)
-        return self._code[1]
-
     def counts(self, n_offers: int) -> np.ndarray:
-        """(S, V, J) simulated customers per segment, vertical and offer; cached until choices change."""
-        key = (self.version, n_offers)
-        if self._counts is None or self._counts[0] != key:
-            cells = np.bincount(self._cell_code(n_offers), minlength=self.n_segments * len(VERTICALS) * (n_offers + 1))
-            self._counts = (key, cells.reshape(self.n_segments, len(VERTICALS), n_offers + 1)[:, :, 1:].astype(float))
-        return self._counts[1]
+        """(S, V, J) simulated customers per segment, vertical and offer (market/tallies.py)."""
+        return self.tallies.counts_cells(n_offers)
 
     def customer_tokens(self, offers: demand.Offers, usage_factor: float) -> np.ndarray:
         """(n,) Mtok/month each customer uses of its offer (0 outside): its need up to a plan's cap, or the use
-        that a per-token or overage price makes worth it (:func:`demand.token_use`). Cached until choices, offers
-        or the usage factor change."""
-        key = (self.version, id(offers), usage_factor)
-        if self._tokens is not None and self._tokens[0] == key and self._tokens[1] is offers:
-            return self._tokens[2]
-        tokens = self._customer_tokens(offers, usage_factor)
-        self._tokens = (key, offers, tokens)
-        return tokens
-
-    def _customer_tokens(self, offers: demand.Offers, usage_factor: float) -> np.ndarray:
-        cap = np.append(offers.cap_mtok, 0.0)  # index −1 (outside) reads the appended 0
-        need = self.usage_mtok * usage_factor
-        tokens = np.minimum(need, cap[self.choice])
-        priced = (offers.price_mtok > 0) | np.isfinite(offers.overage_usd_per_mtok)
-        if priced.any():
-            for seg in self.segments:
-                ch = seg.choice
-                rows = np.flatnonzero(np.append(priced, False)[ch])
-                if rows.size:
-                    j = ch[rows]
-                    benefit = seg.wtp_usd[rows] * (offers.fit[seg.vertical[rows], j] * offers.quality[j]) ** seg.quality_exponent
-                    tokens[seg.start + rows] = demand.token_use(need[seg.start + rows], benefit, offers.price_mtok[j],
-                                                                offers.cap_mtok[j], offers.overage_usd_per_mtok[j])
-        return tokens
+        that a per-token or overage price makes worth it (:func:`demand.token_use`)."""
+        return self.tallies.customer_tokens(offers, usage_factor)
 
     def tally(self, offers: demand.Offers, usage_factor: float) -> Tally:
         """Customers, tokens asked and overage tokens per (segment, vertical, offer), simulated units."""
-        j = offers.n
-        size = self.n_segments * len(VERTICALS) * (j + 1)
-        shape = (self.n_segments, len(VERTICALS), j + 1)
-        code = self._cell_code(j)
-        tokens = self.customer_tokens(offers, usage_factor)
-        cells = np.bincount(code, weights=tokens, minlength=size).reshape(shape)[:, :, 1:]
-        overage = np.zeros_like(cells)
-        if np.isfinite(offers.overage_usd_per_mtok).any():
-            extra = np.maximum(0.0, tokens - np.append(offers.cap_mtok, np.inf)[self.choice])
-            overage = np.bincount(code, weights=extra, minlength=size).reshape(shape)[:, :, 1:]
-        return Tally(self.counts(j), cells, overage)
+        return self.tallies.tally(offers, usage_factor)
 
     def sample(self, k: int) -> dict[str, np.ndarray]:
         """Traits and current choice of ``k`` customers evenly spaced through the population (segments are
@@ -299,26 +296,22 @@ class VectorPopulation:
 
     def consumer_surplus(self, offers: demand.Offers, usage_factor: float) -> float:
         """Expected consumer surplus over the outside option, $/month, simulated units: μ_i × nested-logit inclusive
-        value (McFadden 1978; Small & Rosen 1981) on a fixed random sample per segment, scaled to the segment.
+        value (McFadden 1978; Small & Rosen 1981) on a fixed sample per segment stratified by vertical and
+        willingness to pay (:func:`segments.cs_sample`), scaled to the segment.
         Switching costs are left out (a welfare measure of the offers, not of moving); customers unaware of an
         offer get nothing from it."""
         total = 0.0
-        for s, (seg, sample) in enumerate(zip(self.segments, self.cs_sample)):
-            if not sample.size:
+        for s, (seg, sample, weight) in enumerate(zip(self.segments, self.cs_sample, self.cs_weight)):
+            aware = (seg.aware[sample] & AI_AWARE) != 0  # the unaware get nothing from AI
+            who_all, w_all = sample[aware], weight[aware]
+            if not who_all.size:
                 continue
-            menus = self._menus(offers, s)
-            iv_sum = 0.0
-            vert = seg.vertical[sample]
-            for vv, rows in enumerate(demand.by_vertical(vert, len(VERTICALS))):
-                if rows.size == 0 or menus[vv].cols.size == 0:
+            kernels = self._kernels(offers, s)
+            for vv, rows in enumerate(demand.by_vertical(seg.vertical[who_all], len(VERTICALS))):
+                if rows.size == 0 or kernels[vv].cols.size == 0:
                     continue
-                who = sample[rows]
-                who = who[(seg.aware[who] & AI_AWARE) != 0]  # the unaware get nothing from AI
-                if who.size == 0:
-                    continue
-                v = demand.menu_utilities(menus[vv], seg.wtp_usd[who], seg.usage_mtok[who] * usage_factor,
-                                          aware=seg.aware[who])
-                mu_i = 1.0 / demand.inverse_scale(menus[vv], seg.wtp_usd[who])
-                iv_sum += float(demand.inclusive_value(v, menus[vv].nest_rows, self.lam) @ mu_i)
-            total += iv_sum / sample.size * seg.n
+                who = who_all[rows]
+                mu_i = seg.price_scale_usd * seg.wtp_usd[who] / seg.wtp_median_usd
+                total += float(choice.inclusive_values(kernels[vv], seg.wtp_usd[who], seg.usage_mtok[who] * usage_factor,
+                                                       seg.aware[who]) @ (mu_i * w_all[rows]))
         return total

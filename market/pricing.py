@@ -17,7 +17,7 @@ from agents.types import PriceObservation, Product
 from agents.wrapper import WrapperApp
 from market import costs
 from market.offers import FREE
-from market.oracle import FirmView, WrapperLink
+from market.oracle import DemandOracle, FirmView, WrapperLink
 
 DEVIATION_FACTORS = (1 / 1.2, 1.2)  # unilateral price changes tried around each posted price
 
@@ -125,25 +125,9 @@ def evaluate_prices(model, record: bool = True) -> None:
     offers = model.current_offers
     firms = model.alive([*model.labs, *model.providers, *model.wrappers])
     views = {f.unique_id: firm_view(model, f) for f in firms}
-    products, meta = [], []
     for f in firms:
         f.curves = {}
-        view = views[f.unique_id]
-        for product in f.products():
-            j = model.book.offer_of(f, product)
-            if j >= offers.n or not offers.alive[j] or j not in view.rows:
-                continue
-            policy = f.policy_for(product)
-            if not hasattr(policy, "candidates"):
-                continue
-            k = int(np.flatnonzero(view.rows == j)[0])
-            unit = 1.0 if product.kind == "api" else oracle.mean_units(j)
-            posted = f.price(product)
-            # A campaign posts a multiple of the best response: the grid is centred where the best response is.
-            centre = posted / f.price_factor(product)
-            grid = np.unique(np.append(policy.candidates(centre, float(view.cost_per_mtok[k]) * unit), posted))
-            products.append((f.unique_id, j, product.tier if product.kind == "api" else None, grid))
-            meta.append((f, product, grid, posted))
+    products, meta = priced_products(model, oracle, firms, views)
     curves = oracle.curves(views, products)
     gains: dict[int, tuple[float, float]] = {}
     for (f, product, grid, posted), profits in zip(meta, curves):
@@ -158,6 +142,33 @@ def evaluate_prices(model, record: bool = True) -> None:
         gain, base = gains.get(f.unique_id, (math.nan, math.nan))
         f.deviation_gain_usd = gain
         f.deviation_gain_share = gain / abs(base) if math.isfinite(base) and base != 0 else math.nan
+
+
+def priced_products(model, oracle: DemandOracle, firms: list, views: dict[int, FirmView], rule=None
+                    ) -> tuple[list[tuple], list[tuple]]:
+    """The products to evaluate on ``oracle``: (firm id, offer id, API tier or None, candidate prices (G,)) for
+    :meth:`DemandOracle.curves`, and (firm, product, candidate prices, posted price) for each — every product on
+    sale whose pricing rule asks for candidates. ``rule(policy)`` may stand in a different rule (benchmarks)."""
+    offers = model.current_offers
+    products, meta = [], []
+    for f in firms:
+        view = views[f.unique_id]
+        for product in f.products():
+            j = model.book.offer_of(f, product)
+            if j >= offers.n or not offers.alive[j] or j not in view.rows:
+                continue
+            policy = f.policy_for(product) if rule is None else rule(f.policy_for(product))
+            if not hasattr(policy, "candidates"):
+                continue
+            k = int(np.flatnonzero(view.rows == j)[0])
+            unit = 1.0 if product.kind == "api" else oracle.mean_units(j)
+            posted = f.price(product)
+            # A campaign posts a multiple of the best response: the grid is centred where the best response is.
+            centre = posted / f.price_factor(product)
+            grid = np.unique(np.append(policy.candidates(centre, float(view.cost_per_mtok[k]) * unit), posted))
+            products.append((f.unique_id, j, product.tier if product.kind == "api" else None, grid))
+            meta.append((f, product, grid, posted))
+    return products, meta
 
 
 def price_observation(model, firm, product: Product) -> PriceObservation:

@@ -16,7 +16,7 @@ import numpy as np
 from agents.customers import AI_AWARE, OUTSIDE, Customer, OfferTerms, brand_bit
 from market import demand
 from market.config import VERTICALS, CustomersConfig
-from market.segments import CS_SAMPLE_PER_SEGMENT, News, Tally, nest_lambdas, segment_sizes
+from market.segments import CS_SAMPLE_PER_SEGMENT, News, Tally, cs_sample, nest_lambdas, segment_sizes
 
 
 def offer_terms(offers: demand.Offers) -> list[OfferTerms]:
@@ -43,8 +43,13 @@ class AgentPopulation:
             members = [Customer(model, seg_cfg, s, VERTICALS, brand_awareness, lam) for _ in range(n)]
             self.by_segment.append(members)
             self.customers.extend(members)
-        self.cs_sample = [[members[i] for i in sorted(model.rng.choice(len(members), size=min(len(members), CS_SAMPLE_PER_SEGMENT), replace=False))]
-                          for members in self.by_segment]
+        self.cs_sample: list[list[Customer]] = []
+        self.cs_weight: list[np.ndarray] = []
+        for members in self.by_segment:
+            pos, weight = cs_sample(np.array([c.vertical for c in members], dtype=np.int64),
+                                    np.array([c.wtp_usd for c in members]), CS_SAMPLE_PER_SEGMENT, model.rng)
+            self.cs_sample.append([members[i] for i in pos])
+            self.cs_weight.append(weight)
         self.n = len(self.customers)
         self.n_segments = len(self.by_segment)
         self.n_brands = len(brand_awareness)
@@ -175,12 +180,10 @@ class AgentPopulation:
         return len(away)
 
     def consumer_surplus(self, offers: demand.Offers, usage_factor: float) -> float:
-        """Expected consumer surplus over the outside option, $/month, simulated units (same sample rule as the
-        vectorised population: up to CS_SAMPLE_PER_SEGMENT customers per segment, scaled to the segment)."""
+        """Expected consumer surplus over the outside option, $/month, simulated units (the vectorised
+        population's sample rule, :func:`segments.cs_sample`, with its weights)."""
         terms = self._offer_terms(offers)
         total = 0.0
-        for members, sample in zip(self.by_segment, self.cs_sample):
-            if sample:
-                mean_cs = math.fsum(c.inclusive_value(terms, usage_factor) * c.price_scale_usd for c in sample) / len(sample)
-                total += mean_cs * len(members)
+        for sample, weight in zip(self.cs_sample, self.cs_weight):
+            total += math.fsum(c.inclusive_value(terms, usage_factor) * c.price_scale_usd * w for c, w in zip(sample, weight))
         return total

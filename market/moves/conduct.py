@@ -78,27 +78,29 @@ def conduct_plans(ctx: LabContext, options: tuple[str, ...]) -> dict[str, Plan]:
     lag, threshold = wrapper_lag(ctx.model), cfg.customers.news_price_change
     api_capable = np.array([ctx.base.oracle.segments[s].api_capable
                             for s in ctx.base.oracle.sample.segment[ctx.base.positions]])
-    cache: dict[float, tuple] = {}
+    cache: dict[bytes, tuple] = {}
+    col = {t: i for i, t in enumerate(tiers)}
+    groups = [(link, joiner) for links, joiner in ((ctx.links, False), (ctx.joiners, True)) for link in links
+              if link.tier in col]
     plans = {}
     for option in options:
         k = factors[option]
         campaign = 0 if option == "best_response" else cfg.moves.campaign_months
-        price_at = lambda t, k=k, campaign=campaign: best * (k if t <= campaign else 1.0)  # noqa: E731
+        low, high = best * k, best  # during the campaign, after it
         reviews = [(1 + lag, 1), (campaign + 1 + lag, campaign + 1)]
         starts = sorted({1, *(m for m, _ in reviews), campaign + 1} & set(range(1, ctx.months + 1)))
+        # What each wrapper saw at its reviews does not depend on the phase: one list per link.
+        seen = {id(link): [(m, float((low if p <= campaign else high)[col[link.tier]])) for m, p in reviews]
+                for link, _ in groups}
         phases, previous = [], posted
         for s in starts:
-            prices = price_at(s)
-            key = float(prices @ np.arange(1, prices.size + 1)) if prices.size else 0.0
+            prices = low if s <= campaign else high
+            key = prices.tobytes()
             if key not in cache:
                 cache[key] = ctx.with_rows(rows, price_mtok=prices)
             v0, x, pay = cache[key]
-            links = []
-            for group, joiner in ((ctx.links, False), (ctx.joiners, True)):
-                for link in group:
-                    seen = [(m, float(price_at(p)[tiers.index(link.tier)])) for m, p in reviews]
-                    if link.tier in tiers and _active(link, joiner, s, seen):
-                        links.append((link, float(price_at(s)[tiers.index(link.tier)]), link.markup))
+            links = [(link, float(prices[col[link.tier]]), link.markup) for link, joiner in groups
+                     if _active(link, joiner, s, seen[id(link)])]
             news = None
             if prices.size and np.any(prices > previous * (1.0 + threshold)):
                 news = np.zeros((len(ctx.groups) + 1, ctx.base.n), dtype=bool)

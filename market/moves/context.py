@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -71,7 +71,9 @@ class LabContext:
     """A review's shared inputs (module docstring). ``groups`` are the chain's tracked groups: the lab's own offers,
     then the plans of the wrappers buying its tokens.
     ``cost`` ((R,) $/Mtok) is the long-run marginal cost of a token on each of the lab's offers, ``unit_cost`` that
-    of a frontier-model token ($/Mtok); ``months`` the forecast horizon."""
+    of a frontier-model token ($/Mtok); ``months`` the forecast horizon. ``cache`` keeps the holdings chain's
+    transitions for the whole review (every move's context shares it: options that leave the utilities as they are
+    reuse the status quo's)."""
 
     model: object
     lab: FrontierLab
@@ -83,6 +85,7 @@ class LabContext:
     rivals: tuple[Rival, ...]
     months: int
     unit_cost: float
+    cache: dict = field(default_factory=dict)
 
     @property
     def offers(self):
@@ -138,9 +141,13 @@ class LabContext:
         out = {"rev": (ids, np.vstack(rev)), "gp": (ids, np.vstack(gp))}
         for rival in self.rivals:
             out[f"gp:{rival.firm.unique_id}"] = (rival.rows, pay[rival.rows] - rival.unit_cost[:, None] * x[rival.rows])
-        free = self.own_rows(FREE)
-        out["free"] = (free, x[free])
+        out["free"] = (self.free_rows, x[self.free_rows])
         return out
+
+    @functools.cached_property
+    def free_rows(self) -> np.ndarray:
+        """The lab's free-tier offer ids."""
+        return self.own_rows(FREE)
 
     def now_links(self) -> list[tuple[Link, float, float]]:
         """(link, list price, markup) of every wrapper paying the lab now."""

@@ -86,7 +86,7 @@ def evaluate(ctx: LabContext, plans: dict[str, Plan], default: str) -> dict[str,
     """Each option's :class:`Forecast`; paths are changes from the lab's figures now, measured against the default
     option's level now (one chain, one starting point for every option)."""
     now = ctx.terms()
-    cache: dict = {}
+    cache = ctx.cache
     runs = {}
     for name, plan in plans.items():
         groups = plan.groups or ctx.groups
@@ -129,6 +129,6 @@ def per_quality_point(ctx: LabContext, step: float = 0.01) -> np.ndarray:
         return np.zeros((2, ctx.months))
     scale = 1.0 + step / ctx.lab.quality
     v0, x, pay = ctx.with_rows(rows, quality=ctx.offers.quality[rows] * scale)
-    better, _ = flows(ctx.base, ctx.groups, ctx.nest, None, [Phase(1, ctx.terms(v0, x, pay))], ctx.months)
-    same, _ = flows(ctx.base, ctx.groups, ctx.nest, None, [Phase(1, ctx.terms())], ctx.months)
+    better, _ = flows(ctx.base, ctx.groups, ctx.nest, None, [Phase(1, ctx.terms(v0, x, pay))], ctx.months, ctx.cache)
+    same, _ = flows(ctx.base, ctx.groups, ctx.nest, None, [Phase(1, ctx.terms())], ctx.months, ctx.cache)
     return np.vstack([better["rev"] - same["rev"], better["gp"] - same["gp"]]) / step

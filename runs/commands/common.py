@@ -11,7 +11,8 @@ import importlib.util
 EXIT_USAGE = 2
 # Optional packages a subcommand may need → the extra that installs them (pyproject.toml).
 EXTRAS = {"solara": "viz", "ipyvuetify": "viz", "ipyvue": "viz", "matplotlib": "viz", "vl_convert": "viz",
-          "dask": "sweep", "distributed": "sweep", "SALib": "sweep", "pyarrow": "sweep"}
+          "dask": "sweep", "distributed": "sweep", "SALib": "sweep", "pyarrow": "sweep",
+          "nashpy": "games", "ema_workbench": "games", "pygambit": "gambit"}
 
 
 class UsageError(Exception):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from market import demand
+from market import choice, demand
 
 LAM1 = np.ones(3)
 
@@ -126,7 +126,7 @@ def test_choice_frequencies_match_nested_probabilities():
     n = 200_000
     o = offers([1.0, 1.0, 1.0], [2.0, 3.0, 1.0], nest=[0, 0, 1])
     lam = np.array([0.4, 1.0, 1.0])
-    pick = demand.choose(o, np.zeros(n, np.int8), np.full(n, 4.0), np.ones(n), np.zeros(n), np.full(n, -1),
+    pick = choice.choose(o, np.zeros(n, np.int8), np.full(n, 4.0), np.ones(n), np.zeros(n), np.full(n, -1),
                          np.full(n, demand.AI_AWARE, np.int64), mu=1.0, gamma=1.0, lam=lam, api_capable=False,
                          rng=rng, wtp_median=4.0)
     m = demand.menu(o, 0, False, 1.0, 1.0, lam, wtp_median=4.0)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from market import calibration as cal
 from market import gpu_market as gm
+from market import path_targets
 from market.costs import HOURS_PER_MONTH
 from market.objective import annuity_factor
 
@@ -49,8 +50,8 @@ def test_stock_is_the_sum_of_surviving_vintages():
 
 def test_derived_first_nvidia_row_recomputes():
     # Its note: Q2 FY24 was "up 141 % from Q1", so Q1 = 10.32 / 2.41.
-    assert cal.value("nvidia_dc_revenue_fy24_q1_derived") == pytest.approx(
-        cal.value("nvidia_dc_revenue_fy24_q2") / 2.41, abs=0.005)
+    assert path_targets.value("nvidia_dc_revenue_fy24_q1_derived") == pytest.approx(
+        path_targets.value("nvidia_dc_revenue_fy24_q2") / 2.41, abs=0.005)
 
 
 def test_bad_supply_inputs_name_the_field():

@@ -7,7 +7,7 @@ import pytest
 from agents.policies import BestResponse
 from agents.types import PriceObservation, Product
 from market import demand, pricing, theory
-from market.config import config_from
+from market.config import VERTICALS, config_from
 from market.model import TokenMarket
 from market.oracle import DemandOracle, DemandSample, FirmView, SampleState, SegmentTerms
 
@@ -149,3 +149,33 @@ def test_clones_in_a_tight_nest_compete_their_margins_away():
     assert ten == pytest.approx(0.2 * 0.25, rel=0.35)
     plain_ten = _clone_markup(10, 1.0)
     assert plain_ten > 0.25 > 3 * ten
+
+
+def test_sourcing_forecast_equals_rebuilding_the_market_with_each_option():
+    # A wrapper's forecast profit under each upstream option (its plans with the option's model quality, paying
+    # the option's token price) against an oracle rebuilt with those qualities: equal to rounding. Hosts of the same
+    # open weights share a quality, so several options are computed once.
+    import dataclasses
+
+    model = TokenMarket(config_from(None, {"customers.n_customers": 20_000}), rng=4)
+    for _ in range(3):
+        model.step()
+    o = model.oracle
+    wrapper = model.wrappers[0]
+    options = tuple(model.book.upstream_offers(wrapper.vertical))
+    rows = np.array(model.book.ids(wrapper), dtype=np.int64)
+    quality = np.array([opt.quality for opt in options]) * wrapper.product_multiplier
+    prices = np.array([opt.price_usd_per_mtok for opt in options])
+    vertical = VERTICALS.index(wrapper.vertical)
+    profits, tokens = o.option_profits(rows, quality, prices, vertical=vertical)
+    assert len(np.unique(quality)) < len(options)
+    for k in range(len(options)):
+        q = o.offers.quality.copy()
+        q[rows] = quality[k]
+        again = DemandOracle(o.sample, o.state, dataclasses.replace(o.offers, quality=q), o.segments, o.lam, model.weight)
+        cols = np.flatnonzero((o.sample.vertical == vertical) & ((o.state.aware & 1) != 0))
+        p = again.probabilities(rows, cols)
+        want_tokens = float((p * again.X[np.ix_(rows, cols)]).sum(axis=0) @ again.w[cols])
+        want = float((p * again.PAY[np.ix_(rows, cols)]).sum(axis=0) @ again.w[cols]) - prices[k] * want_tokens
+        assert tokens[k] == pytest.approx(want_tokens, rel=1e-9)
+        assert profits[k] == pytest.approx(want, rel=1e-9, abs=1e-6)

@@ -121,7 +121,8 @@ def test_tally_equals_a_direct_count():
 
 
 def test_consumer_surplus_sample_is_within_one_and_a_half_percent_of_the_whole_population():
-    # The estimate uses 10,000 members per segment; with 190,000 consumers the sample is about a twentieth of them.
+    # The estimate uses 5,000 members per segment (the top 500 by willingness to pay whole, the rest a systematic
+    # sample); with 190,000 consumers the sample is about a fortieth of them. Seeds 1-6 gave errors within 0.9 %.
     model = TokenMarket(config_from(None, {"customers.n_customers": 200_000}), rng=1)
     for _ in range(6):
         model.step()
@@ -137,7 +138,7 @@ def test_consumer_surplus_sample_is_within_one_and_a_half_percent_of_the_whole_p
                 v = demand.menu_utilities(m, seg.wtp_usd[rows], seg.usage_mtok[rows] * uf, aware=seg.aware[rows])
                 mu_i = 1.0 / demand.inverse_scale(m, seg.wtp_usd[rows])
                 exact += float(demand.inclusive_value(v, m.nest_rows, pop.lam) @ mu_i)
-    assert pop.cs_sample[0].size == 10_000 and pop.segments[0].n == 190_000
+    assert pop.cs_sample[0].size == 5_000 and pop.segments[0].n == 190_000
     assert estimate == pytest.approx(exact, rel=0.015)
 
 

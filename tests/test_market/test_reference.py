@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from agents.customers import OUTSIDE, Customer
-from market import demand
+from market import choice, demand
 from market.config import SegmentConfig, config_from
 from market.model import TokenMarket
 from market.reference import offer_terms
@@ -96,7 +96,7 @@ def test_both_choice_paths_reproduce_nested_logit_probabilities():
     p[m.cols] = pk[:, 0]
     p[-1] = 1 - pk[:, 0].sum()
     n = 40_000
-    fast = demand.choose(offers, np.zeros(n, np.int8), np.full(n, one.wtp_usd), np.full(n, one.usage_mtok),
+    fast = choice.choose(offers, np.zeros(n, np.int8), np.full(n, one.wtp_usd), np.full(n, one.usage_mtok),
                          np.full(n, one.switching_cost_usd / 12.0), np.full(n, 2), np.full(n, one.aware, np.int64),
                          3.0, 1.5, LAM, True, np.random.default_rng(0), wtp_median=10.0)
     draws = np.random.default_rng(1)
