@@ -239,7 +239,7 @@ class LabConfig(_Strict):
     vertical_build_cost_usd: float = F(5e8, "$", "assumption: a product team and go-to-market for a year", "cost of building a vertical app", ge=0, le=1e12)
     vertical_build_months: int = F(6, "months", "assumption: claude_code_launch_date came about two years after coding wrappers took off; building is faster", "time to launch a built vertical app", ge=0, le=60)
     vertical_app_multiplier: float = F(1.05, "× model quality", "assumption: a lab's own vertical app fits a little better than its raw model", "product multiplier of a lab's vertical app", gt=0, le=5)
-    review_months: int = F(6, "months", "assumption: strategy is revisited twice a year (board and budget cycles); labs' reviews are staggered by their index", "months between a lab's strategic reviews (API conduct, vertical entry, terms for rival wrappers, free tier, publishing)", ge=1, le=120)
+    review_months: int = F(12, "months", "assumption: strategy is set once a year in the annual plan (budget cycle), the span a price campaign is forecast to run (moves.campaign_months); labs' reviews are staggered by their index; a scenario may set a shorter cycle", "months between a lab's strategic reviews (API conduct, vertical entry, terms for rival wrappers, free tier, publishing)", ge=1, le=120)
     capacity_lead_months: int = F(3, "months", "assumption: GPU delivery and data-centre build-out", "lead time of GPU orders", ge=0, le=36)
     target_utilisation: float = F(0.8, "fraction", "deepseek_avg_over_peak_utilisation_derived", "utilisation the fleet is sized for", gt=0.05, le=1)
     opex_usd_per_month: float = F(1e8, "$/month", "assumption: staff and overheads of a frontier lab", "fixed operating cost", ge=0, le=1e11)

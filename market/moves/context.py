@@ -168,12 +168,19 @@ class LabContext:
         return Terms(v0, x, pay, self.values(x, pay, self.now_links() if links is None else links))
 
     def with_rows(self, rows: np.ndarray, **changes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(v0, x, pay) of the current offers with offers ``rows`` changed (``pick_offers`` keywords)."""
-        v0, x, pay = self.base.v0.copy(), self.base.x.copy(), self.base.pay.copy()
+        """(v0, x, pay) of the current offers with offers ``rows`` changed (``pick_offers`` keywords). Changes that
+        leave every customer's terms as they are return the current arrays themselves, so the review's cache
+        (``cache``) finds the status quo's transitions for them."""
+        base = self.base
         rows = np.asarray(rows, dtype=np.int64)
-        if rows.size:
-            nv, nx, npay = terms_on_sample(self.base, pick_offers(self.offers, rows, **changes))
-            v0[rows], x[rows], pay[rows] = nv, nx, npay
+        if rows.size == 0:
+            return base.v0, base.x, base.pay
+        nv, nx, npay = terms_on_sample(base, pick_offers(self.offers, rows, **changes))
+        if (np.array_equal(nv, base.v0[rows]) and np.array_equal(nx, base.x[rows])
+                and np.array_equal(npay, base.pay[rows])):
+            return base.v0, base.x, base.pay
+        v0, x, pay = base.v0.copy(), base.x.copy(), base.pay.copy()
+        v0[rows], x[rows], pay[rows] = nv, nx, npay
         return v0, x, pay
 
 

@@ -78,10 +78,9 @@ def state_values(base: SampleBase, member: np.ndarray, n_groups: int, nest: np.n
     for k, (rows, vals) in enumerate(terms.values.values()):
         if len(rows) == 0:
             continue
-        contrib = tr.mix[rows] * vals
-        owner = member[rows]
-        for s in np.unique(owner):
-            out[k, s] = contrib[owner == s].sum(axis=0)
+        owner = np.zeros((n_groups + 1, len(rows)))  # (S, R) one-hot: each offer's state
+        owner[member[rows], np.arange(len(rows))] = 1.0
+        out[k] = owner @ (tr.mix[rows] * vals)
     return tr.q, out
 
 

@@ -92,8 +92,9 @@ def test_merger_control_overrides_even_a_forced_acquisition(small):
 
 
 def test_forced_acquisition_pays_a_bargained_price_moves_customers_and_conserves_money(small):
-    # Wrappers can be valued once they have settled a month: the lab's second review (round 7) buys.
-    cfg = small(**{"world.rounds": 8, "labs.0.cash_usd": 1e12,
+    # Wrappers can be valued once they have settled a month: the lab's second review (round 7, on a six-month
+    # cycle) buys.
+    cfg = small(**{"world.rounds": 8, "labs.0.cash_usd": 1e12, "labs.0.review_months": 6,
                    "forced": [{"firm": "lab_investor_a", "move": "vertical", "option": "acquire"}]})
     model = TokenMarket(cfg, rng=2)
     for _ in range(8):
