@@ -1,14 +1,17 @@
 """Outcome frequencies the mechanisms give, pinned at a small scale (4 seeds × 10,000 customers × 36 rounds) with
-stated tolerances; the 1M-customer, 72-month table is in docs/scenarios.md (benchmarks/outcome_frequencies.py).
+stated tolerances; the table over 10 seeds at 100,000 customers and 72 months is in docs/scenarios.md
+(benchmarks/outcome_frequencies.py).
 
-Both sides of each pair let firms choose; they differ in one condition. The claims, measured at this scale:
-* Q4/Q6 (investors' appetite): labs choose penetration at about half of their conduct reviews under growth money
-  (0.50) and about a fifth under disciplined money (0.19): investors who pay for revenue make buying it pay.
+Both sides of each pair let firms choose; they differ in one condition. The claims, measured at this scale (labs
+review once a year, ``labs[].review_months``):
+* Q4/Q6 (investors' appetite): labs choose penetration at about a third of their conduct reviews under growth money
+  (0.33) and an eighth under disciplined money (0.13): investors who pay for revenue make buying it pay more often.
   Neither side trips the loss-leading detector: a penetration price is half the static best response, and best
   responses sit several times above unit cost, so the price stays above cost.
-* Q5 (merger control): the detector on main reports a vertical takeover in 3 of 4 seeds with acquisitions allowed
-  and in none without; it counts an acquired wrapper as a wrapper gone, so the difference is the acquisitions
-  themselves (labs build apps on both sides).
+* Q5 (merger control): the detector reports a vertical takeover in 3 of 4 seeds with acquisitions allowed and in
+  none without; it counts an acquired wrapper as a wrapper gone, so the difference is the acquisitions themselves.
+  Labs build apps on both sides, a little more often under merger control (0.36 of vertical decisions against
+  0.28): some blocked purchases become builds.
 Tolerances: one seed of four for detector counts, 0.1 for choice shares.
 """
 
@@ -45,8 +48,8 @@ def _share(runs, move: str, option: str) -> float:
 
 def test_growth_money_makes_penetration_pay_more_often_than_disciplined_money():
     growth, disciplined = _runs("api_war_growth_money"), _runs("api_war_disciplined_money")
-    assert _share(growth, "api_conduct", "penetration") == pytest.approx(0.50, abs=0.1)
-    assert _share(disciplined, "api_conduct", "penetration") == pytest.approx(0.19, abs=0.1)
+    assert _share(growth, "api_conduct", "penetration") == pytest.approx(0.33, abs=0.1)
+    assert _share(disciplined, "api_conduct", "penetration") == pytest.approx(0.13, abs=0.1)
     for runs in (growth, disciplined):
         assert _count(runs, "loss_leading") <= 1
 
@@ -56,4 +59,5 @@ def test_merger_control_removes_the_takeovers_the_detector_counts():
     assert _count(allowed, "vertical_takeover") >= 2
     assert _count(control, "vertical_takeover") <= 1
     assert _share(control, "vertical", "acquire") == 0.0
-    assert _share(allowed, "vertical", "build") == pytest.approx(_share(control, "vertical", "build"), abs=0.1)
+    assert _share(allowed, "vertical", "build") == pytest.approx(0.28, abs=0.1)
+    assert _share(control, "vertical", "build") == pytest.approx(0.36, abs=0.1)
