@@ -38,7 +38,8 @@ class LabRound(FirmRound):
     Revenue by product: ``api_revenue_usd`` (direct API sales plus token bills of wrappers), of which
     ``wrapper_bills_usd``; ``app_revenue_usd`` (chat plans and vertical apps). Tokens served: ``paid_tokens_mtok``
     (API, wrappers and apps), ``paid_equiv_mtok`` (the same weighted by model size: frontier-model equivalents),
-    ``api_tokens_mtok`` (direct and wrappers'), ``app_tokens_mtok``, ``free_tokens_mtok``. Customers:
+    ``api_tokens_mtok`` (direct and wrappers'), ``api_equiv_mtok`` (the same in frontier-model equivalents),
+    ``app_tokens_mtok``, ``free_tokens_mtok``. Customers:
     ``subscribers`` (paid plans and vertical apps), ``free_users``. GPU costs (fleet at the owned price):
     ``gpu_cost_usd`` (whole fleet), ``paid_gpu_cost_usd``, ``free_gpu_cost_usd``, ``training_cost_usd``; the paid
     pool's cost split by frontier-equivalent tokens into ``api_serving_cost_usd`` and ``app_serving_cost_usd``.
@@ -55,6 +56,7 @@ class LabRound(FirmRound):
     paid_tokens_mtok: float = 0.0
     paid_equiv_mtok: float = 0.0
     api_tokens_mtok: float = 0.0
+    api_equiv_mtok: float = 0.0
     app_tokens_mtok: float = 0.0
     free_tokens_mtok: float = 0.0
     subscribers: float = 0.0

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market import demand, metrics
+from market import demand, metrics, value
 from market.clearing import Clearing
 from market.config import VERTICALS
 
@@ -20,6 +20,7 @@ class Recorder:
         self.agent_rows: list[dict[str, Any]] = []
         self.event_rows: list[dict[str, Any]] = []
         self._exit_recorded: set[int] = set()
+        self._paid_in: dict[int, float] = {}  # agent id → owners' paid-in capital to date ($)
 
     def event(self, model, kind: str, actor, target, amount: float = 0.0, unit: str = "usd",
               vertical: str = "", detail: str = "") -> None:
@@ -33,18 +34,33 @@ class Recorder:
                                     vertical=vertical or getattr(actor, "vertical", ""), detail=detail))
 
     def record(self, model, offers: demand.Offers, clearing: Clearing) -> None:
-        """Append this round's model row and one row per firm (alive, or gone this round: exited or acquired)."""
+        """Append this round's model row and one row per firm (alive, or gone this round: exited or acquired).
+
+        The value-capture and return-on-capital totals of the model row are sums over the same firms' rows
+        (``market/value.py``)."""
         customers = vertical_offer_cells(model)
-        self.model_rows.append(model_row(model, offers, clearing, customers))
+        firms = [f for f in [*model.labs, *model.providers, *model.wrappers]
+                 if f.alive or f.unique_id not in self._exit_recorded]
+        records = {f.unique_id: this_round(model, f) for f in firms}
+        for f in firms:  # paid-in capital: initial cash, then every funding inflow (investor rounds, parents)
+            start = self._paid_in.get(f.unique_id, float(f.cfg.cash_usd))
+            self._paid_in[f.unique_id] = start + records[f.unique_id].funding_inflow_usd
+        row = model_row(model, offers, clearing, customers)
+        row.update(value.market_columns([(f.kind, records[f.unique_id], self._paid_in[f.unique_id]) for f in firms],
+                                        row["consumer_surplus_usd"], row["gpu_spend_usd"],
+                                        model.config.outcomes.gpu_supplier_margin))
+        self.model_rows.append(row)
         by_vertical = _by_firm(model, customers)
-        for firm in [*model.labs, *model.providers, *model.wrappers]:
-            if firm.alive or firm.unique_id not in self._exit_recorded:
-                row = agent_row(model, firm)
-                counts = by_vertical.get(firm.name, np.zeros(len(VERTICALS)))
-                row.update({f"customers_{v}": float(c) for v, c in zip(VERTICALS, counts)})
-                self.agent_rows.append(row)
-                if not firm.alive:
-                    self._exit_recorded.add(firm.unique_id)
+        finance = model.config.finance
+        for firm in firms:
+            row = agent_row(model, firm)
+            row.update(value.firm_columns(firm.kind, records[firm.unique_id], self._paid_in[firm.unique_id],
+                                          value.cost_of_capital_per_year(finance, firm.funding)))
+            counts = by_vertical.get(firm.name, np.zeros(len(VERTICALS)))
+            row.update({f"customers_{v}": float(c) for v, c in zip(VERTICALS, counts)})
+            self.agent_rows.append(row)
+            if not firm.alive:
+                self._exit_recorded.add(firm.unique_id)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(model, agents, events) DataFrames."""
@@ -154,8 +170,9 @@ def _vertical_hhi(model, customers: np.ndarray) -> dict[str, float]:
 
 
 def _vertical_revenue_shares(model, offers: demand.Offers, clearing: Clearing) -> dict[str, float]:
-    """Per vertical other than general chat: labs' and wrappers' shares of what customers there paid this round
-    ($/month: apps, vertical apps and direct API use; providers' API sales are in the total, in neither share)."""
+    """Per vertical other than general chat: what customers there paid this round (``vertical_revenue_<v>_usd``,
+    $/month: apps, vertical apps and direct API use) and labs' and wrappers' shares of it (providers' API sales
+    are in the total, in neither share)."""
     cells_customers = clearing.customers.sum(axis=0)
     cells_served = clearing.cell_served.sum(axis=0)
     revenue = cells_customers * offers.price_month[None, :] + cells_served * offers.price_mtok[None, :]
@@ -166,6 +183,7 @@ def _vertical_revenue_shares(model, offers: demand.Offers, clearing: Clearing) -
         if name == "general_chat":
             continue
         total = revenue[v].sum()
+        out[f"vertical_revenue_{name}_usd"] = float(total * model.weight)  # the cells count simulated customers
         for k in ("lab", "wrapper"):
             out[f"{k}_revenue_share_{name}"] = float(revenue[v, kind == k].sum() / total) if total > 0 else np.nan
     return out
@@ -185,8 +203,11 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
     api_rev = np.array([f.last.api_revenue_usd for f in api_sellers]) if api_sellers else np.zeros(0)
     api_cost = np.array([f.last.api_serving_cost_usd if f.kind == "lab" else prov_cost(f) for f in api_sellers]) if api_sellers else np.zeros(0)
     api_tok = np.array([f.last.api_tokens_mtok for f in api_sellers]) if api_sellers else np.zeros(0)
+    api_mc = np.array([value.api_marginal_cost_usd(f.kind, f.last) for f in api_sellers]) if api_sellers else np.zeros(0)
     app_rev = sum(f.last.app_revenue_usd for f in labs) + sum(f.last.revenue_usd for f in wraps)
-    app_cost = (sum(f.last.app_serving_cost_usd + f.last.free_gpu_cost_usd for f in labs)
+    # A lab's apps bear the part of its serving cost its API does not (free tier included), so that the two
+    # layers' gross profits add up to the firms' (market/value.py: lab_gross_profit_split).
+    app_cost = (sum(f.last.cost_usd - f.last.api_serving_cost_usd for f in labs)
                 + sum(f.last.token_bill_usd for f in wraps))
     gp_api, gp_app = float(api_rev.sum() - api_cost.sum()), app_rev - app_cost
     total_tok = api_tok.sum()
@@ -203,6 +224,7 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
         api_price_usd_per_mtok=float(api_rev.sum() / total_tok) if total_tok > 0 else np.nan,
         api_unit_cost_usd_per_mtok=float(api_cost.sum() / total_tok) if total_tok > 0 else np.nan,
         lerner_api=metrics.weighted_lerner(api_rev, api_cost),
+        lerner_api_marginal_cost=metrics.weighted_lerner(api_rev, api_mc),
         lerner_app=metrics.weighted_lerner(np.array([app_rev]), np.array([app_cost])),
         gross_profit_api_usd=gp_api, gross_profit_app_usd=gp_app,
         app_share_of_gross_profit=metrics.share_of(gp_app, gp_app + gp_api) if gp_app + gp_api > 0 else np.nan,

@@ -103,7 +103,7 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
             operating_profit_usd=api_rev + app_rev - gpu_cost - opex,
             api_revenue_usd=api_rev, wrapper_bills_usd=bills[uid], app_revenue_usd=app_rev,
             paid_tokens_mtok=api_tok + app_tok, paid_equiv_mtok=paid_equiv, api_tokens_mtok=api_tok,
-            app_tokens_mtok=app_tok, free_tokens_mtok=free_tok,
+            api_equiv_mtok=api_equiv, app_tokens_mtok=app_tok, free_tokens_mtok=free_tok,
             subscribers=_sum(customers, app_ids), free_users=_sum(customers, free_ids),
             gpu_cost_usd=gpu_cost, paid_gpu_cost_usd=paid_cost, free_gpu_cost_usd=free_cost,
             training_cost_usd=training_cost, api_serving_cost_usd=unit0 * api_equiv,

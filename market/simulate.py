@@ -60,7 +60,7 @@ def run_once(config: MarketConfig, seed: int, rounds: int | None = None, run_id:
         people = customer_rows(model, customers)
         people.insert(0, "seed", seed)
         people.insert(0, "run_id", run_id)
-    found = detectors.detect(model_df, agents_df, events_df, config.outcomes)
+    found = detectors.detect(model_df, agents_df, events_df, config.outcomes, config.finance)
     model_df = model_df.join(found.per_round)
     tagged = []
     for df in (model_df, agents_df, events_df):

@@ -27,9 +27,11 @@ import solara
 from mesa.visualization import SolaraViz
 from pydantic import BaseModel
 
-from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario
+from market import outcomes as detectors
+from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario, resolve
 from market.model import TokenMarket
-from runs.reports.charts import RUN_CHARTS, RunFrames, lab_shares_from, outcome_flags
+from runs.reports.charts import RUN_CHARTS, RunFrames, lab_shares_from
+from runs.reports.report import verdict_badges
 
 SCENARIO_ENV = "TOKENMARKET_VIZ_SCENARIO"  # set by `tokenmarket viz --scenario`
 PAGE_CUSTOMERS = 20_000  # simulated customers on the page (the schema's 1M is for batch runs): keeps it fast
@@ -72,24 +74,14 @@ LEVERS: tuple[Lever, ...] = (
 # ----------------------------------------------------------------------------------------------- schema
 
 def schema_field(path: str) -> tuple[type[BaseModel], str] | None:
-    """(pydantic model, field name) that a dotted config path ends in, or None if the schema lacks it.
-
-    ``*`` or a digit steps into a list element (``labs.*.skill`` → (LabConfig, "skill")).
-    """
-    model: Any = MarketConfig
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        if part == "*" or part.isdigit():
-            continue
-        fields = getattr(model, "model_fields", {})
-        if part not in fields:
-            return None
-        if i == len(parts) - 1:
-            return model, part
-        ann = fields[part].annotation
-        args = getattr(ann, "__args__", ())
-        model = args[0] if args else ann
-    return None
+    """(pydantic model, field name) that a dotted config path ends in, or None if the schema lacks it
+    (:func:`market.config.resolve`; ``*`` or a digit steps into a list element: ``labs.*.skill`` →
+    (LabConfig, "skill"))."""
+    try:
+        slot = resolve(path)
+    except ConfigError:
+        return None
+    return slot.model, slot.name
 
 
 def available(lever: Lever) -> bool:
@@ -249,15 +241,26 @@ class PageMarket(TokenMarket):
             config, rng = page_config(name, PAGE_CUSTOMERS, {}), 0
         super().__init__(config, rng=rng)
         self.scenario_name = name
-        self._frames: tuple[int, RunFrames] | None = None
+        self._frames: tuple[int, RunFrames, dict] | None = None
 
-    def frames(self) -> RunFrames:
-        """This round's tables (computed once per round, shared by every chart)."""
+    def _refresh(self) -> None:
         if self._frames is None or self._frames[0] != self.round:
             model, agents, events = self.recorder.frames()
+            found = detectors.detect(model, agents, events, self.config.outcomes, self.config.finance)
+            model = model.join(found.per_round) if len(model) else model
             shares = lab_shares_from(self.config.model_dump())  # fallback if the live split is missing
-            self._frames = (self.round, RunFrames(model, agents, events, shares))
+            self._frames = (self.round, RunFrames(model, agents, events, shares), found.verdicts)
+
+    def frames(self) -> RunFrames:
+        """This round's tables, the model table with the detectors' per-round ``outcome_*`` columns (computed
+        once per round, shared by every chart)."""
+        self._refresh()
         return self._frames[1]
+
+    def verdicts(self) -> dict:
+        """The outcome detectors' verdicts on the rounds so far (``market.outcomes.detect``), once per round."""
+        self._refresh()
+        return self._frames[2]
 
 
 # ----------------------------------------------------------------------------------------------- components
@@ -278,6 +281,7 @@ def settings_text(model: PageMarket) -> str:
 
 KEY_FIGURES = (("api_price_usd_per_mtok", "API price ${:.3g}/Mtok"),
                ("api_unit_cost_usd_per_mtok", "unit cost ${:.3g}/Mtok"), ("lerner_api", "Lerner API {:.2f}"),
+               ("lerner_api_marginal_cost", "on marginal cost {:.2f}"),
                ("lerner_app", "apps {:.2f}"),
                ("app_share_of_gross_profit", "apps' share of gross profit {:.0%}"), ("hhi_api", "HHI API {:,.0f}"))
 
@@ -296,18 +300,22 @@ def _short(text: str) -> str:
 
 
 def Summary(model: PageMarket):
-    """Round, the effective settings of this model, and outcome badges (``outcome_*`` columns, if any)."""
+    """Round, the effective settings of this model, outcome badges and the verdicts in words: the detectors
+    run on the rounds so far every round, so a badge appears in the round its outcome fires."""
     frames = model.frames()
-    flags = outcome_flags(frames.model)
+    verdicts = model.verdicts()
     with solara.Column(style={"padding": "8px"}) as main:
         solara.v.Html(tag="h3", children=[f"Round {model.round} of {model.config.world.rounds}"], class_="tm-round")
         if model.page_error:
             solara.v.Alert(type="error", dense=True, children=[model.page_error], class_="tm-error")
         solara.v.Html(tag="div", class_="tm-settings", children=[settings_text(model)])
         with solara.Row(style={"flex-wrap": "wrap"}):
-            for name, since in flags:
-                solara.v.Chip(children=[f"{name.replace('_', ' ')} · since round {since}"], color="warning",
-                              class_="outcome-badge ma-1")
+            for badge in verdict_badges(verdicts):
+                solara.v.Chip(children=[badge], color="warning", class_="outcome-badge ma-1")
+        if model.round:
+            solara.v.Html(tag="div", class_="tm-verdicts", style_="font-size: 12px; color: #555",
+                          children=[solara.v.Html(tag="div", children=[line])
+                                    for line in detectors.verdict_lines(verdicts)])
         if not frames.model.empty:
             solara.v.Html(tag="div", class_="tm-figures", children=[key_figures(frames.model.iloc[-1])],
                           style_="margin-top: 8px")

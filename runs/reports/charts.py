@@ -233,6 +233,31 @@ def gross_profit_share_chart(model: pd.DataFrame) -> alt.Chart:
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
+VALUE_OWNERS = (("consumers", "consumers"), ("labs", "labs (API and own apps)"),
+                ("independent_apps", "independent apps"), ("hosts", "hosts"), ("gpu_suppliers", "GPU suppliers"))
+
+
+def value_capture_chart(model: pd.DataFrame) -> alt.Chart:
+    """Value captured by owner per round (model.csv ``value_<owner>_usd``, market/value.py), stacked as shares
+    of the month's total; the tooltip gives $/month."""
+    title = "Value captured by owner (share of the month's total)"
+    cols = [f"value_{o}_usd" for o, _ in VALUE_OWNERS]
+    if model.empty or not set(cols) <= set(model.columns):
+        return _empty(title, "no data yet: press Step" if model.empty else "no value columns in model.csv")
+    names = dict((f"value_{o}_usd", label) for o, label in VALUE_OWNERS)
+    long = model[["round", *cols]].melt(id_vars="round", var_name="owner", value_name="usd")
+    long["owner"] = long["owner"].map(names)
+    long["usd"] = long["usd"].clip(lower=0.0)  # a loss-making owner captures nothing that month
+    order = [label for _, label in VALUE_OWNERS]
+    return alt.Chart(thin_rounds(long)).mark_area().encode(
+        x=_round_x(), y=alt.Y("usd:Q", stack="normalize", title="share of value", axis=alt.Axis(format="%")),
+        color=alt.Color("owner:N", sort=order, scale=alt.Scale(domain=order, range=list(PALETTE[:5]))),
+        order=alt.Order("owner_order:Q"),
+        tooltip=["round:Q", "owner:N", alt.Tooltip("usd:Q", format="$,.3s", title="$/month")],
+    ).transform_calculate(owner_order=f"indexof({order!r}, datum.owner)").properties(
+        title=title, width=WIDTH, height=HEIGHT)
+
+
 def lerner_chart(model: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     """Revenue-weighted Lerner index (P − unit cost)/P of the API and app layers per round, with a rule at 0."""
     title = "Lerner index by layer (price − unit cost) / price"
@@ -319,6 +344,7 @@ RUN_CHARTS: dict[str, tuple[str, RunChart]] = {
     "prices": ("API price and unit cost per seller", lambda f: price_cost_chart(f.agents)),
     "shares": ("Market shares", lambda f: market_share_chart(f.agents)),
     "gross_profit": ("Gross-profit share: pipe vs apps", lambda f: gross_profit_share_chart(f.model)),
+    "value": ("Value captured by owner", lambda f: value_capture_chart(f.model)),
     "lerner": ("Lerner index by layer", lambda f: lerner_chart(f.model)),
     "cash": ("Cash and runway per firm", lambda f: cash_runway_chart(f.agents)),
     "compute": ("Compute split per lab", lambda f: compute_split_chart(f.agents, f.lab_shares)),
@@ -366,3 +392,77 @@ def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> al
     median = base.mark_tick(color="black", size=18, thickness=2).encode(y="median:Q", tooltip=tip)
     return alt.layer(whisker, box, median).properties(
         title=f"{metric} by {param}", width=WIDTH * 2 // 3, height=HEIGHT)
+
+
+# ----------------------------------------------------------------------------------------------- replicate charts
+
+def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, str] | None = None,
+               columns: int = 2) -> alt.FacetChart | alt.Chart:
+    """Median line with 50 % (q25–q75) and 90 % (q05–q95) bands over rounds, one colour per value of ``group``
+    (an arm, a design point), one panel per metric (independent y axes; ``labels`` maps a metric to its panel
+    title). ``bands``: columns ``group``, round, metric, median, q05, q25, q75, q95 (runs.compare.stats.bands)."""
+    if bands.empty:
+        return _empty(title, "no finished runs yet")
+    df = bands.copy()
+    df["group"] = df[group].astype(str)
+    df["panel"] = df["metric"].map(lambda m: (labels or {}).get(m, m))
+    df = thin_rounds(df)
+    order = list(dict.fromkeys(df["group"]))
+    colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
+                       scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
+    base = alt.Chart().encode(x=alt.X("round:Q", title="round (month)", axis=alt.Axis(tickMinStep=1, format="d")),
+                              color=colour)
+    outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=None), y2="q95:Q")
+    inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
+    line = base.mark_line().encode(y="median:Q", tooltip=["group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"),
+                                                         alt.Tooltip("q05:Q", format=".3g"),
+                                                         alt.Tooltip("q95:Q", format=".3g")])
+    panels = [p for p in dict.fromkeys(df["panel"])]
+    return alt.layer(outer, inner, line, data=df).properties(width=WIDTH - 60, height=HEIGHT - 60).facet(
+        facet=alt.Facet("panel:N", sort=panels, title=None), columns=columns).resolve_scale(
+        y="independent").properties(title=title)
+
+
+def difference_chart(diffs: pd.DataFrame, title: str, labels: dict[str, str] | None = None,
+                     columns: int = 2) -> alt.FacetChart | alt.Chart:
+    """Mean paired difference per round with its confidence band and a rule at 0, one panel per metric.
+    ``diffs``: round, metric, mean_difference, ci_low, ci_high (runs.compare.summaries.differences)."""
+    if diffs.empty:
+        return _empty(title, "no paired runs yet")
+    df = diffs.copy()
+    df["panel"] = df["metric"].map(lambda m: (labels or {}).get(m, m))
+    df["zero"] = 0.0
+    df = thin_rounds(df)
+    base = alt.Chart().encode(x=alt.X("round:Q", title="round (month)", axis=alt.Axis(tickMinStep=1, format="d")))
+    band = base.mark_area(opacity=0.25, color="#4c78a8").encode(y=alt.Y("ci_low:Q", title=None), y2="ci_high:Q")
+    line = base.mark_line(color="#4c78a8").encode(
+        y="mean_difference:Q", tooltip=["round:Q", alt.Tooltip("mean_difference:Q", format=".3g"),
+                                        alt.Tooltip("ci_low:Q", format=".3g"), alt.Tooltip("ci_high:Q", format=".3g"),
+                                        "n_pairs:Q"])
+    zero = base.mark_rule(color="gray", strokeDash=[4, 4]).encode(y="zero:Q")
+    panels = [p for p in dict.fromkeys(df["panel"])]
+    return alt.layer(band, line, zero, data=df).properties(width=WIDTH - 60, height=HEIGHT - 60).facet(
+        facet=alt.Facet("panel:N", sort=panels, title=None), columns=columns).resolve_scale(
+        y="independent").properties(title=title)
+
+
+def frequency_chart(freq: pd.DataFrame, group: str, title: str) -> alt.LayerChart | alt.Chart:
+    """Outcome frequencies with Wilson intervals: one row per outcome, a point per value of ``group`` with its
+    interval as a bar. ``freq``: ``group``, outcome, frequency, wilson_low, wilson_high, fired, runs."""
+    if freq.empty:
+        return _empty(title, "no finished runs yet")
+    df = freq.copy()
+    df["group"] = df[group].astype(str)
+    order = list(dict.fromkeys(df["group"]))
+    y = alt.Y("outcome:N", title=None, sort=list(dict.fromkeys(df["outcome"])))
+    offset = alt.YOffset("group:N", sort=order)
+    colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
+                       scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
+    tip = ["group:N", "outcome:N", "fired:Q", "runs:Q", alt.Tooltip("frequency:Q", format=".0%"),
+           alt.Tooltip("wilson_low:Q", format=".0%"), alt.Tooltip("wilson_high:Q", format=".0%")]
+    rule = alt.Chart(df).mark_rule(strokeWidth=2).encode(
+        x=alt.X("wilson_low:Q", title="frequency (95 % Wilson interval)", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")), x2="wilson_high:Q", y=y, yOffset=offset, color=colour, tooltip=tip)
+    point = alt.Chart(df).mark_point(filled=True, size=70).encode(x="frequency:Q", y=y, yOffset=offset, color=colour,
+                                                                 tooltip=tip)
+    return alt.layer(rule, point).properties(title=title, width=WIDTH, height=max(HEIGHT, 28 * len(df)))

@@ -21,6 +21,7 @@ import pandas as pd
 
 from runs.reports.charts import (RUN_CHARTS, RunFrames, as_flag, lab_shares_from, metric_distribution_chart,
                          outcome_flags, outcome_heatmap, run_charts)
+from market.outcomes import verdict_lines
 from runs.io import atomic_write_bytes, atomic_write_text
 
 REPORT = "report.html"
@@ -191,8 +192,9 @@ def _script_json(spec: dict) -> str:
 
 
 def render_html(title: str, sections: list[Section], facts: list[tuple[str, str]],
-                badges: list[str], png_links: bool = True) -> str:
-    """A self-contained HTML page: inline JS bundle, then one heading and vega-embed call per section."""
+                badges: list[str], png_links: bool = True, extra_html: str = "") -> str:
+    """A self-contained HTML page: inline JS bundle, facts, badges, ``extra_html`` (already escaped tables),
+    then one heading and vega-embed call per section."""
     bundle = js_bundle()
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
     chips = "".join(f'<span class="badge">{html.escape(b)}</span>' for b in badges) or \
@@ -209,12 +211,32 @@ def render_html(title: str, sections: list[Section], facts: list[tuple[str, str]
 <style>body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}}
 table{{border-collapse:collapse}}th,td{{text-align:left;padding:2px 12px 2px 0;font-size:14px}}
 .badge{{display:inline-block;background:#f58518;color:#fff;border-radius:12px;padding:3px 12px;margin:2px}}
-.none{{color:#888}}section{{margin:2em 0}}.png{{font-size:12px}}.caption{{color:#666;font-size:13px}}</style>
+.none{{color:#888}}section{{margin:2em 0}}.png{{font-size:12px}}.caption{{color:#666;font-size:13px}}
+table.data{{margin:1em 0}}table.data th,table.data td{{border-bottom:1px solid #ddd;font-size:13px}}
+table.data td.num{{text-align:right;font-variant-numeric:tabular-nums}}</style>
 <script>{bundle}</script></head>
 <body><h1>{html.escape(title)}</h1><table>{rows}</table><p>{chips}</p>
+{extra_html}
 {''.join(body)}
 </body></html>
 """
+
+
+def html_table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    """An escaped HTML table of ``df`` (``formats``: column → format spec for numbers; NaN shown as n/a)."""
+    formats = formats or {}
+
+    def cell(col: str, v) -> str:
+        if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+            return '<td class="num">n/a</td>'
+        if col in formats and isinstance(v, (int, float, np.integer, np.floating)):
+            return f'<td class="num">{html.escape(format(v, formats[col]))}</td>'
+        return f"<td>{html.escape(str(v))}</td>"
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(cell(c, v) for c, v in zip(df.columns, row)) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return f'<table class="data"><tr>{head}</tr>{body}</table>'
 
 
 def write_pngs(folder: Path, sections: list[Section], scale: float = 2.0) -> list[Path]:
@@ -239,6 +261,94 @@ def _run_facts(frames: RunFrames, manifest: dict) -> list[tuple[str, str]]:
     return [(k, v) for k, v in facts if v]
 
 
+MAX_BAND_POINTS = 8  # design points drawn with bands in one chart; more would be unreadable
+MAX_FREQUENCY_POINTS = 24
+
+
+def _read_verdicts(folder: Path) -> dict | None:
+    """outcomes.json of a run folder, or None when absent, unreadable or from before the current detectors."""
+    try:
+        data = json.loads((folder / "outcomes.json").read_text())
+    except (OSError, ValueError):
+        return None
+    keys = ("dumb_pipe", "loss_leading", "vertical_takeover")
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), dict) for k in keys):
+        return None
+    return data if "window" in data["dumb_pipe"] and "below_cost_not_chosen" in data["loss_leading"] else None
+
+
+def verdict_badges(verdicts: dict) -> list[str]:
+    """Badges of the outcomes that fired, from a verdicts dict (outcomes.json): dumb pipe (first round its
+    window qualified), each chosen spell (firm, rounds, recouped or not) and each vertical taken over."""
+    out = []
+    if verdicts["dumb_pipe"]["detected"]:
+        out.append(f"dumb pipe · since round {verdicts['dumb_pipe']['first_round']}")
+    for sp in verdicts["loss_leading"]["spells"]:
+        out.append(f"loss leading · {sp['firm']} rounds {sp['start']}–{sp['end']}"
+                   + (f" · recouped by {sp['recoup_round']}" if sp["recouped"] else ""))
+    for v, o in verdicts["vertical_takeover"]["verticals"].items():
+        if o["takeover"]:
+            out.append(f"vertical takeover · {v} since round {o['takeover_round']}")
+    return out
+
+
+def _point_labels(runs: pd.DataFrame, params: list[str]) -> pd.Series:
+    if not params:
+        return pd.Series("all runs", index=runs.index)
+    return runs["point"].astype(int).map(lambda p: f"p{p}") + ": " + runs[params].astype(str).apply(
+        lambda row: ", ".join(f"{k}={v}" for k, v in row.items()), axis=1)
+
+
+def replicate_sections(folder: Path, params: list[str]) -> tuple[list[Section], str]:
+    """A sweep's replicate-aware sections (from runs.csv and rounds.csv through ``load_sweep``): key series per
+    design point with median and 50/90 % bands over its replicates (the first :data:`MAX_BAND_POINTS` points),
+    and the outcome frequencies per point with 95 % Wilson intervals (chart for up to
+    :data:`MAX_FREQUENCY_POINTS` points, table for all). A replicate-only sweep is one point, "all runs"."""
+    from runs.compare.stats import bands
+    from runs.compare.summaries import INDEPENDENT_SHARE, KEY_SERIES, outcome_frequencies
+    from runs.reports.charts import band_chart, frequency_chart
+
+    try:
+        from runs.sweeps.sweep import load_sweep
+
+        runs, rounds = load_sweep(folder)
+    except (ImportError, ValueError, KeyError, OSError):
+        return [], ""
+    if runs.empty or "point" not in runs:
+        return [], ""
+    runs = runs.copy()  # runs.csv read column by column is fragmented
+    runs["point_label"] = _point_labels(runs, params)
+    freq = outcome_frequencies(runs, ["point", "point_label"])
+    sections, tables = [], ""
+    if len(freq):
+        shown = freq.assign(cell=[f"{k}/{n} ({f:.0%}) [{lo:.0%}, {hi:.0%}]" if n else "no run"
+                                  for k, n, f, lo, hi in zip(freq["fired"], freq["runs"], freq["frequency"],
+                                                             freq["wilson_low"], freq["wilson_high"])])
+        wide = shown.pivot_table(index="point_label", columns="outcome", values="cell", aggfunc="first",
+                                 sort=False).reset_index().rename(columns={"point_label": "design point"})
+        tables = ("<h2>Outcome frequencies per design point (fired/runs, 95 % Wilson interval)</h2>"
+                  + html_table(wide))
+        if freq["point"].nunique() <= MAX_FREQUENCY_POINTS:
+            sections.append(Section("frequency_by_point", "Outcome frequencies per design point",
+                                    frequency_chart(freq, "point_label", "Outcome frequencies (95 % Wilson intervals)")))
+    if not rounds.empty:
+        from market.outcomes import independent_share
+
+        rounds = rounds.assign(**{INDEPENDENT_SHARE: independent_share(rounds)})
+        labels = runs.drop_duplicates("point").set_index("point")["point_label"]
+        keep = sorted(rounds["point"].unique())[:MAX_BAND_POINTS]
+        sub = rounds[rounds["point"].isin(keep)].assign(point_label=lambda d: d["point"].map(labels))
+        cols = [c for c, _ in KEY_SERIES if c in sub.columns][:6]
+        note = (f"; the first {MAX_BAND_POINTS} of {rounds['point'].nunique()} design points"
+                if rounds["point"].nunique() > MAX_BAND_POINTS else "")
+        sections.insert(0, Section("bands_by_point", "Key series per design point: median, 50 % and 90 % bands",
+                                   band_chart(bands(sub, ["point_label", "round"], cols), "point_label",
+                                              "Key series over replicates", dict(KEY_SERIES)),
+                                   "Line: median over the point's replicates; dark band: 25th–75th percentile; "
+                                   f"light band: 5th–95th{note}."))
+    return sections, tables
+
+
 def write_report(folder: Path, *, png: bool = True, x: str | None = None, y: str | None = None) -> list[Path]:
     """Write ``report.html`` (+ ``figures/*.png`` unless ``png`` is False) into a run or sweep folder.
 
@@ -248,12 +358,15 @@ def write_report(folder: Path, *, png: bool = True, x: str | None = None, y: str
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder}: no such folder")
+    extra = ""
     if (folder / "runs.csv").is_file():
         runs = load_runs_table(folder)
         sections = sweep_sections(runs, x, y)
         params, outcomes, _ = sweep_columns(runs)
+        more, extra = replicate_sections(folder, params)
+        sections = more + sections
         title = f"tokenmarket sweep report: {folder.name}"
-        facts = [("runs", str(len(runs))), ("parameters", ", ".join(params)),
+        facts = [("runs", str(len(runs))), ("parameters", ", ".join(params) or "none (replicates only)"),
                  ("outcomes", ", ".join(outcomes) or "none recorded in runs.csv")]
         badges = [f"{o.removeprefix('outcome_').replace('_', ' ')}: {as_flag(runs[o]).mean():.0%} "
                   "of runs" for o in outcomes]
@@ -262,9 +375,15 @@ def write_report(folder: Path, *, png: bool = True, x: str | None = None, y: str
         sections = run_sections(frames)
         title = f"tokenmarket run report: {manifest.get('run_id', folder.name)}"
         facts = _run_facts(frames, manifest)
-        badges = [f"{name.replace('_', ' ')} · since round {r}" for name, r in outcome_flags(frames.model)]
+        verdicts = _read_verdicts(folder)
+        if verdicts is not None:
+            badges = verdict_badges(verdicts)
+            extra = "<h2>Outcome verdicts</h2>" + "".join(f"<p>{html.escape(line)}</p>"
+                                                         for line in verdict_lines(verdicts))
+        else:
+            badges = [f"{name.replace('_', ' ')} · since round {r}" for name, r in outcome_flags(frames.model)]
     else:
         raise ReportError(f"{folder}: not a run folder (no model.csv) nor a sweep folder (no runs.csv)")
     written = write_pngs(folder, sections) if png else []
-    atomic_write_text(folder / REPORT, render_html(title, sections, facts, badges, png_links=png))
+    atomic_write_text(folder / REPORT, render_html(title, sections, facts, badges, png_links=png, extra_html=extra))
     return [folder / REPORT, *written]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from market.outcomes import verdict_lines
 from market.simulate import RunResult
 
 
@@ -16,7 +17,7 @@ def _money(x: float) -> str:
 
 def firm_type_table(agents: pd.DataFrame, round_: int) -> pd.DataFrame:
     """Per firm type in ``round_``: firms alive, revenue and operating profit ($/month and annual run rate),
-    tokens served (Mtok/month), volume-weighted price and unit cost."""
+    tokens served (Mtok/month), volume-weighted price and unit cost. No rows when no firm is alive."""
     last = agents[(agents["round"] == round_) & agents["alive"]]
     rows = []
     for kind, g in last.groupby("type", sort=False):
@@ -29,11 +30,19 @@ def firm_type_table(agents: pd.DataFrame, round_: int) -> pd.DataFrame:
                          tokens_mtok_per_month=f"{tok:,.3g}",
                          price=f"{price:,.3g} {'$/month' if kind == 'wrapper' else '$/Mtok'}",
                          unit_cost=f"{unit:,.3g} {'$/month' if kind == 'wrapper' else '$/Mtok'}"))
-    return pd.DataFrame(rows).set_index("type")
+    return pd.DataFrame(rows, columns=["type", "firms", "revenue_per_month", "run_rate_per_year",
+                                       "operating_profit_per_month", "tokens_mtok_per_month", "price",
+                                       "unit_cost"]).set_index("type")
+
+
+def _firm_types(agents: pd.DataFrame, round_: int) -> str:
+    table = firm_type_table(agents, round_)
+    return "no firm alive" if table.empty else table.to_string()
 
 
 def summary_table(result: RunResult) -> str:
-    """Human-readable summary of a run: market figures of the first and last round and the firm-type table."""
+    """Human-readable summary of a run: market figures of the first and last round, one line per outcome verdict
+    and the firm-type table."""
     m = result.model
     first, last = m.iloc[0], m.iloc[-1]
     keys = [("API price ($/Mtok)", "api_price_usd_per_mtok", "{:.3g}"),
@@ -54,11 +63,11 @@ def summary_table(result: RunResult) -> str:
         else:
             a, b = fmt.format(first[col]), fmt.format(last[col])
         lines.append(f"{label:<36}{a:>14}{b:>14}")
-    flags = result.flags()
-    if flags:
-        lines += ["", "outcomes: " + ", ".join(f"{k} {'YES' if v else 'no'}" for k, v in flags.items())]
+    if result.outcomes.get("dumb_pipe") is not None:
+        lines += ["", f"outcomes at round {int(last['round'])} (market/outcomes.py; one line per verdict):",
+                  *(f"  {line}" for line in verdict_lines(result.outcomes))]
     lines += ["", f"by firm type, round {int(last['round'])} (price and unit cost: the firm's own list price and "
                   f"unit cost, weighted by all paid tokens it served, apps included; the API price above is "
                   f"per API token):",
-              firm_type_table(result.agents, int(last["round"])).to_string()]
+              _firm_types(result.agents, int(last["round"]))]
     return "\n".join(lines)

@@ -6,12 +6,12 @@ Both sides of each pair let firms choose; they differ in one condition. The clai
 review once a year, ``labs[].review_months``):
 * Q4/Q6 (investors' appetite): labs choose penetration at about a third of their conduct reviews under growth money
   (0.33) and an eighth under disciplined money (0.13): investors who pay for revenue make buying it pay more often.
-  Neither side trips the loss-leading detector: a penetration price is half the static best response, and best
-  responses sit several times above unit cost, so the price stays above cost.
-* Q5 (merger control): the detector reports a vertical takeover in 3 of 4 seeds with acquisitions allowed and in
-  none without; it counts an acquired wrapper as a wrapper gone, so the difference is the acquisitions themselves.
-  Labs build apps on both sides, a little more often under merger control (0.36 of vertical decisions against
-  0.28): some blocked purchases become builds.
+  The loss-leading detector (a below-cost price the firm chose, docs/outcomes.md) fires in 4 of 4 seeds under
+  growth money and 1 of 4 under disciplined money.
+* Q5 (merger control): acquisitions vanish under merger control and labs build on both sides, a little more often
+  under merger control (0.36 of vertical decisions against 0.28): some blocked purchases become builds. The
+  takeover detector counts only the labs' organic sales (acquired revenue apart) and fires in none of 4 seeds on
+  either side: at this scale and horizon the labs' own apps do not win a vertical.
 Tolerances: one seed of four for detector counts, 0.1 for choice shares.
 """
 
@@ -50,14 +50,15 @@ def test_growth_money_makes_penetration_pay_more_often_than_disciplined_money():
     growth, disciplined = _runs("api_war_growth_money"), _runs("api_war_disciplined_money")
     assert _share(growth, "api_conduct", "penetration") == pytest.approx(0.33, abs=0.1)
     assert _share(disciplined, "api_conduct", "penetration") == pytest.approx(0.13, abs=0.1)
-    for runs in (growth, disciplined):
-        assert _count(runs, "loss_leading") <= 1
+    assert _count(growth, "loss_leading") >= 3
+    assert _count(disciplined, "loss_leading") <= 2
 
 
-def test_merger_control_removes_the_takeovers_the_detector_counts():
+def test_merger_control_removes_acquisitions_and_no_side_shows_an_organic_takeover():
     allowed, control = _runs("baseline"), _runs("merger_control")
-    assert _count(allowed, "vertical_takeover") >= 2
-    assert _count(control, "vertical_takeover") <= 1
     assert _share(control, "vertical", "acquire") == 0.0
+    assert _share(allowed, "vertical", "acquire") == pytest.approx(0.34, abs=0.1)
     assert _share(allowed, "vertical", "build") == pytest.approx(0.28, abs=0.1)
     assert _share(control, "vertical", "build") == pytest.approx(0.36, abs=0.1)
+    for runs in (allowed, control):
+        assert _count(runs, "vertical_takeover") <= 1

@@ -151,6 +151,30 @@ def test_chart_data_is_per_firm_whatever_the_population():
             assert 0 < rows <= 5 * n_firms, (n, key, rows)  # ≤ markets × firms for one round
 
 
+def test_detectors_run_every_round_and_a_badge_appears_when_an_outcome_fires():
+    # Thresholds loosened so that the dumb pipe's window (2 months, both legs in 1) is met at once: the page must
+    # show the badge in the round the detector fires, without waiting for the end of the run.
+    model = app.PageMarket(**small())
+    loose = model.config.outcomes.model_copy(update=dict(dumb_pipe_window_months=2, dumb_pipe_hold_share=0.5,
+                                                         dumb_pipe_margin_max=1.0, dumb_pipe_independent_share_min=0.0))
+    model.config = model.config.model_copy(update={"outcomes": loose})
+
+    @solara.component
+    def Shown():
+        return app.Summary(model)
+
+    def badges() -> list[str]:
+        _, rc = solara.render(Shown(), handle_error=False)
+        return [c.widget.children[0] for c in rc.find(v.Chip, class_="outcome-badge ma-1")]
+
+    model.step()
+    assert badges() == [] and not model.frames().model["outcome_dumb_pipe"].any()
+    model.step()
+    assert badges() == ["dumb pipe · since round 2"]
+    assert model.frames().model["outcome_dumb_pipe"].tolist() == [False, True]
+    assert model.verdicts()["dumb_pipe"]["detected"]
+
+
 # ----------------------------------------------------------------------------------------------- page, no browser
 
 def render_page():

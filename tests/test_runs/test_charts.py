@@ -86,6 +86,16 @@ def test_gross_profit_share_two_layers_summing_to_one(run):
                                rtol=1e-9)
 
 
+def test_value_capture_by_owner_is_the_recorded_value_stacked_to_shares(run):
+    spec = charts.value_capture_chart(run.model).to_dict()
+    assert spec["mark"]["type"] == "area" and spec["encoding"]["y"]["stack"] == "normalize"
+    rows = pd.DataFrame(data_rows(spec))
+    assert len(rows) == 5 * len(run.model)
+    labs = rows[rows["owner"] == "labs (API and own apps)"].set_index("round")["usd"]
+    np.testing.assert_allclose(labs.values, run.model.set_index("round")["value_labs_usd"].clip(lower=0).values)
+    assert charts.value_capture_chart(run.model.drop(columns="value_labs_usd")).to_dict()["mark"]["type"] == "text"
+
+
 def test_lerner_chart_layers_lines_and_zero_rule(run):
     spec = charts.lerner_chart(run.model).to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule"]

@@ -154,7 +154,8 @@ def test_report_of_a_real_sweep_folder(tmp_path):
     assert main(["sweep", "--set", "customers.n_customers=1000", "--grid", "world.open_weight_lag_months=0,12",
                  "--replicates", "2", "--rounds", "3", "--workers", "1", "--out", str(out), "--quiet"]) == 0
     assert main(["report", str(out), "--no-png"]) == 0
-    dists = [s for s in embedded_specs((out / REPORT).read_text()) if "layer" in s]
+    dists = [s for s in embedded_specs((out / REPORT).read_text())
+             if "layer" in s and str(s.get("title", "")).endswith(" by world.open_weight_lag_months")]
     assert dists and all(s["layer"][0]["encoding"]["x"]["title"] == "world.open_weight_lag_months" for s in dists)
 
 
@@ -183,3 +184,46 @@ def test_report_renders_offline_in_chromium(run_dir):
         finally:
             browser.close()
     assert requested == [] and errors == []
+
+
+def test_run_report_shows_the_verdicts_of_outcomes_json(run_dir, tmp_path):
+    import shutil
+
+    from market.outcomes import verdict_lines
+
+    folder = tmp_path / "r"
+    shutil.copytree(run_dir, folder)
+    verdicts = json.loads((folder / "outcomes.json").read_text())
+    spell = dict(firm="lab_x", type="lab", funding="investor", start=2, end=4, months=3, ongoing=False, forced=False,
+                 months_below_avoidable_cost=1, subsidy_below_total_cost_usd=3e9,
+                 subsidy_below_avoidable_cost_usd=2e8, who_paid=dict(investors_usd=1e9, parent_usd=0.0,
+                                                                      own_cash_usd=2e9),
+                 cost_of_capital_per_year=0.25, pv_subsidy_usd=2.9e9, pv_excess_after_usd=3.1e9, recouped=True,
+                 recoup_round=5, recoup_status="recouped", firm_exited=False, exit_round=None)
+    verdicts["loss_leading"].update(detected=True, recouped=True, spells=[spell])
+    (folder / "outcomes.json").write_text(json.dumps(verdicts))
+    assert main(["report", str(folder), "--no-png"]) == 0
+    text = (folder / REPORT).read_text()
+    assert "Outcome verdicts" in text and "loss leading · lab_x rounds 2–4 · recouped by 5" in text
+    line = verdict_lines(verdicts)[1]
+    assert "lab_x chose below-cost prices in rounds 2–4" in line and "paid by investors $1.00B" in line
+    assert line.replace("'", "&#x27;") in text
+
+
+@pytest.mark.parametrize("grid", [["--grid", "world.open_weight_lag_months=0,12"], []], ids=["one-parameter", "replicates"])
+def test_sweep_report_has_bands_and_frequencies_per_point(tmp_path, grid):
+    out = tmp_path / "sw"
+    assert main(["sweep", "--set", "customers.n_customers=1000", *grid, "--replicates", "2", "--rounds", "3",
+                 "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    assert main(["report", str(out), "--no-png"]) == 0
+    text = (out / REPORT).read_text()
+    assert "Outcome frequencies per design point" in text
+    points = ["p0: world.open_weight_lag_months=0", "p1: world.open_weight_lag_months=12"] if grid else ["all runs"]
+    for label in points:
+        assert f"<td>{label}</td>" in text
+    assert text.count("0/2 (0%) [0%, 66%]") + text.count("1/2 (50%)") + text.count("2/2 (100%)") == 4 * len(points)
+    bands = [s for s in embedded_specs(text) if "facet" in s and "Key series over replicates" in json.dumps(s)]
+    assert len(bands) == 1
+    data = next(iter(bands[0]["datasets"].values()))
+    assert {d["point_label"] for d in data} == set(points) and {d["round"] for d in data} == {1, 2, 3}
+    assert all(d["q05"] <= d["median"] <= d["q95"] for d in data)
