@@ -70,7 +70,7 @@ def test_identical_competitive_providers_converge_to_unit_cost():
     # No wrappers, two identical providers hosting the open weights of one lab that prices its own API out of the
     # market and sells no apps (and whose model does not improve, so the published model stays the one hosts
     # serve), flat cost curve (no scale economies), hosts renting what their demand needs each month: Bertrand
-    # undercutting drives both prices to unit cost (rent and idle headroom included), within one 5 % step.
+    # undercutting drives prices to unit cost (rent and idle headroom included).
     cfg = build_config({}, {
         "labs": [{"name": "publisher", "plans": [], "free_tier": False,
                   "tiers": [{"name": "frontier", "price_usd_per_mtok": 1000.0}], "pricing": {"name": "cost_plus", "markup": 50.0}}],
@@ -79,14 +79,18 @@ def test_identical_competitive_providers_converge_to_unit_cost():
         "providers.opex_usd_per_month": 0.0, "providers.api_price_usd_per_mtok": 3.0,
         "world.scale_economies": False, "world.efficiency_gain_per_year": 0.0, "world.training_gain": 0.0,
         "world.data_gain": 0.0,
-        "world.usage_growth_per_year": 0.0, "customers.n_customers": 4000, "world.rounds": 80})
+        "world.usage_growth_per_year": 0.0, "customers.n_customers": 4000, "world.rounds": 80,
+        # Customers look around as often with news as without, so the hosts' forecast of this month's load (which
+        # counts the usual share of lookers) is unbiased and no host rents for a demand a price rise sends away.
+        **{f"customers.segments.{k}.reconsider_prob_news": p for k, p in enumerate((0.08, 0.12, 0.05))}})
     model = TokenMarket(cfg, rng=1)
     for _ in range(80):
         model.step()
-    for p in model.providers:
-        unit = p.last.unit_cost_usd_per_mtok
-        # (relative 1e-12: price and unit cost are computed along different float paths)
-        assert unit * (1 - 1e-12) <= p.api_price <= unit * 1.05 + 1e-9
+    # Learning by doing makes the identical hosts unequal (the one that served more serves cheaper): Bertrand with
+    # unequal costs, every price within one 5 % step of the higher unit cost, none more than a step below its own.
+    units = [p.last.unit_cost_usd_per_mtok for p in model.providers]
+    for p, unit in zip(model.providers, units):
+        assert unit / 1.05 <= p.api_price <= max(units) * 1.05
 
 
 def test_same_seed_same_rows_different_seed_different_rows():
