@@ -40,7 +40,10 @@ def test_calibrate_runs_end_to_end_on_the_real_model(tmp_path, capsys):
     trials = pd.read_csv(out / "trials.csv")
     assert list(trials["trial"]) == [0, 1, 2, 3] and (trials["state"] == "COMPLETE").all()
     fit = pd.read_csv(out / "fit.csv")
-    assert len(fit) == n_targets and fit["model"].notna().all()
+    # A target the best point's runs give no value for (at 5,000 customers a lab can sell no API tokens in the
+    # target's month) is reported "missing", never dropped; nearly all targets have a value.
+    assert len(fit) == n_targets and fit["model"].notna().mean() >= 0.9
+    assert (fit.loc[fit["model"].isna(), "verdict"] == "missing").all()
     assert set(fit["verdict"]) <= {"within", "below", "above", "missing"}
     ident = pd.read_csv(out / "identification.csv")
     assert (ident["section"] == "singular").sum() == 2
