@@ -147,7 +147,40 @@ class PiecewiseUse:
         return x1 if y1 == y0 else x0 + (x1 - x0) * (y0 - price) / (y0 - y1)
 
 
-Use = ConcaveUse | PiecewiseUse
+@dataclass(frozen=True)
+class EnvelopeUse:
+    """A use worth, at each GPU count, the most any of its ``parts`` is worth there: v(g) = max_i v_i(g).
+
+    Each part is non-increasing, so the GPUs worth more than a price are those of the part that wants most
+    (``gpus_above`` is the max of the parts'). Paid serving is one: its recent customers at their margin, and the
+    capacity the demand oracle's curves say would pay (``lab_uses``).
+
+    Raises:
+        ValueError: no parts.
+    """
+
+    name: str
+    parts: tuple[ConcaveUse | PiecewiseUse, ...]
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError(f"{self.name}: an envelope needs at least one part")
+
+    @property
+    def cap_gpus(self) -> float:
+        """GPUs beyond which no part is worth anything."""
+        return max(p.cap_gpus for p in self.parts)
+
+    def value_at(self, gpus: float) -> float:
+        """Marginal value ($/GPU-hour) of the last GPU at ``gpus``: the largest part's."""
+        return max(p.value_at(gpus) for p in self.parts)
+
+    def gpus_above(self, price: float) -> float:
+        """GPUs whose marginal value exceeds ``price``: the most any part wants."""
+        return max(p.gpus_above(price) for p in self.parts)
+
+
+Use = ConcaveUse | PiecewiseUse | EnvelopeUse
 
 
 @dataclass(frozen=True)
@@ -282,6 +315,41 @@ def paid_serving_use(price_usd_per_mtok: float, other_cost_usd_per_mtok: float, 
     return PiecewiseUse(name, (0.0, avg, peak), (m, m, 0.0))
 
 
+def paid_capacity_use(gross_usd, load_mtok, gpus, capacity_mtok, name: str = "paid") -> PiecewiseUse:
+    """Paid serving valued by the capacity shadow price the demand oracle's curves imply.
+
+    For each of K priced products and G candidate prices, ``gross_usd`` (K, G) is the lab's monthly revenue less
+    non-GPU marginal cost (plus any dynamic value of the volume) and ``load_mtok`` (K, G) the load on its paid
+    pool (reference-model Mtok/month) before any capacity limit, every other price held. With capacity c a full
+    pool serves a share c / load, so the best it can earn is Π*(c) = max over products and candidates of
+    gross · min(1, c / load) (one price re-optimised at a time: a lower bound on re-optimising them all). On the
+    GPU grid ``gpus`` (J,) with capacities ``capacity_mtok`` (J,), the g-th GPU of segment j is worth
+    (Π*(c_{j+1}) − Π*(c_j)) / ((g_{j+1} − g_j) · HOURS_PER_MONTH) per hour — a step, made non-increasing — and
+    nothing beyond the last point. The GPU's own cost is not subtracted (it is the shadow price λ).
+
+    Raises:
+        ValueError: shapes differ, the grid does not start at 0 or is not increasing, negative loads.
+    """
+    gross, load = np.atleast_2d(np.asarray(gross_usd, float)), np.atleast_2d(np.asarray(load_mtok, float))
+    g, c = np.asarray(gpus, float), np.asarray(capacity_mtok, float)
+    if gross.shape != load.shape or g.shape != c.shape or g.ndim != 1 or g.size < 2:
+        raise ValueError(f"gross_usd {gross.shape} and load_mtok {load.shape} must match; gpus {g.shape} and "
+                         f"capacity_mtok {c.shape} must match with at least 2 points")
+    if g[0] != 0 or np.any(np.diff(g) <= 0) or np.any(load < 0) or np.any(np.diff(c) < 0):
+        raise ValueError("gpus must start at 0 and increase, capacity_mtok must not decrease, loads must be >= 0")
+    flat_gross, flat_load = gross.ravel(), load.ravel()
+    share = np.where(flat_load[None, :] > 0, np.minimum(1.0, c[:, None] / np.maximum(flat_load[None, :], 1e-300)), 1.0)
+    best = np.maximum(0.0, (flat_gross[None, :] * share).max(axis=1))
+    best = np.maximum.accumulate(best)  # more capacity never forces a seller to earn less
+    values = np.minimum.accumulate(np.diff(best) / (np.diff(g) * HOURS_PER_MONTH))
+    xs = [0.0]
+    ys = [float(values[0])]
+    for j in range(values.size):
+        xs += [float(g[j + 1]), float(g[j + 1])]
+        ys += [float(values[j]), float(values[j + 1]) if j + 1 < values.size else 0.0]
+    return PiecewiseUse(name, tuple(xs), tuple(ys))
+
+
 def training_use(pv_per_quality_point_usd: float, training_gain: float, training_ref_gpus: float,
                  efficiency: float = 1.0, cap_gpus: float = math.inf, name: str = "training") -> ConcaveUse:
     """Training: marginal value = d(quality)/d(GPU) × d(PV of profit)/d(quality), per GPU-hour.
@@ -346,3 +414,161 @@ def inference_rd_use(pv_serving_cost_usd: float, rd_elasticity: float, rd_half_g
     _finite("rd_elasticity", rd_elasticity)
     ref = _finite("rd_half_gpu_months", rd_half_gpu_months, strict=True) + _finite("rd_stock_gpu_months", rd_stock_gpu_months)
     return ConcaveUse(name, pv_serving_cost_usd * rd_elasticity / HOURS_PER_MONTH, ref, 0.0, cap_gpus)
+
+
+# ------------------------------------------------------------------------------------------ a lab's decision
+
+@dataclass(frozen=True)
+class ComputeObservation:
+    """What a lab sees when it splits its fleet and orders GPUs (the market computes the numbers; the lab decides).
+
+    Fields (all ≥ 0 unless stated):
+        pv_per_quality_point_usd: PVq, $ per quality-index point: the present value of the profit a point of
+            quality brings at current prices (the demand oracle's finite difference, over the lab's horizon).
+        training_gain, training_ref_gpus: the quality curve of ``market.quality.quality_gain``.
+        training_multiplier: effective training compute per GPU (efficiency gains × the lab's training
+            efficiency), > 0.
+        data_gain, data_ref_mtok: the data term of the same curve (data_gain 0: no data flywheel).
+        paid_margin_usd_per_mtok: what a paid reference-model Mtok earns above its non-GPU marginal cost, plus its
+            dynamic value (learning by doing), $/Mtok.
+        paid_mtok_per_gpu_hour: reference-model Mtok a GPU-hour serves at full batching, > 0.
+        paid_average_gpus, paid_peak_gpus: GPUs for the paid pool's average demand and for its peak (≥ average).
+        free_mtok_per_gpu_hour: free-tier Mtok (real tokens) a GPU-hour serves, > 0.
+        free_demand_gpus: GPUs the free tier's demand needs at its peak (0: no free tier).
+        conversion_value_usd_per_mtok: PV of paid plans a free Mtok leads to, $/Mtok.
+        pv_serving_cost_usd: PV of the serving GPU bill over the lab's horizon, $ (prices inference R&D).
+        rd_elasticity, rd_half_gpu_months, rd_stock_gpu_months: the R&D curve of ``market.learning``.
+        rd_cap_gpus: the most GPUs R&D can use this month (inf: no limit).
+        owned_gpus: GPUs it owns now. arriving_gpus: GPUs ordered and due within the lead time.
+        survival_over_lead: share of today's owned GPUs still in service when an order placed now arrives, (0, 1].
+        budget_gpus: the largest fleet the lab can fund (the capital market's quote, its cash, its parent).
+        rent_usd_per_hour: the rental price now (its forecast of the rent: the rent persists).
+        owned_cost_usd_per_hour: what an owned GPU costs it per hour at its cost of capital (capital recovery
+            plus running cost).
+        growth_over_lead: expected growth factor of serving demand by the time an order arrives, ≥ 1.
+        paid_use: paid serving valued from the demand oracle's curves (``paid_capacity_use``), or None. Paid
+            serving is worth, at each GPU count, the larger of this and ``paid_margin_usd_per_mtok`` up to the
+            GPUs its recent demand needs (``paid_serving_use``): a lab serves the customers it has, and adds the
+            capacity its curves say would pay.
+    """
+
+    pv_per_quality_point_usd: float
+    training_gain: float
+    training_ref_gpus: float
+    training_multiplier: float
+    data_gain: float
+    data_ref_mtok: float
+    paid_margin_usd_per_mtok: float
+    paid_mtok_per_gpu_hour: float
+    paid_average_gpus: float
+    paid_peak_gpus: float
+    free_mtok_per_gpu_hour: float
+    free_demand_gpus: float
+    conversion_value_usd_per_mtok: float
+    pv_serving_cost_usd: float
+    rd_elasticity: float
+    rd_half_gpu_months: float
+    rd_stock_gpu_months: float
+    owned_gpus: float
+    arriving_gpus: float
+    survival_over_lead: float
+    budget_gpus: float
+    rent_usd_per_hour: float
+    owned_cost_usd_per_hour: float
+    growth_over_lead: float = 1.0
+    rd_cap_gpus: float = math.inf
+    paid_use: PiecewiseUse | None = None
+
+
+USE_NAMES = ("paid", "free", "training", "inference_rd")
+
+
+def lab_uses(obs: ComputeObservation, demand_factor: float = 1.0) -> tuple[Use, ...]:
+    """The lab's four uses (paid serving, free tier, training, inference R&D; ``USE_NAMES``) with serving demand
+    scaled by ``demand_factor`` (≥ 0; e.g. its growth over an order's lead time). See the use constructors."""
+    k = _finite("demand_factor", demand_factor)
+    paid = paid_serving_use(obs.paid_margin_usd_per_mtok, 0.0, obs.paid_mtok_per_gpu_hour,
+                            obs.paid_average_gpus * k, obs.paid_peak_gpus * k)
+    if obs.paid_use is not None:
+        paid = EnvelopeUse("paid", (paid, scaled_use(obs.paid_use, k)))
+    free = free_tier_use(obs.pv_per_quality_point_usd, obs.data_gain, obs.data_ref_mtok,
+                         obs.conversion_value_usd_per_mtok, obs.free_mtok_per_gpu_hour, obs.free_demand_gpus * k)
+    training = training_use(obs.pv_per_quality_point_usd, obs.training_gain, obs.training_ref_gpus,
+                            obs.training_multiplier)
+    rd = inference_rd_use(obs.pv_serving_cost_usd, obs.rd_elasticity, obs.rd_half_gpu_months,
+                          obs.rd_stock_gpu_months, obs.rd_cap_gpus)
+    return paid, free, training, rd
+
+
+def scaled_use(use: PiecewiseUse, factor: float) -> PiecewiseUse:
+    """``use`` with its GPUs scaled by ``factor`` (≥ 0): the same marginal values for a demand ``factor`` times
+    larger."""
+    if factor == 1.0:
+        return use
+    return PiecewiseUse(use.name, tuple(x * factor for x in use.gpus), use.values_usd_per_hour)
+
+
+def rental_schedule(uses: Sequence[Use], owned_gpus: float, budget_gpus: float,
+                    rents_usd_per_hour) -> tuple[np.ndarray, np.ndarray]:
+    """(rents (m,), GPUs (m,)): what the lab would rent at each rent ($/GPU-hour, > 0, increasing): the GPUs its
+    uses want at that rent beyond what it owns (``rental_demand_points``), never beyond what it can fund
+    (``budget_gpus`` less what it owns). Non-increasing in the rent: a demand schedule for the GPU market."""
+    rents = np.asarray(rents_usd_per_hour, float)
+    cap = max(0.0, _finite("budget_gpus", budget_gpus) - _finite("owned_gpus", owned_gpus))
+    return rents, np.minimum(rental_demand_points(uses, owned_gpus, rents), cap)
+
+
+def gpus_to_order(obs: ComputeObservation) -> float:
+    """GPUs to order now for delivery after the lead time (≥ 0).
+
+    Owning beats renting when the rent, expected to persist, exceeds what an owned GPU costs at the lab's cost
+    of capital (then ``market.gpu_market.value_of_buying`` is positive over the GPU's life). The lab then aims to
+    own, when the order arrives, the GPUs its lasting uses (``lasting_uses``) want at the owned cost with serving
+    demand grown over the lead time — never more than it can fund — and orders the gap left by its surviving
+    fleet and what is already on its way. When renting is cheaper it orders nothing and lets its owned fleet shrink (an owned GPU commits its
+    owner for its life; a rented one can be dropped each month).
+    """
+    if obs.rent_usd_per_hour < obs.owned_cost_usd_per_hour:
+        return 0.0
+    want = gpus_wanted(lasting_uses(lab_uses(obs, obs.growth_over_lead)), obs.owned_cost_usd_per_hour)
+    target = min(want, obs.budget_gpus)
+    return max(0.0, target - obs.owned_gpus * obs.survival_over_lead - obs.arriving_gpus)
+
+
+def lasting_uses(uses: Sequence[Use]) -> tuple[Use, ...]:
+    """The uses a lab owns GPUs for: all but inference R&D. R&D's value falls as its stock grows (a burst until
+    the stock is large, then little), so an owned GPU — committed for its life — would idle after it; the lab
+    rents for it instead (assumption)."""
+    return tuple(u for u in uses if u.name != "inference_rd")
+
+
+def fleet_budget_gpus(revenue_usd: float, other_costs_usd: float, cash_usd: float, fundable_usd: float,
+                      parent_budget_usd: float, budget_months: float, gpu_month_usd: float) -> float:
+    """The largest fleet (GPUs) a lab can fund: revenue plus its parent's budget plus (cash + what the capital
+    market would fund it now) spread over ``budget_months``, less its other monthly costs, at ``gpu_month_usd``
+    per GPU-month (all $ or $/month; cash may be negative). Raises ValueError for a non-positive GPU-month price
+    or horizon."""
+    price = _finite("gpu_month_usd", gpu_month_usd, strict=True)
+    months = _finite("budget_months", budget_months, strict=True)
+    money = (max(0.0, revenue_usd) + max(0.0, parent_budget_usd) + (max(0.0, cash_usd) + max(0.0, fundable_usd)) / months
+             - max(0.0, other_costs_usd))
+    return max(0.0, money / price)
+
+
+@dataclass(frozen=True)
+class ComputeDecision:
+    """A lab's compute decision of the month: its uses (split once the rent is known), its rental demand schedule
+    (rents (m,) $/GPU-hour, GPUs (m,)) and the GPUs it orders for delivery after its lead time."""
+
+    uses: tuple[Use, ...]
+    rents_usd_per_hour: np.ndarray
+    rental_gpus: np.ndarray
+    order_gpus: float
+
+
+def decide_compute(obs: ComputeObservation, rents_usd_per_hour) -> ComputeDecision:
+    """The lab's uses (``lab_uses``), what it would rent at each of ``rents_usd_per_hour`` (``rental_schedule``)
+    and what it orders (``gpus_to_order``)."""
+    uses = lab_uses(obs)
+    rents, gpus = rental_schedule(uses, obs.owned_gpus, obs.budget_gpus, rents_usd_per_hour)
+    return ComputeDecision(uses, rents, gpus, gpus_to_order(obs))

@@ -98,8 +98,8 @@ class Firm(mesa.Agent):
         return FundingObservation(self.cash_usd, burn_usd_per_month, now, ago)
 
     def runway_months(self) -> float:
-        """Months of cash left at last round's operating loss (``inf`` when not losing money)."""
-        burn = -self.last.operating_profit_usd
+        """Months of cash left at last round's cash burn (``inf`` when its cash flow is not negative)."""
+        burn = -self.last.cash_flow_usd
         return self.cash_usd / burn if burn > 0 else float("inf")
 
     def wants_to_raise(self, obs: FundingObservation, runway_trigger_months: float) -> bool:

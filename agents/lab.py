@@ -3,14 +3,15 @@ API per tier, a chat app with a free tier and paid plans, and optionally vertica
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import mesa
 
+from agents.compute import ComputeDecision, ComputeObservation, decide_compute, split_compute
 from agents.firms import Firm
 from agents.moves import ChooseByValue, VerticalEntry
 from agents.records import LabRound
-from agents.strategy import allocate_compute
 from agents.types import Product
 
 
@@ -18,8 +19,10 @@ class FrontierLab(Firm):
     """A frontier lab.
 
     State: model ``quality`` (index, 2025 frontier = 1) and its model line (``cfg.tiers``: size and quality
-    relative to the frontier model), owned ``gpus`` and their split into ``paid_gpus``, ``free_gpus`` and
-    ``training_gpus``, GPU orders in transit, prices (``tier_prices`` $/Mtok per tier, ``plan_prices`` $/month per
+    relative to the frontier model), its fleet ``gpus`` (``owned_gpus`` plus ``rented_gpus`` this month) and its
+    split into ``paid_gpus``, ``free_gpus``, ``training_gpus`` and ``rd_gpus`` (inference R&D) by marginal value
+    (``split``; ``gpu_value_usd_per_hour`` is the shadow price of a GPU-hour), GPU orders in transit
+    (``orders``: (round due, GPUs)), prices (``tier_prices`` $/Mtok per tier, ``plan_prices`` $/month per
     chat plan, ``vertical_plan_prices``: vertical → $/month per plan of its vertical app), vertical apps being
     built (``building``: vertical → launch round), its terms for rival wrappers in verticals it entered
     (``terms``: vertical → normal, surcharge or cut_off; ``surcharge``: vertical → extra share of the token price),
@@ -27,8 +30,9 @@ class FrontierLab(Firm):
     customers need to consider its apps). Its strategic state: ``conduct`` on its API (best_response, penetration,
     premium: it prices its API tiers at ``api_price_factor`` × the static best response), ``free_tier_size`` (off,
     small, large), ``publishing`` (whether it publishes its models as open weights).
-    Decisions: :meth:`decide_price` (per product), :meth:`allocate`, :meth:`order_capacity`, and its strategic
-    moves by the rules in ``rules`` (agents/moves.py: move → a rule choosing among forecast values).
+    Decisions: :meth:`decide_price` (per product), :meth:`decide_compute` (uses, rental schedule, GPU order; the
+    market clears the rent and the lab splits its fleet, :meth:`take_fleet`), and its strategic moves by the rules
+    in ``rules`` (agents/moves.py: move → a rule choosing among forecast values).
     """
 
     kind = "lab"
@@ -43,14 +47,21 @@ class FrontierLab(Firm):
         self.brand = brand
         self.quality = float(cfg.quality)
         self.skill = float(cfg.skill)
-        self.gpus = 0.0
+        self.gpus = self.owned_gpus = self.rented_gpus = 0.0
         self.orders: deque[tuple[int, float]] = deque()
+        self.compute: ComputeDecision | None = None
+        self.compute_observation: ComputeObservation | None = None
+        self.capacity_curves: dict[Product, tuple] = {}  # product → (gross $/month, load Mtok/month) per candidate
+        self.pv_quality_usd = math.nan
+        self.capex_usd = 0.0
+        self.split = None
+        self.gpu_value_usd_per_hour = math.nan
         self.tier_prices = [float(t.price_usd_per_mtok) for t in cfg.tiers]
         self.plan_prices = [float(p.price_usd_per_month) for p in cfg.plans]
         self.vertical_plans = tuple(vertical_plans)
         self.vertical_plan_prices: dict[str, list[float]] = {}
         self.offers_free_tier = bool(cfg.free_tier)
-        self.paid_gpus = self.free_gpus = self.training_gpus = 0.0
+        self.paid_gpus = self.free_gpus = self.training_gpus = self.rd_gpus = self.idle_gpus = 0.0
         self.building: dict[str, int] = {}
         self.surcharge: dict[str, float] = {}
         self.vertical_multiplier: dict[str, float] = {}
@@ -125,27 +136,32 @@ class FrontierLab(Firm):
 
     # ------------------------------------------------------------------------------------------ compute
 
-    def allocate(self, paid_need_gpus: float, free_need_gpus: float) -> None:
-        """Split the fleet between paid serving, the free tier and training (see ``allocate_compute``)."""
-        free_need = free_need_gpus if self.offers_free_tier else 0.0
-        self.paid_gpus, self.free_gpus, self.training_gpus = allocate_compute(
-            self.gpus, paid_need_gpus, free_need, self.cfg.min_training_share)
+    def decide_compute(self, obs: ComputeObservation, rents_usd_per_hour) -> ComputeDecision:
+        """Build its uses, its rental demand schedule at ``rents_usd_per_hour`` and its GPU order from ``obs``
+        (``agents.compute.decide_compute``); kept until the rent clears."""
+        self.compute = decide_compute(obs, rents_usd_per_hour)
+        return self.compute
 
-    def order_capacity(self, gpus_needed: float, now: int) -> float:
-        """Order GPUs so that fleet + orders in transit reach ``gpus_needed``; returns GPUs ordered.
+    def take_fleet(self, rented_gpus: float) -> None:
+        """With ``rented_gpus`` rented this month, split the fleet (owned + rented) among its uses so that their
+        marginal values are equal (``agents.compute.split_compute``); its shadow price becomes the value of a
+        GPU-hour to the lab; GPUs no use wants idle (``idle_gpus``)."""
+        self.rented_gpus = float(rented_gpus)
+        self.gpus = self.owned_gpus + self.rented_gpus
+        split = self.split = split_compute(self.gpus, self.compute.uses)
+        self.paid_gpus, self.free_gpus = split.of("paid"), split.of("free")
+        self.training_gpus, self.rd_gpus = split.of("training"), split.of("inference_rd")
+        self.idle_gpus = split.idle_gpus
+        self.gpu_value_usd_per_hour = split.shadow_price_usd_per_gpu_hour
 
-        Orders arrive after ``capacity_lead_months``; owned GPUs are never sold (idle capacity still costs).
-        """
-        in_transit = sum(n for _, n in self.orders)
-        order = max(0.0, gpus_needed - self.gpus - in_transit)
-        if order > 0:
-            self.orders.append((now + self.cfg.capacity_lead_months, order))
-        return order
-
-    def receive_capacity(self, now: int) -> float:
-        """Add orders due by round ``now`` to the fleet; returns GPUs received."""
+    def receive(self, now: int) -> float:
+        """Add the GPUs ordered for delivery by round ``now`` to the owned fleet; returns GPUs received."""
         got = 0.0
         while self.orders and self.orders[0][0] <= now:
             got += self.orders.popleft()[1]
-        self.gpus += got
+        self.owned_gpus += got
         return got
+
+    def in_transit(self) -> float:
+        """GPUs ordered and not yet delivered."""
+        return sum(n for _, n in self.orders)

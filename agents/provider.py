@@ -12,8 +12,9 @@ API = Product("api", tier=0)
 
 
 class LowVolumeProvider(Firm):
-    """An inference host: no model of its own (quality = the open-weight frontier), elastic rented GPUs, one API
-    priced in $/Mtok blended by its pricing rule (a best response by default)."""
+    """An inference host: no model of its own (it serves a published open model: its ``quality`` and
+    ``model_size``, × DeepSeek-V3's GPU time per token), GPUs rented each month (``gpus``), one API priced in
+    $/Mtok blended by its pricing rule (a best response by default)."""
 
     kind = "provider"
     record = ProviderRound
@@ -26,6 +27,7 @@ class LowVolumeProvider(Firm):
         self.skill = float(cfg.skill)
         self.api_price = float(cfg.api_price_usd_per_mtok)
         self.quality = 0.0
+        self.model_size = 1.0
         self.gpus = 0.0
 
     def products(self) -> list[Product]:

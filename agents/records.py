@@ -19,7 +19,10 @@ class FirmRound:
     """What every firm reports: revenue, variable cost, gross and operating profit, funding received ($/month).
 
     ``cost_usd`` is the variable cost of what it sold (serving GPUs, rented GPUs or token bills); operating profit
-    also takes fixed costs (opex, a lab's training and idle GPUs). ``round`` is −1 before the first settlement.
+    also takes fixed costs (opex, a lab's training, R&D and idle GPUs; owned GPUs count at their depreciation and
+    running cost). ``capex_usd`` is what the firm paid for GPUs delivered this month and ``depreciation_usd`` the
+    owned GPUs' cost charged in operating profit: cash flow = operating profit + depreciation − capex.
+    ``round`` is −1 before the first settlement.
     """
 
     round: int = -1
@@ -29,6 +32,13 @@ class FirmRound:
     opex_usd: float = 0.0
     operating_profit_usd: float = 0.0
     funding_inflow_usd: float = 0.0
+    capex_usd: float = 0.0
+    depreciation_usd: float = 0.0
+
+    @property
+    def cash_flow_usd(self) -> float:
+        """Operating cash flow after GPU purchases, $/month: operating profit + depreciation − capex."""
+        return self.operating_profit_usd + self.depreciation_usd - self.capex_usd
 
 
 @dataclass(frozen=True)
@@ -39,9 +49,10 @@ class LabRound(FirmRound):
     ``wrapper_bills_usd``; ``app_revenue_usd`` (chat plans and vertical apps). Tokens served: ``paid_tokens_mtok``
     (API, wrappers and apps), ``paid_equiv_mtok`` (the same weighted by model size: frontier-model equivalents),
     ``api_tokens_mtok`` (direct and wrappers'), ``api_equiv_mtok`` (the same in frontier-model equivalents),
-    ``app_tokens_mtok``, ``free_tokens_mtok``. Customers:
-    ``subscribers`` (paid plans and vertical apps), ``free_users``. GPU costs (fleet at the owned price):
-    ``gpu_cost_usd`` (whole fleet), ``paid_gpu_cost_usd``, ``free_gpu_cost_usd``, ``training_cost_usd``; the paid
+    ``app_tokens_mtok``, ``free_tokens_mtok``. Customers: ``subscribers`` (paid plans and vertical apps),
+    ``free_users``. GPU costs (owned GPUs at depreciation plus running cost, rented ones at the rent; each use at
+    the fleet's average cost per GPU-hour): ``gpu_cost_usd`` (whole fleet), ``rent_usd`` (of which rent),
+    ``paid_gpu_cost_usd``, ``free_gpu_cost_usd``, ``training_cost_usd``, ``rd_cost_usd`` (inference R&D); the paid
     pool's cost split by frontier-equivalent tokens into ``api_serving_cost_usd`` and ``app_serving_cost_usd``.
     ``unit_cost_usd_per_mtok``: paid GPU cost / paid frontier-equivalent tokens (idle capacity included; NaN
     without sales); ``marginal_cost_usd_per_mtok``: GPU cost of one more frontier-equivalent Mtok at full
@@ -65,6 +76,8 @@ class LabRound(FirmRound):
     paid_gpu_cost_usd: float = 0.0
     free_gpu_cost_usd: float = 0.0
     training_cost_usd: float = 0.0
+    rd_cost_usd: float = 0.0
+    rent_usd: float = 0.0
     api_serving_cost_usd: float = 0.0
     app_serving_cost_usd: float = 0.0
     unit_cost_usd_per_mtok: float = NAN

@@ -29,6 +29,8 @@ class Clearing:
         pool_demand: (P,) reference-model Mtok/month asked for (real units, after spill-over).
         pool_served: (P,) reference-model Mtok/month served (real units).
         spilled: customers (real) turned away and sent to their next choice.
+        pool_asked: (P,) reference-model Mtok/month asked for before anyone was turned away (real units): the
+            demand a seller's capacity would have had to serve (what it plans its GPUs on).
     """
 
     customers: np.ndarray
@@ -39,6 +41,13 @@ class Clearing:
     pool_demand: np.ndarray
     pool_served: np.ndarray
     spilled: float
+    pool_asked: np.ndarray | None = None
+
+    def asked(self, pool: int) -> float:
+        """Demand on ``pool`` before rationing, reference-model Mtok/month (real units); 0 for a pool opened
+        after this clearing."""
+        arr = self.pool_demand if self.pool_asked is None else self.pool_asked
+        return float(arr[pool]) if pool < arr.size else 0.0
 
     @property
     def offer_tokens(self) -> np.ndarray:
@@ -59,7 +68,7 @@ class Clearing:
 def pool_capacities(model) -> np.ndarray:
     """Capacity of every pool this round, reference-model Mtok/month in real units.
 
-    Labs: paid and free GPU shares of their fleet; providers: the rental cap (they rent on demand).
+    Labs: the paid and free GPUs of their compute split; providers: the GPUs they rented this month.
     """
     book = model.book
     cap = np.zeros(book.n_pools)
@@ -70,7 +79,7 @@ def pool_capacities(model) -> np.ndarray:
         if firm.kind == "lab":
             gpus = firm.free_gpus if kind == "free" else firm.paid_gpus
         else:
-            gpus = firm.cfg.max_gpus
+            gpus = firm.gpus
         cap[p] = costs.capacity_mtok_per_month(gpus, tech) if gpus > 0 else 0.0
     return cap
 
@@ -93,8 +102,9 @@ def clear_market(model, offers: demand.Offers, capacity_limited: bool = True) ->
     cap_real = pool_capacities(model) if capacity_limited else np.full(n_pools, np.inf)
     cap_sim = cap_real / w
     spilled = 0.0
+    asked = demand.pool_loads(offers.pool, tally.tokens.sum(axis=(0, 1)) * offers.size, n_pools)
     if capacity_limited:
-        load = demand.pool_loads(offers.pool, tally.tokens.sum(axis=(0, 1)) * offers.size, n_pools)
+        load = asked
         over = load > cap_sim * (1 + 1e-12)
         if over.any():
             blocked = _by_offer(over, offers, False)
@@ -107,4 +117,5 @@ def clear_market(model, offers: demand.Offers, capacity_limited: bool = True) ->
     share = _by_offer(demand.served_fraction(load, cap_sim), offers, 0.0)
     served = demand.pool_loads(offers.pool, offer_load * share, n_pools)
     return Clearing(customers=tally.customers, tokens=tally.tokens, overage=tally.overage, served_share=share,
-                    pool_capacity=cap_real, pool_demand=load * w, pool_served=served * w, spilled=spilled)
+                    pool_capacity=cap_real, pool_demand=load * w, pool_served=served * w, spilled=spilled,
+                    pool_asked=asked * w)

@@ -5,7 +5,7 @@ Each field carries ``unit`` and ``source`` metadata; ``source`` is a key of the 
 (``market/data/calibration.csv``) or ``"assumption: <reason>"``.
 
 Scenario files are TOML with the same nesting as :class:`MarketConfig`. Overrides use dotted paths
-(``world.gpu_price_usd_per_hour=3``, ``labs.0.skill=2``); ``__`` is accepted in place of ``.`` so that
+(``gpu_market.supply_share=0.5``, ``labs.0.skill=2``); ``__`` is accepted in place of ``.`` so that
 keyword arguments (``mesa.batch_run``, SolaraViz) can carry them.
 """
 
@@ -111,21 +111,16 @@ def _default_wrapper_plans() -> list[PlanConfig]:
             PlanConfig(name="ultra", cap_mtok=100.0, price_usd_per_month=200.0)]
 
 class WorldConfig(_Strict):
-    """Exogenous world: time, GPU prices, efficiency and usage trends, open-weight diffusion."""
+    """Exogenous world: time, efficiency and usage trends, how training and data raise quality."""
 
     rounds: int = F(60, "months", "assumption: five years, the horizon of the 2025 debate", "rounds to simulate", ge=1, le=1200)
-    gpu_owned_usd_per_hour: float = F(2.3, "$/GPU-hour", "h100_atcost_usd_per_gpu_hour_estimate", "all-in cost of an owned GPU", gt=0, le=50)
-    gpu_rent_usd_per_hour: float = F(2.95, "$/GPU-hour", "h100_median_posted_usd_per_hour", "on-demand rental price", gt=0, le=50)
-    gpu_price_change_per_year: float = F(-0.1, "fraction per year", "assumption: H100 rent fell from 2.99 (2024-10) toward the 1.65 break-even floor", "drift of GPU prices", ge=-0.9, le=2)
     efficiency_gain_per_year: float = F(0.3, "fraction per year", "assumption: well below google_gemini_serving_unit_cost_reduction_2025_pct (78 %), which bundles one-off model changes", "throughput gain per GPU", ge=0, le=5)
     usage_growth_per_year: float = F(0.5, "fraction per year", "assumption: tokens per user grow with agents/reasoning; chatgpt_wau_2024_08→2025_08 grew users 3.5×", "growth of token use per customer", ge=-0.5, le=10)
     training_gain: float = F(0.0144, "quality index per month", "assumption: a lab training on training_ref_gpus gains ≈ 0.12 a year (with data, ≈ 0.15: frontier scores rose ≈ 15 % a year 2023-25)", "quality gain per ln(1 + compute/ref)", ge=0, le=1)
-    training_ref_gpus: float = F(150_000, "GPU-equivalents", "assumption: LabConfig.training_gpus, a 2024 frontier lab's training compute", "training compute scale of diminishing returns", gt=0, le=1e8)
+    training_ref_gpus: float = F(150_000, "GPU-equivalents", "assumption: a 2024 frontier lab's training compute, ≈ $3B a year (press reports, not in the calibration table) at h100_atcost_usd_per_gpu_hour_estimate", "training compute scale of diminishing returns", gt=0, le=1e8)
     data_gain: float = F(0.0036, "quality index per month", "assumption: the free-tier data flywheel adds ≈ a fifth of the training gain", "quality gain per ln(1 + free tokens/ref)", ge=0, le=1)
     data_ref_mtok: float = F(5e7, "Mtok/month", "assumption: a large lab's free tier (≈ 50T tokens a month)", "free-tier volume scale of diminishing returns", gt=0, le=1e12)
     data_flywheel: bool = F(True, "switch", "DESIGN.md Q1", "free-tier usage improves the model")
-    open_weight_lag_months: int = F(6, "months", "assumption: DeepSeek-R1 (2025-01) matched o1 (2024-09) about four to six months later", "lag of the open-weight frontier", ge=0, le=120)
-    open_weight_quality_gap: float = F(0.05, "quality index", "assumption: open models trail closed ones by a little even after the lag", "gap below lagged frontier", ge=0, le=1)
     scale_economies: bool = F(True, "switch", "DESIGN.md Q2", "serving cost falls with volume (False: flat curve)")
 
 
@@ -225,25 +220,23 @@ class LabConfig(_Strict):
     name: str = F(..., "label", "label: names the lab in outputs", "lab name", allowed="text, unique among labs, not a provider's or wrapper's name (provider_N, <vertical>_wrapper_N)")
     funding: Literal["investor", "self_funded", "efficient"] = F("investor", "choice", "DESIGN.md Q6: who funds the losses", "funding type")
     quality: float = F(1.0, "quality index (2025 frontier = 1)", "assumption: normalised", "initial model quality", gt=0, le=10)
-    skill: float = F(1.0, "throughput multiplier", "costs.lab_tech (DeepSeek-style expert parallelism vs a tensor-parallel baseline)", "serving skill relative to the calibrated lab", gt=0, le=10)
+    skill: float = F(1.0, "throughput multiplier", "costs.lab_tech (DeepSeek-style expert parallelism vs a tensor-parallel baseline)", "serving skill at round 0 relative to the calibrated lab: places the lab on the learning curve (market/learning.py), from where it earns more", gt=0, le=10)
     compute_per_token: float = F(7.2, "× DeepSeek-V3 GPU time per token", "DERIVED: API GPU cost share 0.283 (openai_api_a100eq_gpus_estimate × openai_api_gpu_rent_usd_per_hour_estimate × 730 / openai_api_monthly_revenue_2024_06_usd) × 4.13 $/Mtok (price_gpt4o_2024_08_input_usd_per_m and price_gpt4o_2024_08_output_usd_per_m, blended) = 1.17 $/Mtok unit cost; ÷ 0.8 utilisation ÷ 0.129 $/Mtok DeepSeek marginal cost at 2.3 $/h", "size of the lab's model relative to DeepSeek-V3's", gt=0, le=100)
     cash_usd: float = F(5e9, "$", "assumption: order of a 2024-25 frontier-lab funding round", "initial cash", ge=0, le=1e13)
-    training_share: float = F(0.5, "fraction of GPUs", "assumption: labs report roughly half their compute on R&D/training", "training share the fleet is sized for (serving may take it down to min_training_share)", ge=0, le=0.95)
     tiers: list[TierConfig] = Field(default_factory=_default_tiers, min_length=1, max_length=4, description="the lab's model line: a frontier model first, then smaller ones")
     plans: list[PlanConfig] = Field(default_factory=_default_plans, max_length=4, description="paid plans of the lab's chat app (none: no paid app)")
     free_tier: bool = F(True, "switch", "assumption: every 2025 frontier lab's chat app had a free tier", "has a free tier on the menu: the lab sizes it (off, small, large) by value at its reviews, starting small (served by its smallest model)")
     pricing: PolicyConfig = Field(default_factory=PolicyConfig, description="how the lab sets its prices")
     brand_awareness: float = F(0.5, "fraction of AI-aware customers", "assumption: half of the people who use AI know a frontier lab's chat app at round 0", "share of AI-aware customers who know the lab's apps at round 0", ge=0, le=1)
     vertical_quality: dict[str, float] = F({}, "× quality in a vertical", "assumption: a lab's models may be better at one job than its overall quality says", "quality multiplier of the lab's models in a vertical (1 where absent)", allowed=f"{{{', '.join(VERTICALS)}}} → multiplier in (0, 5]")
-    training_gpus: float = F(150_000, "GPUs", "assumption: a 2024 frontier lab's training spend of ≈ $3B a year (press reports, not in the calibration table) at h100_atcost_usd_per_gpu_hour_estimate", "training compute a lab plans for at least, whatever its serving load", ge=0, le=1e8)
-    min_training_share: float = F(0.2, "fraction of GPUs", "assumption: labs protect a core of research compute", "training share that serving may not take", allowed="≤ training_share", ge=0, le=0.95)
     training_efficiency: float = F(1.0, "× effective training compute", "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU", "training compute multiplier", gt=0, le=100)
     vertical_build_cost_usd: float = F(5e8, "$", "assumption: a product team and go-to-market for a year", "cost of building a vertical app", ge=0, le=1e12)
     vertical_build_months: int = F(6, "months", "assumption: claude_code_launch_date came about two years after coding wrappers took off; building is faster", "time to launch a built vertical app", ge=0, le=60)
     vertical_app_multiplier: float = F(1.05, "× model quality", "assumption: a lab's own vertical app fits a little better than its raw model", "product multiplier of a lab's vertical app", gt=0, le=5)
     review_months: int = F(12, "months", "assumption: strategy is set once a year in the annual plan (budget cycle), the span a price campaign is forecast to run (moves.campaign_months); labs' reviews are staggered by their index; a scenario may set a shorter cycle", "months between a lab's strategic reviews (API conduct, vertical entry, terms for rival wrappers, free tier, publishing)", ge=1, le=120)
     capacity_lead_months: int = F(3, "months", "assumption: GPU delivery and data-centre build-out", "lead time of GPU orders", ge=0, le=36)
-    target_utilisation: float = F(0.8, "fraction", "deepseek_avg_over_peak_utilisation_derived", "utilisation the fleet is sized for", gt=0.05, le=1)
+    value_horizon_months: float = F(60.0, "months", "assumption: a lab plans over the five years investors forecast (capital.forecast_months), with no growth of demand in its forecast", "months over which a lab values a lasting gain (the profit of a quality point prices training; the serving bill it saves prices inference R&D)", ge=0, le=240)
+    quality_review_months: int = F(3, "months", "assumption: a lab re-estimates what a quality point is worth at quarterly strategy reviews, as wrappers review their sourcing (wrappers.review_months); the estimate is a strategic forecast on the demand oracle, run at review dates", "months between a lab's estimates of the present value of a quality point", ge=1, le=24)
     opex_usd_per_month: float = F(1e8, "$/month", "assumption: staff and overheads of a frontier lab", "fixed operating cost", ge=0, le=1e11)
     parent_budget_usd_per_month: float = F(0.0, "$/month", "alphabet_q2_2025_net_income_usd / 3 bounds what a parent can transfer", "parent transfer budget (self_funded and efficient labs)", ge=0, le=1e11)
 
@@ -266,12 +259,11 @@ class ProvidersConfig(_Strict):
     """Low-volume providers: host the best open-weight model on rented GPUs and price near cost."""
 
     n: int = F(4, "firms", "assumption: Together, Fireworks, DeepInfra and the long tail, in miniature", "number of providers", allowed="≤ max_n", ge=0, le=100)
-    skill: float = F(1.0, "throughput multiplier", "costs.provider_tech (NIM 2×H100 curve)", "serving skill", gt=0, le=10)
+    skill: float = F(1.0, "throughput multiplier", "costs.provider_tech (NIM 2×H100 curve)", "serving technique hosts have adopted at round 0 (1: off-the-shelf tensor parallelism); from there they learn by doing and adopt published techniques (market/learning.py)", gt=0, le=10)
     cash_usd: float = F(2e8, "$", "assumption: a Series B inference host (together_valuation_2024_03_usd)", "initial cash", ge=0, le=1e12)
     api_price_usd_per_mtok: float = F(0.88, "$/Mtok blended", "price_llama3_70b_together_input_usd_per_m", "initial price", gt=0, le=1000)
     policy: PolicyConfig = Field(default_factory=PolicyConfig, description="how hosts set their prices")
     opex_usd_per_month: float = F(2e6, "$/month", "assumption: a 100-person company", "fixed operating cost", ge=0, le=1e10)
-    max_gpus: int = F(20000, "GPUs", "assumption: what the rental market can lend one host", "rental cap", ge=1, le=10_000_000)
     entry: bool = F(True, "switch", "DESIGN.md §3 step 7: providers enter when expected margins are positive", "new providers may enter")
     entry_margin_min: float = F(0.15, "fraction", "assumption: a host needs 15 % over unit cost to cover opex and risk", "expected markup that triggers entry", ge=0, le=10)
     max_n: int = F(12, "firms", "assumption: a miniature market supports about a dozen hosts", "cap on providers alive", ge=0, le=100)
@@ -320,8 +312,8 @@ class FinanceConfig(_Strict):
     """Funding: when firms raise, from whom, and how much."""
 
     runway_trigger_months: float = F(6.0, "months", "assumption: firms raise with about six months of runway left", "raise when runway falls below", ge=0, le=120)
-    investor_appetite: float = F(0.7, "0 = disciplined … 1 = growth at any cost", "assumption: 2024-25 AI investors weighted growth well above margins", "investors fund when appetite × 6-month revenue growth + (1 − appetite) × operating margin ≥ 0", ge=0, le=1)
     raise_months_of_burn: float = F(18.0, "months", "assumption: a round buys 18 months of burn", "size of a round", gt=0, le=120)
+    fleet_budget_months: float = F(24.0, "months", "assumption: labs commit to fleets they can pay for two years", "months over which a lab spreads its cash and what the capital market would fund it when it sizes its GPU fleet", gt=0, le=240)
     max_raise_usd: float = F(4e10, "$", "assumption: the largest 2025 private rounds", "cap on one round", gt=0, le=1e13)
     cost_of_capital_investor: float = F(0.25, "fraction per year", "assumption: venture investors underwrite late-stage rounds at 20-30 % a year target returns", "cost of capital of investor-funded firms' owners", gt=0, le=2)
     cost_of_capital_self_funded: float = F(0.09, "fraction per year", "assumption: a large listed technology parent's weighted average cost of capital is about 8-10 % a year", "cost of capital of a parent-funded lab (the parent's hurdle rate)", gt=0, le=2)
@@ -358,6 +350,7 @@ class LearningConfig(_Strict):
     deepseek_cumulative_months: float = F(12.0, "months", "assumption: the calibrated lab's cumulative volume is a year at its published daily rate (deepseek_input_tokens_per_day plus deepseek_output_tokens_per_day)", "months of DeepSeek's Feb-2025 volume its skill and cache-hit rate were earned on", gt=0, le=120)
     rd_elasticity: float = F(0.244, "elasticity", "DERIVED: log2(nim_llama33_70b_2xh100_c250_throughput_tok_s / nim_llama33_70b_v150_saturated_tok_s) = log2(1.184): a year of a vendor's inference-software work (rd_half_gpu_months) bought 18 %", "exponent of skill in the inference-R&D stock", ge=0, le=2)
     rd_half_gpu_months: float = F(12000.0, "GPU-months", "assumption: an inference-software team runs about a thousand GPUs of experiments for a year", "scale H of the R&D stock: skill × 2^elasticity at H", gt=0, le=1e9)
+    rd_absorption: float = F(1.0, "× (stock + scale) per month", "assumption: research compute is limited by the people and ideas that use it; a team can at most about double its programme in a month", "most GPUs a lab can put into inference R&D in a month, as a multiple of its R&D stock plus rd_half_gpu_months", gt=0, le=100)
     deepseek_rd_gpu_months: float = F(12000.0, "GPU-months", "assumption: the calibrated lab has done a year of such research (rd_half_gpu_months)", "R&D stock of the calibrated lab", ge=0, le=1e9)
     cache_miss_floor: float = F(0.1, "fraction of input tokens", "assumption: some input is always new (the user's latest message, fresh documents)", "cache-miss rate at any volume", ge=0, lt=0.437)
     publication_lag_months: float = F(3.0, "months", "assumption: open-source engines reproduced DeepSeek's published expert-parallel serving (deepseek_decode_unit_nodes, 2025-02-28) by sglang_deepseek_output_tok_s_per_node (2025-05), about three months later", "months before a published technique can be adopted", ge=0, le=60)
@@ -374,6 +367,8 @@ class OpenWeightsConfig(_Strict):
     distill_cost_usd: float = F(5576000.0, "$", "deepseek_v3_training_cost_usd: a distilled model costs about one efficient training run", "cost of one distillation", ge=0, le=1e12)
     distill_lag_months: int = F(6, "months", "assumption: DeepSeek-R1 (2025-01) matched o1 (2024-09) about four to six months later", "age of the closed model a distillation copies", ge=0, le=120)
     distill_quality_gap: float = F(0.05, "quality index", "assumption: a distilled copy trails its teacher by a little", "quality lost in distillation", ge=0, le=1)
+    initial_quality: float = F(0.95, "quality index", "assumption: the best open model of mid-2024 (Llama 3.1, released 2024-07-23) trailed the closed frontier by a little (the 0.05 of distill_quality_gap)", "quality of the open model published before round 0 by a firm outside the model", ge=0, le=10)
+    initial_compute_per_token: float = F(1.0, "× DeepSeek-V3 GPU time per token", "assumption: a 70B dense model, which costs about DeepSeek-V3's GPU time per token on tensor parallelism (costs.deepseek_tech)", "size of the open model published before round 0", gt=0, le=100)
     distill_compute_per_token: float = F(1.0, "× DeepSeek-V3 GPU time per token", "assumption: distilled into a model the size of DeepSeek-V3", "size of a distilled model", gt=0, le=100)
 
 
@@ -384,7 +379,7 @@ class CapitalConfig(_Strict):
     ``finance.cost_of_capital_self_funded`` and ``finance.cost_of_capital_efficient``."""
 
     # strict=False for the tuple only (a TOML or JSON list is taken); each element stays a strict, finite number.
-    appetites: tuple[float, ...] = F((0.7,), "0 = DCF only … 1 = revenue multiple only", "assumption: 2024-25 AI investors weighted growth well above cash flows (as investor_appetite)", "appetite of each investor: weight on the revenue-multiple valuation", allowed="a list of numbers in [0, 1], at least one", strict=False, max_length=100)
+    appetites: tuple[float, ...] = F((0.7,), "0 = DCF only … 1 = revenue multiple only", "assumption: 2024-25 AI investors weighted growth well above cash flows", "appetite of each investor: weight on the revenue-multiple valuation", allowed="a list of numbers in [0, 1], at least one", strict=False, max_length=100)
     investor_capital_usd: float = F(4e10, "$ per round", "assumption: the largest 2025 private rounds (the cap on one round in finance)", "capital each investor can put into one round", gt=0, le=1e13)
     base_multiple: float = F(5.0, "× annual revenue", "assumption: mature software trades at about five times revenue", "revenue multiple at zero growth", ge=0, le=100)
     growth_multiple: float = F(4.0, "× annual revenue per unit of annual growth", "assumption: 2024-26 AI rounds priced 15-30 times run rate at 100-400 % annual growth (together_valuation_2024_03_usd, fireworks_arr_2026_02_usd), about 5 + 4 × growth", "increase of the multiple per 100 % annual growth", ge=0, le=100)
@@ -456,7 +451,7 @@ def _default_labs() -> list[LabConfig]:
         LabConfig(name="lab_efficient", funding="efficient", quality=0.93, cash_usd=1e9, compute_per_token=1.0,
                   brand_awareness=0.05, plans=[], opex_usd_per_month=1e7,
                   tiers=[TierConfig(name="frontier", price_usd_per_mtok=0.45)],
-                  training_share=0.3, training_efficiency=3.0, training_gpus=1e4,
+                  training_efficiency=3.0,
                   parent_budget_usd_per_month=1e8),
     ]
 
@@ -537,10 +532,6 @@ class MarketConfig(_Strict):
         for i, name in enumerate(names):
             if taken.match(name):
                 raise ValueError(f"labs.{i}.name: {name!r} is a provider's or wrapper's name; allowed: any other text")
-        for i, lab in enumerate(self.labs):
-            if lab.min_training_share > lab.training_share:
-                raise ValueError(f"labs.{i}.min_training_share: {lab.min_training_share} exceeds training_share = "
-                                 f"{lab.training_share}; allowed: ≤ training_share")
         return self
 
 
@@ -900,6 +891,8 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
                 else:
                     if node.get(part) is None:
                         node[part] = {}
+                    elif isinstance(node[part], tuple):  # a tuple field (capital.appetites): elements addressable
+                        node[part] = list(node[part])
                     elif not isinstance(node[part], (dict, list)):
                         raise ConfigError(f"{where}: set to {_shown(node[part])} by another override; a group "
                                           f"of fields cannot also take {key}")

@@ -31,13 +31,14 @@ def _provider_entry(model) -> None:
         return
     price = float((prices * tokens).sum() / tokens.sum())
     volume = float(tokens.sum() / (len(alive) + 1))
-    unit = float(costs.unit_cost_at_volume(volume, model.provider_tech, model.gpu_rent_usd_per_hour))
+    unit = float(costs.unit_cost_at_volume(volume, model.entrant_tech(volume), model.gpu_rent_usd_per_hour))
     profit = (price - unit) * volume - cfg.opex_usd_per_month
     if price > unit * (1.0 + cfg.entry_margin_min) and profit > 0:
         firm = LowVolumeProvider(model, f"provider_{len(model.providers) + 1}", cfg, model.config.pricing)
-        firm.api_price, firm.quality = price, model.open_weight_quality
+        firm.api_price, firm.expected_load_mtok = price, volume
         model.providers.append(firm)
         model.register_firm(firm)
+        model.choose_open_model(firm)
         model.book.add_seller(firm)
         model.recorder.event(model, "entry", firm, None, cfg.cash_usd)
 

@@ -47,7 +47,8 @@ from market.checks import check
 from market.costs import HOURS_PER_MONTH
 from market.objective import annuity_factor
 
-# The NVIDIA data-centre revenue rows of path_targets.csv (USD billion per fiscal quarter), oldest first.
+# The NVIDIA data-centre revenue rows of the dated paths (market/data/path_targets.csv; USD billion per fiscal
+# quarter), oldest first: the supply path is an input read from them, so they are no calibration target.
 NVIDIA_DC_REVENUE_KEYS: tuple[str, ...] = (
     "nvidia_dc_revenue_fy24_q1_derived", "nvidia_dc_revenue_fy24_q2", "nvidia_dc_revenue_fy25_q3",
     "nvidia_dc_revenue_fy26_q1", "nvidia_dc_revenue_fy26_q4", "nvidia_dc_revenue_fy27_q1")
@@ -132,8 +133,8 @@ def supply_path_from_revenue(points: Sequence[tuple[str, float]], usd_per_gpu: f
 
 def nvidia_supply_path(supply_share: float, usd_per_gpu: float | None = None,
                        growth_after_per_year: float = 0.0) -> SupplyPath:
-    """:func:`supply_path_from_revenue` on the ``NVIDIA_DC_REVENUE_KEYS`` rows (USD billion per quarter, dated by
-    their ``as_of`` quarter end) at ``usd_per_gpu`` (default `h100_msrp_usd`)."""
+    """:func:`supply_path_from_revenue` on the ``NVIDIA_DC_REVENUE_KEYS`` rows of the dated paths (USD billion per
+    quarter, dated by their ``as_of`` quarter end) at ``usd_per_gpu`` (default `h100_msrp_usd`)."""
     price = cal.value("h100_msrp_usd") if usd_per_gpu is None else usd_per_gpu
     points = [(path_targets.row(k)["as_of"], path_targets.value(k) * 1e9) for k in NVIDIA_DC_REVENUE_KEYS]
     return supply_path_from_revenue(points, price, supply_share, growth_after_per_year)

@@ -1,7 +1,7 @@
 """Double-entry ledger: every dollar has a payer and a payee (DESIGN.md §3, step 5).
 
-Firms' cash lives on the firm objects (``cash_usd``); outside parties (customers, GPU vendors, investors,
-parents, staff, creditors) are named external accounts. Every posting moves the same amount out of one account
+Firms' cash lives on the firm objects (``cash_usd``); outside parties (customers, GPU vendors, clouds that rent
+GPUs out, buyers of used GPUs, investors, parents, original owners, staff, creditors) are named external accounts. Every posting moves the same amount out of one account
 and into another, so the sum over all accounts — firms alive or exited, plus externals — is zero at all times.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-EXTERNAL = ("customers", "gpu_vendors", "investors", "parents", "staff", "creditors", "sellers_of_firms")
+EXTERNAL = ("customers", "gpu_vendors", "clouds", "gpu_buyers", "investors", "parents", "owners", "staff", "creditors",
+            "sellers_of_firms")
 
 
 class Ledger:

@@ -9,23 +9,25 @@ from typing import Any
 import mesa
 import numpy as np
 
+from agents.compute import ComputeDecision
 from agents.lab import FrontierLab
 from agents.provider import LowVolumeProvider
-from agents.strategy import affordable_gpus
 from agents.types import SourcingObservation
 from agents.wrapper import WrapperApp
-from market import costs, demand, objective
+from market import compute_split, costs, demand, learning, objective, skills
 from market.clearing import Clearing, clear_market
 from market.config import VERTICALS, MarketConfig, config_from
 from market.entry import enter
-from market.finance import fund_and_exit, investor_credit
+from market.finance import CapitalMarket, fund_and_exit
+from market.fleets import GpuMarket
 from market.ledger import Ledger
 from market.offers import OfferBook
+from market.open_weights import PublishedModel
 from market.threads import one_blas_thread
 from market.oracle import DemandOracle, DemandSample, SampleState, SegmentTerms
 from market.population import VectorPopulation
 from market.pricing import evaluate_prices, price_observation
-from market.quality import open_weight_quality, quality_gain
+from market.quality import distilled, host_choice, initial_registry, lab_model, quality_gain
 from market.recording import Recorder
 from market.reference import AgentPopulation
 from market.segments import news_between, nest_lambdas
@@ -56,11 +58,12 @@ class TokenMarket(mesa.Model):
         scenario: a shipped scenario name or TOML path (any other object, such as the one SolaraViz passes on
             reset, is ignored).
         rng: seed (int) for ``model.rng``; pass one explicitly, ``None`` is not reproducible.
-        **overrides: flat dotted (or ``__``-separated) config overrides, e.g. ``world__gpu_rent_usd_per_hour=3``,
+        **overrides: flat dotted (or ``__``-separated) config overrides, e.g. ``gpu_market__supply_share=0.5``,
             so that ``mesa.batch_run`` and SolaraViz can set parameters by keyword.
 
     Raises:
-        market.config.ConfigError: bad scenario or overrides (before anything is built).
+        market.config.ConfigError: bad scenario or overrides (before anything is built); a GPU supply that cannot
+            cover the labs' fleets at round 0 (``gpu_market.supply_share``, found at set-up).
     """
 
     def __init__(self, config: MarketConfig | None = None, *, scenario: Any = None, rng: Any = None,
@@ -78,15 +81,17 @@ class TokenMarket(mesa.Model):
         self.recorder = Recorder()
         w = config.world
         self.lab_tech = costs.lab_tech(scale_economies=w.scale_economies)
-        self.provider_tech = costs.provider_tech(skill=config.providers.skill, scale_economies=w.scale_economies)
-        self.gpu_owned_usd_per_hour = w.gpu_owned_usd_per_hour
-        self.gpu_rent_usd_per_hour = w.gpu_rent_usd_per_hour
+        self.provider_tech = costs.provider_tech(scale_economies=w.scale_economies)
         self.efficiency = 1.0
-        self._tech_cache: dict[tuple[int, float], costs.ServingTech] = {}
+        self._tech_cache: dict[int, costs.ServingTech] = {}
         self.usage_factor = 1.0
         self.frontier_history: list[float] = []
-        self.published_quality = 0.0  # best model ever published as open weights (it stays out there after an exit)
-        self.open_weight_quality = 0.0
+        self.gpus = GpuMarket(config.gpu_market)
+        self.capital = CapitalMarket(config.capital, config.finance)
+        self.learning_params = learning.params_from_config(config.learning)
+        self.skills: dict[int, learning.SkillState] = {}
+        self.publications: list[learning.Publication] = []
+        self.open_models = initial_registry(config.open_weights)
         self.lam = nest_lambdas(config.customers)
         self.threshold_cache: dict[int, tuple] = {}  # wrappers' sourcing thresholds, per review (market/pricing.py)
         self.population = make_population(self, config.customers, [lab.brand_awareness for lab in config.labs])
@@ -101,7 +106,7 @@ class TokenMarket(mesa.Model):
         self.firms_by_id: dict[int, Any] = {}
         for firm in (*self.labs, *self.providers):
             self.register_firm(firm, "parents" if firm.funding == "self_funded" else "investors")
-        self._update_open_weights()
+        self._open_weights_moves()
         self.wrappers: list[WrapperApp] = []
         wrapper_rate = objective.monthly_rate(config.finance.cost_of_capital_investor)
         for vertical, count in config.wrappers.per_vertical.items():
@@ -147,8 +152,9 @@ class TokenMarket(mesa.Model):
 
     @one_blas_thread
     def _initial_market(self) -> None:
-        """Wrappers pick an upstream, everyone aware of AI chooses once at the initial prices, and fleets are
-        sized to that demand."""
+        """Wrappers pick an upstream, everyone aware of AI chooses once at the initial prices, and the GPU market
+        starts from that demand: labs' owned fleets, the rentable stock, the round-0 rent and splits
+        (``market.fleets.GpuMarket.start``)."""
         self.last_api_tokens_mtok = 0.0
         self.offer_customers = self.offer_tokens = np.zeros(0)
         self.tally_users = np.zeros((self.population.n_segments, len(self.labs)))
@@ -162,12 +168,10 @@ class TokenMarket(mesa.Model):
         self.population.choose_all(offers, self.usage_factor, self.rng)
         clearing = clear_market(self, offers, capacity_limited=False)
         self._tally(clearing)
-        for lab in self.labs:
-            paid, free = self.gpu_needs(lab, clearing)
-            lab.gpus = self.fleet_wanted(lab, paid + free)
-            lab.allocate(paid, free)
         self.last_clearing = clearing
-        evaluate_prices(self, record=False)
+        self.oracle = self.oracle_now(self.current_offers)
+        self.gpus.start(self, clearing)
+        evaluate_prices(self, record=False, oracle=self.oracle)
 
     # ------------------------------------------------------------------------------------------ the round
 
@@ -176,15 +180,15 @@ class TokenMarket(mesa.Model):
         """One month, in the order of docs/design.md ("One round")."""
         self.round += 1
         previous = self.current_offers
-        self._world_moves()                          # 1. prices of inputs, efficiency, usage, arrivals, awareness
-        offers = self._firms_decide()                # 3. moves, prices, compute, capacity, sourcing
+        self._world_moves()                          # 1. GPU deliveries, efficiency, usage, open weights, awareness
+        offers = self._firms_decide()                # 3. moves, prices, sourcing; rent cleared, compute split
         news = news_between(previous, offers, self.config.customers.news_price_change)
         self.population.reconsider(offers, self.usage_factor, self.rng, news)  # 4. nested logit choice
         clearing = clear_market(self, offers)        # 5. capacity, rationing, spill-over
         self._tally(clearing)
         settle(self, offers, clearing)               # 6. revenues, GPU cost, token bills, opex
-        self._learn()                                # 7. quality from training and data; product investment
-        fund_and_exit(self)                          # 8. funding rounds, parent transfers, exits
+        self._learn()                                # 7. quality, skill and caching, publications; product
+        fund_and_exit(self)                          # 8. capital market: rounds, parents; exits sell assets
         enter(self)                                  #    entry where expected margins are positive
         self.moves.after_settlement(self)            #    firms' figures for forecasts; forecast errors due
         self.recorder.record(self, offers, clearing)  # 9. rows of model.csv / agents.csv / events.csv
@@ -197,14 +201,11 @@ class TokenMarket(mesa.Model):
         w, years = self.config.world, self.round / 12.0
         self.efficiency = (1.0 + w.efficiency_gain_per_year) ** years
         self.usage_factor = (1.0 + w.usage_growth_per_year) ** years
-        drift = (1.0 + w.gpu_price_change_per_year) ** years
-        self.gpu_owned_usd_per_hour = w.gpu_owned_usd_per_hour * drift
-        self.gpu_rent_usd_per_hour = w.gpu_rent_usd_per_hour * drift
+        self._tech_cache.clear()
+        self.gpus.world_moves(self)
         for lab in self.alive(self.labs):
-            lab.gpus *= 1.0 - 1.0 / 48.0  # assumption: four-year GPU life, retired evenly
-            lab.receive_capacity(self.round)
             launch_due_apps(self, lab)
-        self._update_open_weights()
+        self._open_weights_moves()
         for wrapper in self.alive(self.wrappers):
             if wrapper.complete_switch(self.round):
                 self.ledger.post(wrapper, "staff", wrapper.cfg.switch_cost_usd, "upstream_switch")
@@ -213,15 +214,54 @@ class TokenMarket(mesa.Model):
         users = self.segment_offer_counts.sum(axis=1)
         self.population.spread_awareness(users, self.tally_users, self.config.customers, self.rng)
 
-    def _update_open_weights(self) -> None:
-        w = self.config.world
+    def _open_weights_moves(self) -> None:
+        """The closed frontier of the month joins its history; an outside distiller copies it if distillation is
+        on and pays (``market.quality.distilled``); every host picks the published model it serves."""
+        cfg = self.config.open_weights
         alive = self.alive(self.labs)
         previous = self.frontier_history[-1] if self.frontier_history else 0.0
         self.frontier_history.append(max((lab.quality for lab in alive), default=previous))
-        self.open_weight_quality = open_weight_quality(self.frontier_history, w.open_weight_lag_months,
-                                                       w.open_weight_quality_gap, self.published_quality)
+        made = distilled(self.open_models, self.frontier_history, self.round, cfg)
+        if made is not None:
+            self.open_models = self.open_models.publish(made[0])
+            self.recorder.event(self, "distillation", None, None, made[1])
         for p in self.alive(self.providers):
-            p.quality = self.open_weight_quality
+            self.choose_open_model(p)
+
+    def choose_open_model(self, host) -> None:
+        """``host`` serves the published model with the most quality^k per $ of its serving cost
+        (``market.quality.host_choice``); its quality and model size follow."""
+        # The ranking is quality^k / (base × size^e): the host's own base cost scales every model alike, so its last
+        # unit cost (any positive number before it has one) does.
+        unit = host.last.unit_cost_usd_per_mtok
+        base = unit / host.model_size ** self.config.open_weights.cost_exponent if np.isfinite(unit) and unit > 0 else 1.0
+        chosen = host_choice(self.open_models, self.round, base, self.config.open_weights)
+        if chosen is not None and (chosen.quality, chosen.compute_per_token) != (host.quality, host.model_size):
+            host.quality, host.model_size = chosen.quality, chosen.compute_per_token
+            self._tech_cache.pop(host.unique_id, None)
+
+    @property
+    def open_weight_quality(self) -> float:
+        """Quality of the best open model hosts can serve this round (index)."""
+        return self.open_models.best_quality(self.round, self.config.open_weights.release_lag_months)
+
+    @property
+    def gpu_rent_usd_per_hour(self) -> float:
+        """This month's GPU rent ($/GPU-hour, cleared by the GPU market)."""
+        return self.gpus.rent
+
+    def publish_weights(self, lab) -> PublishedModel:
+        """``lab`` publishes its frontier model as open weights (hosts may serve it after
+        ``open_weights.release_lag_months``) and its serving technique with it (hosts may adopt it after
+        ``learning.publication_lag_months``); the mechanism the lab's publishing decision calls. Returns the
+        published model; records an ``open_weight_release`` event."""
+        model = lab_model(lab, self.round)
+        self.open_models = self.open_models.publish(model)
+        lab.published_quality = lab.quality
+        self.publications.append(learning.publication_of(self.skill_state(lab), self.learning_params,
+                                                         lab.unique_id, self.round))
+        self.recorder.event(self, "open_weight_release", lab, None, lab.quality, "quality")
+        return model
 
     def oracle_now(self, offers: demand.Offers) -> DemandOracle:
         """The demand oracle on ``offers`` with the sampled customers' current holdings (market/oracle.py)."""
@@ -246,7 +286,6 @@ class TokenMarket(mesa.Model):
         rebuilt on the new prices and every product's curve evaluated (next month's pricing, this month's
         deviation gains)."""
         firms = self.alive([*self.labs, *self.providers, *self.wrappers])
-        growth = (1.0 + self.config.world.usage_growth_per_year)
         self.current_offers = self.book.build()
         for i in self.rng.permutation(len(firms)):
             firm = firms[i]
@@ -258,15 +297,21 @@ class TokenMarket(mesa.Model):
                 self._maybe_review(firm)
             for product in firm.products():
                 firm.decide_price(product, price_observation(self, firm, product))
-            if isinstance(firm, FrontierLab):
-                paid, free = self.gpu_needs(firm, self.last_clearing)
-                firm.allocate(paid, free)
-                ahead = growth ** (firm.cfg.capacity_lead_months / 12)
-                wanted = self.fleet_wanted(firm, (paid + free) * ahead)
-                firm.order_capacity(min(wanted, self.affordable_fleet(firm)), self.round)
         self.current_offers = self.book.build()
-        evaluate_prices(self)
+        self.oracle = self.oracle_now(self.current_offers)
+        self.gpus.decide(self)
+        evaluate_prices(self, oracle=self.oracle)
         return self.current_offers
+
+    def compute_decision(self, lab: FrontierLab, clearing: Clearing, initial: bool = False) -> ComputeDecision:
+        """``lab``'s compute decision from its observation (``market.compute_split.observation``): its uses, its
+        rental schedule at the GPU market's rents and its GPU order. ``initial`` (set-up): the lab arrives with the
+        fleet it has, unlimited by funding, and its R&D stock at the calibration point (no R&D before round 1)."""
+        obs = compute_split.observation(self, lab, clearing)
+        if initial:
+            obs = dataclasses.replace(obs, budget_gpus=float("inf"), pv_serving_cost_usd=0.0)
+        lab.compute_observation = obs
+        return lab.decide_compute(obs, self.gpus.rents)
 
     def _maybe_review(self, wrapper: WrapperApp) -> None:
         every = self.config.wrappers.review_months
@@ -296,15 +341,22 @@ class TokenMarket(mesa.Model):
                     self.oracle = self.oracle_now(offers)
 
     def _learn(self) -> None:
+        """Step 7: quality from training and free-tier data; skill and caching from served volume, inference R&D
+        and adopted publications (``market.learning.advance``); weights published; wrappers' product work."""
         w = self.config.world
         for lab in self.alive(self.labs):
             compute = lab.training_gpus * self.efficiency * lab.cfg.training_efficiency
             lab.quality += quality_gain(compute, lab.last.free_tokens_mtok, w.training_gain,
                                         w.training_ref_gpus, w.data_gain, w.data_ref_mtok, w.data_flywheel)
+            # A lab that plays ``publish`` (its strategic move, market/moves/review.py) releases each model that is
+            # 0.05 of quality above what it last published.
             if lab.publishing and lab.quality >= lab.published_quality + 0.05:
-                lab.published_quality = lab.quality
-                self.published_quality = max(self.published_quality, lab.quality)
-                self.recorder.event(self, "open_weight_release", lab, None, lab.quality, "quality")
+                self.publish_weights(lab)
+        for firm in self.alive([*self.labs, *self.providers]):
+            served = firm.last.paid_tokens_mtok + getattr(firm.last, "free_tokens_mtok", 0.0)
+            self.skills[firm.unique_id] = learning.advance(self.skill_state(firm), served, getattr(firm, "rd_gpus", 0.0),
+                                                           self.publications, self.round, self.learning_params)
+        self._tech_cache.clear()
         for wrapper in self.alive(self.wrappers):
             spend = wrapper.invest(wrapper.last.gross_profit_usd, wrapper.runway_months())
             if spend > 0:
@@ -332,51 +384,61 @@ class TokenMarket(mesa.Model):
         return [f for f in firms if f.alive]
 
     def register_firm(self, firm, source: str = "investors") -> None:
-        """Open the firm's ledger account (its initial cash comes from ``source``) and index it by id."""
+        """Open the firm's ledger account (its initial cash comes from ``source``) and its books with the capital
+        market, give a seller its starting know-how (``market.skills``), and index it by id."""
         self.ledger.open(firm, firm.cash_usd, source)
+        self.capital.open(firm)
+        if isinstance(firm, FrontierLab):
+            self.skills[firm.unique_id] = skills.initial_lab_state(firm.cfg.skill, self.learning_params,
+                                                                   self.config.learning.deepseek_rd_gpu_months)
+        elif isinstance(firm, LowVolumeProvider):
+            self.skills[firm.unique_id] = self._new_host_state()
         self.firms_by_id[firm.unique_id] = firm
+
+    def _new_host_state(self) -> learning.SkillState:
+        """A new host's know-how: ``providers.skill`` adopted, and what has been published so far (an entrant
+        downloads the open-source serving engines)."""
+        state = skills.initial_host_state(self.config.providers.skill)
+        adopt, hit = learning.reachable(self.publications, self.round, self.learning_params.publication_lag_months)
+        return dataclasses.replace(state, adopted_skill=max(state.adopted_skill, adopt), adopted_cache_hit_rate=hit)
+
+    def skill_state(self, firm) -> learning.SkillState:
+        """The firm's serving know-how (``market.learning.SkillState``)."""
+        return self.skills[firm.unique_id]
+
+    def gpu_value_usd_per_hour(self, firm) -> float:
+        """What one more GPU-hour costs the firm at the margin ($/GPU-hour): a lab's shadow price of a GPU-hour
+        (its compute split; the rent before its first split), a host's rent."""
+        if isinstance(firm, FrontierLab) and np.isfinite(firm.gpu_value_usd_per_hour):
+            return firm.gpu_value_usd_per_hour
+        return self.gpus.rent
 
     def agent_by_id(self, unique_id: int):
         """The firm with ``unique_id`` (alive, exited or acquired), or None."""
         return self.firms_by_id.get(unique_id)
 
     def tech_of(self, firm) -> costs.ServingTech:
-        """Serving technology of a lab or provider this round (skill × efficiency gains)."""
-        key = (firm.unique_id, self.efficiency)
-        tech = self._tech_cache.get(key)
+        """Serving technology of a lab or provider this round: its earned skill and cache-hit rate with the
+        world's efficiency gains, for its model's size (``market.skills``)."""
+        tech = self._tech_cache.get(firm.unique_id)
         if tech is None:
+            state, params = self.skill_state(firm), self.learning_params
             if isinstance(firm, FrontierLab):
-                skill = self.lab_tech.skill * firm.skill * self.efficiency / firm.cfg.compute_per_token
-                tech = dataclasses.replace(self.lab_tech, skill=skill)
+                tech = skills.lab_tech(self.lab_tech, state, params, self.efficiency, firm.cfg.compute_per_token)
             else:
-                tech = dataclasses.replace(self.provider_tech, skill=self.provider_tech.skill * self.efficiency)
-            if len(self._tech_cache) > 4096:  # efficiency moves every round: old entries are never asked again
-                self._tech_cache.clear()
-            self._tech_cache[key] = tech
+                expected = max(firm.last.api_tokens_mtok, getattr(firm, "expected_load_mtok", 0.0))
+                tech = skills.host_tech(self.provider_tech, self.lab_tech, state, params, self.efficiency,
+                                        firm.model_size, self.config.open_weights.cost_exponent, expected)
+            self._tech_cache[firm.unique_id] = tech
         return tech
 
-    def gpu_needs(self, lab: FrontierLab, clearing: Clearing) -> tuple[float, float]:
-        """GPUs (paid, free tier) that serve last round's demand (served + unserved) at target utilisation."""
-        tech = self.tech_of(lab)
-        util = lab.cfg.target_utilisation
-        paid = costs.gpus_required(clearing.pool_demand[self.book.paid_pool[lab.unique_id]], tech) / util
-        free = costs.gpus_required(clearing.pool_demand[self.book.free_pool[lab.unique_id]], tech) / util
-        return float(paid), float(free)
-
-    def fleet_wanted(self, lab: FrontierLab, serving_gpus: float) -> float:
-        """Fleet (GPUs) a lab plans for: serving plus training, the latter its target share of the fleet but at
-        least its planned training cluster (``training_gpus``)."""
-        share = lab.cfg.training_share
-        training = max(lab.cfg.training_gpus, serving_gpus * share / max(1e-9, 1.0 - share))
-        return serving_gpus + training
-
-    def affordable_fleet(self, lab: FrontierLab) -> float:
-        """Largest fleet (GPUs) the lab can commit to: revenue + parent budget + (cash + what investors would lend
-        now) over 24 months, after opex."""
-        parent = lab.cfg.parent_budget_usd_per_month if lab.funding in ("self_funded", "efficient") else 0.0
-        return affordable_gpus(lab.last.revenue_usd, lab.cash_usd, parent,
-                               self.gpu_owned_usd_per_hour * costs.HOURS_PER_MONTH, lab.cfg.opex_usd_per_month,
-                               credit_usd=investor_credit(self, lab))
+    def entrant_tech(self, expected_mtok: float) -> costs.ServingTech:
+        """The serving technology a new host would have for ``expected_mtok`` Mtok a month: no volume or research
+        yet, the techniques published so far adopted, serving the model hosts serve now (the first host's)."""
+        state = self._new_host_state()
+        size = next((p.model_size for p in self.alive(self.providers)), self.config.open_weights.initial_compute_per_token)
+        return skills.host_tech(self.provider_tech, self.lab_tech, state, self.learning_params, self.efficiency, size,
+                                self.config.open_weights.cost_exponent, expected_mtok)
 
 
 def _with(config: MarketConfig, overrides: dict[str, Any]) -> MarketConfig:

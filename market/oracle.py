@@ -296,8 +296,8 @@ class DemandOracle:
 
     # ------------------------------------------------------------------------------------------ profit
 
-    def curves(self, views: dict[int, FirmView], products: list[tuple[int, int, int | None, np.ndarray]]
-               ) -> list[np.ndarray]:
+    def curves(self, views: dict[int, FirmView], products: list[tuple[int, int, int | None, np.ndarray]],
+               loads: list | None = None) -> list[np.ndarray]:
         """Profit curves of many products at once, against the current terms of every other offer.
 
         Args: views: each seller's :class:`FirmView` by firm id; products: (firm id, offer id j, API tier or None,
@@ -306,7 +306,9 @@ class DemandOracle:
         can serve. The probabilities of the seller's other offers move with j's price through j's nest sums
         (module docstring); what wrappers buy from the seller is held at its current level except that, when j is
         the API tier they buy, its margin and their choice of supplier (``WrapperLink.stay_below``) move with the
-        price.
+        price. If ``loads`` is a list, it receives per product the (profit before the capacity limit $/month,
+        load on the paid pool reference-Mtok/month) at each candidate price, so that a caller can rescale the
+        curve to another capacity (a lab's capacity shadow price, market/compute_split.py).
         """
         p_all = self.probabilities(np.arange(self.offers.n)) if self.offers.n else np.zeros((0, self.sample.size))
         w = self.w
@@ -417,7 +419,75 @@ class DemandOracle:
             load = base_load + d_load
             cap = view.capacity_mtok
             out.append(profit * np.where(load > cap, cap / np.maximum(load, 1e-300), 1.0))
+            if loads is not None:
+                loads.append((profit, load))
         return out
+
+    def firm_totals(self, view: FirmView, quality_factor: float = 1.0) -> tuple[float, float, float]:
+        """A seller's (profit $/month, revenue $/month, load reference-Mtok/month) at posted prices before any
+        capacity limit, with the quality of every offer it sells — and of every wrapper offer built on its API —
+        multiplied by ``quality_factor`` (> 0; 1: as posted). Revenue and load cover its paid offers and the
+        token bills of wrappers buying from it (the paid pool); profit is revenue less marginal cost.
+
+        A finite difference in ``quality_factor`` gives the profit a quality point brings at current prices
+        (market/compute_split.py prices training with it). Only the seller's rows (and its wrappers') change, so
+        the nest sums are updated incrementally: O(rows × sample).
+
+        Raises:
+            ValueError: ``quality_factor`` ≤ 0.
+        """
+        if not quality_factor > 0:
+            raise ValueError(f"quality_factor={quality_factor!r}: must be > 0")
+        o, w = self.offers, self.w
+        links = [link for ls in view.wrappers.values() for link in ls]
+        link_rows = [link.rows for link in links]
+        changed = np.concatenate([view.rows, *link_rows]).astype(np.int64) if (view.rows.size or links) else view.rows
+        if changed.size == 0:
+            return 0.0, 0.0, 0.0
+        v_old = self.V[changed]
+        if quality_factor == 1.0:
+            v, x, pay, log_s, log_d = v_old, self.X[changed], self.PAY[changed], self.log_s, self.log_d
+        else:
+            need = self.state.need_mtok[None, :]
+            terms = (o.price_month[changed][:, None], o.price_mtok[changed][:, None], o.cap_mtok[changed][:, None],
+                     o.overage_usd_per_mtok[changed][:, None])
+            ben = self.BEN[changed]
+            s_old = ben * demand.phi(np.minimum(1.0, self.X[changed] / need)) - self.PAY[changed]
+            s_new, x, pay = demand.outcome(need, ben * quality_factor ** self.gamma[None, :], *terms)
+            finite = np.isfinite(v_old)
+            v = np.where(finite, v_old + np.where(finite, s_new - s_old, 0.0) * self.inv_mu[None, :], -np.inf)
+            log_s = self.log_s.copy()
+            nest = o.nest[changed]
+            for g in np.unique(nest):
+                k = nest == g
+                lam, base = self.lam[g], self.log_s[g]
+                ok = np.isfinite(base)
+                safe = np.where(ok, base, 0.0)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    delta = (np.where(np.isfinite(v[k]), np.exp(v[k] / lam - safe), 0.0)
+                             - np.where(np.isfinite(v_old[k]), np.exp(v_old[k] / lam - safe), 0.0)).sum(axis=0)
+                log_s[g] = np.where(ok, base + np.log(np.maximum(1.0 + delta, 1e-300)), base)
+            inclusive = self.lam[:, None] * log_s
+            log_d = np.logaddexp(np.logaddexp(np.logaddexp(0.0, inclusive[0]), inclusive[1]), inclusive[2])
+        g = o.nest[changed]
+        lam = self.lam[g][:, None]
+        with np.errstate(invalid="ignore"):
+            lp = v / lam + (lam - 1.0) * log_s[g] - log_d[None, :]
+        p = np.where(np.isfinite(lp), np.exp(lp), 0.0)
+        n_own = view.rows.size
+        own_p = p[:n_own]
+        paid = (view.load > 0)[:, None]
+        revenue = float((own_p * pay[:n_own] * paid).sum(axis=0) @ w)
+        cost = float((own_p * x[:n_own] * view.cost_per_mtok[:, None]).sum(axis=0) @ w)
+        load = float((own_p * x[:n_own] * view.load[:, None]).sum(axis=0) @ w)
+        start = n_own
+        for link, rows in zip(links, link_rows):
+            flow = float((p[start:start + rows.size] * x[start:start + rows.size]).sum(axis=0) @ w)
+            start += rows.size
+            revenue += flow * link.markup_factor * link.tier_price
+            cost += flow * view.marginal_cost * link.size
+            load += flow * link.size
+        return revenue - cost, revenue, load
 
     def profit_curve(self, view: FirmView, j: int, prices: np.ndarray, tier: int | None = None) -> np.ndarray:
         """One product's curve (see :meth:`curves`): the seller's profit ($/month) at each price of ``prices``."""

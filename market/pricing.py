@@ -23,9 +23,10 @@ DEVIATION_FACTORS = (1 / 1.2, 1.2)  # unilateral price changes tried around each
 
 
 def _marginal_cost(model, firm) -> float:
-    """GPU cost ($) of one more reference-model Mtok at full batching: owned GPUs for labs, rented for hosts."""
-    price = model.gpu_owned_usd_per_hour if isinstance(firm, FrontierLab) else model.gpu_rent_usd_per_hour
-    return float(costs.marginal_cost_usd_per_mtok(model.tech_of(firm), price))
+    """GPU cost ($) of one more reference-model Mtok at full batching, at what a GPU-hour is worth to the seller
+    at the margin: a lab's shadow price of a GPU-hour (the value of the training, data or R&D that GPU-hour would
+    otherwise buy), a host's rent (``TokenMarket.gpu_value_usd_per_hour``)."""
+    return float(costs.marginal_cost_usd_per_mtok(model.tech_of(firm), max(model.gpu_value_usd_per_hour(firm), 1e-9)))
 
 
 def _thresholds(model, wrapper: WrapperApp) -> tuple[float, dict[tuple[int, int], float]]:
@@ -81,11 +82,8 @@ def firm_view(model, firm) -> FirmView:
     size = offers.size[rows]
     cost = np.where(np.array([k == FREE for k in kinds], dtype=bool), 0.0, mc * size)
     load = np.where(np.array([k == FREE for k in kinds], dtype=bool), 0.0, size)
-    if isinstance(firm, FrontierLab):
-        gpus = firm.paid_gpus
-        capacity = float(costs.capacity_mtok_per_month(gpus, model.tech_of(firm))) if gpus > 0 else 0.0
-    else:
-        capacity = math.inf  # hosts rent on demand up to a cap they rarely reach
+    gpus = firm.paid_gpus if isinstance(firm, FrontierLab) else firm.gpus  # a host's GPUs: what it rented this month
+    capacity = float(costs.capacity_mtok_per_month(gpus, model.tech_of(firm))) if gpus > 0 else 0.0
     wrappers: dict[int, list[WrapperLink]] = {}
     joiners: dict[int, list[WrapperLink]] = {}
     for w in model.alive(model.wrappers):
@@ -110,7 +108,7 @@ def _tier_size(firm, tier: int) -> float:
     return firm.tier_size(tier) if isinstance(firm, FrontierLab) else 1.0
 
 
-def evaluate_prices(model, record: bool = True) -> None:
+def evaluate_prices(model, record: bool = True, oracle=None) -> None:
     """Once every seller has posted its prices: build the round's demand oracle and evaluate, for every priced
     product, the seller's profit at the candidate prices its pricing rule asks for (around the posted price).
 
@@ -118,20 +116,28 @@ def evaluate_prices(model, record: bool = True) -> None:
     (candidate prices, profits $/month)), and they measure this round's deviation gain — the profit ($/month) a
     seller could gain by a unilateral change of one of its prices to a candidate, at the posted prices of everyone
     (``deviation_gain_usd``; relative to its profit at posted prices, the profit-gain index,
-    ``deviation_gain_share``). The gain is a lower bound on the full one (a finite set of deviations) and zero at a
-    best response on that set. ``record=False`` (set-up) leaves the deviation gains unset.
+    ``deviation_gain_share``). A lab also keeps, per product, its revenue less non-GPU cost and its paid pool's
+    load at each candidate price before any capacity limit (``capacity_curves``): its capacity shadow price. The
+    gain is a lower bound on the full one (a finite set of deviations) and zero at a best response on that set. ``record=False`` (set-up) leaves the deviation gains unset. ``oracle``: the demand
+    oracle already built on the current offers (built here when None).
     """
-    model.oracle = oracle = model.oracle_now(model.current_offers)
+    model.oracle = oracle = model.oracle_now(model.current_offers) if oracle is None else oracle
     offers = model.current_offers
     firms = model.alive([*model.labs, *model.providers, *model.wrappers])
     views = {f.unique_id: firm_view(model, f) for f in firms}
     for f in firms:
         f.curves = {}
     products, meta = priced_products(model, oracle, firms, views)
-    curves = oracle.curves(views, products)
+    loads: list = []
+    curves = oracle.curves(views, products, loads)
     gains: dict[int, tuple[float, float]] = {}
-    for (f, product, grid, posted), profits in zip(meta, curves):
+    for f in firms:
+        if isinstance(f, FrontierLab):
+            f.capacity_curves = {}
+    for (f, product, grid, posted), profits, (unscaled, load) in zip(meta, curves, loads):
         f.curves[product] = (grid, profits)
+        if isinstance(f, FrontierLab):  # its capacity shadow price is read from these (market/compute_split.py)
+            f.capacity_curves[product] = (unscaled + views[f.unique_id].marginal_cost * load, load)
         at_posted = float(profits[int(np.searchsorted(grid, posted))])
         gain = float(np.max(profits)) - at_posted
         best, base = gains.get(f.unique_id, (0.0, at_posted))

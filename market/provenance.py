@@ -214,8 +214,6 @@ VALUE_SOURCES: dict[str, dict[Any, str]] = {
     "labs[].compute_per_token": {
         1.0: "deepseek_daily_cost_usd: the cost curve is calibrated to DeepSeek-V3/R1 serving, so the efficient "
              "lab's model takes 1 × its GPU time per token by definition"},
-    "labs[].training_share": {0.3: "assumption: deepseek_v3_training_cost_usd was small next to serving"},
-    "labs[].training_gpus": {1e4: "deepseek_v3_training_gpu_hours: ≈ 2,000 GPUs for two months; a 10k cluster"},
     "labs[].training_efficiency": {
         3.0: "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU"},
     "labs[].opex_usd_per_month": {1e7: "assumption: a lab of a few hundred people"},

@@ -147,7 +147,68 @@ def agent_row(model, firm) -> dict[str, Any]:
                 paid_gpus=getattr(firm, "paid_gpus", 0.0) if lab else gpus,
                 product_multiplier=getattr(firm, "product_multiplier", np.nan),
                 acquired_by=getattr(firm, "acquired_by", None) or "",
-                deviation_gain_usd=firm.deviation_gain_usd, deviation_gain_share=firm.deviation_gain_share)
+                deviation_gain_usd=firm.deviation_gain_usd, deviation_gain_share=firm.deviation_gain_share,
+                **compute_columns(model, firm), **capital_columns(model, firm, last))
+
+
+USES = ("paid", "free", "training", "inference_rd")
+
+
+def compute_columns(model, firm) -> dict[str, Any]:
+    """GPUs and know-how of a seller: owned and rented GPUs, R&D and idle GPUs, each use's shadow value at its
+    allocation and the lab's shadow price of a GPU-hour ($/GPU-hour), its present value per quality point ($),
+    GPUs bought this month (capex $) and rent paid; serving skill, cache-hit rate and cumulative served volume
+    (Mtok). Wrappers: NaN."""
+    if firm.kind == "wrapper":
+        return {k: np.nan for k in COMPUTE_COLUMNS}
+    lab = firm.kind == "lab"
+    split = getattr(firm, "split", None) if lab else None
+    values = dict(zip(split.names, split.marginal_value_usd_per_gpu_hour)) if split is not None else {}
+    state = model.skill_state(firm)
+    tech = model.tech_of(firm) if firm.alive else None
+    last = this_round(model, firm)
+    return dict(
+        owned_gpus=firm.owned_gpus if lab else 0.0, rented_gpus=firm.rented_gpus if lab else firm.gpus,
+        rd_gpus=firm.rd_gpus if lab else 0.0, idle_gpus=firm.idle_gpus if lab else 0.0,
+        **{f"shadow_{u}_usd_per_gpu_hour": float(values.get(u, np.nan)) for u in USES},
+        gpu_value_usd_per_gpu_hour=firm.gpu_value_usd_per_hour if lab else model.gpu_rent_usd_per_hour,
+        pv_quality_usd=firm.pv_quality_usd if lab else np.nan,
+        capex_usd=last.capex_usd, rent_usd=last.rent_usd if lab else last.gpu_cost_usd,
+        serving_skill=tech.skill if tech is not None else np.nan,
+        cache_hit_rate=tech.cache_hit_rate if tech is not None else np.nan,
+        cumulative_mtok=state.cumulative_mtok, model_size=firm.cfg.compute_per_token if lab else firm.model_size)
+
+
+COMPUTE_COLUMNS = ("owned_gpus", "rented_gpus", "rd_gpus", "idle_gpus",
+                   *(f"shadow_{u}_usd_per_gpu_hour" for u in USES), "gpu_value_usd_per_gpu_hour", "pv_quality_usd",
+                   "capex_usd", "rent_usd", "serving_skill", "cache_hit_rate", "cumulative_mtok", "model_size")
+
+
+def capital_columns(model, firm, last) -> dict[str, Any]:
+    """The firm's cap table and owners' flows: the original owners' share, what investors have paid in ($), the
+    round's cash flow ($/month: operating profit + depreciation − capex), parent transfer, owners' flow (their part of
+    exit proceeds less the parent's transfers, $), investors' loss at exit ($), and the market value of the
+    equity (``market_value``)."""
+    table = model.capital.cap_table(firm)
+    parent, owners_exit, loss = model.capital.books[firm.unique_id].flows(model.round)
+    return dict(owners_share=table.owners_share,
+                investors_paid_in_usd=float(sum(table.paid_in_usd[1:])), cash_flow_usd=last.cash_flow_usd,
+                parent_transfer_usd=parent, owners_flow_usd=owners_exit - parent, investor_loss_usd=loss,
+                market_value_usd=market_value(model, firm))
+
+
+MARKET_VALUE_EVERY = 12  # months between valuations of every firm (and in the last round): a DCF per firm is not free
+
+
+def market_value(model, firm) -> float:
+    """The equity's market value ($, the highest investor valuation; ``market.finance.CapitalMarket``) every
+    ``MARKET_VALUE_EVERY`` rounds and in the run's last round (what owners' value uses), NaN in between; 0 after
+    an exit."""
+    if not firm.alive:
+        return 0.0
+    if model.round % MARKET_VALUE_EVERY and model.round < model.config.world.rounds:
+        return np.nan
+    return model.capital.market_value_usd(firm)
 
 
 def vertical_offer_cells(model) -> np.ndarray:
@@ -236,6 +297,7 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
         compute_share_training=sum(f.training_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
         compute_share_free=sum(f.free_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
         compute_share_paid=sum(f.paid_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
+        compute_share_rd=sum(f.rd_gpus for f in labs) / lab_gpus if lab_gpus else np.nan,
         **_vertical_revenue_shares(model, offers, clearing),
         subsidy_usd=sum(f.last.subsidy_usd for f in api_sellers),
         deviation_gain_median_share=float(np.median(shares)) if shares.size else np.nan,
@@ -250,9 +312,24 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
         n_labs=len(model.alive(model.labs)), n_providers=len(model.alive(model.providers)),
         n_wrappers=len(model.alive(model.wrappers)),
         investor_inflow_usd=flows.get("funding_round", 0.0), parent_inflow_usd=flows.get("parent_transfer", 0.0),
-        gpu_spend_usd=flows.get("gpu_cost", 0.0),
-        gpu_owned_usd_per_hour=model.gpu_owned_usd_per_hour, gpu_rent_usd_per_hour=model.gpu_rent_usd_per_hour,
+        investor_loss_usd=sum(model.capital.books[f.unique_id].flows(model.round)[2]
+                              for f in [*model.labs, *model.providers, *model.wrappers]),
+        gpu_spend_usd=flows.get("capex", 0.0) + flows.get("gpu_running", 0.0) + flows.get("gpu_rent", 0.0),
+        capex_usd=flows.get("capex", 0.0), gpu_rent_paid_usd=flows.get("gpu_rent", 0.0),
+        **gpu_market_columns(model),
         frontier_quality=max((f.quality for f in model.alive(model.labs)), default=0.0), open_weight_quality=model.open_weight_quality,
         money_total_usd=model.ledger.total(),
     )
     return row
+
+
+def gpu_market_columns(model) -> dict[str, Any]:
+    """The GPU market of the month: the cleared rent ($/GPU-hour), the simulated market's stock and this month's
+    deliveries (GPUs), the rentable stock and what the outside renters took (GPUs), labs' owned and rented GPUs."""
+    gm = model.gpus
+    c = gm.clearing
+    labs = model.alive(model.labs)
+    return dict(gpu_rent_usd_per_hour=gm.rent, gpu_stock=gm.stock, gpu_deliveries=gm.delivered,
+                gpu_rentable=gm.state.rentable_gpus, gpu_outside_rented=c.outside_gpus if c is not None else np.nan,
+                gpus_owned_labs=sum(f.owned_gpus for f in labs), gpus_rented_labs=sum(f.rented_gpus for f in labs),
+                gpus_rented_providers=sum(f.gpus for f in model.alive(model.providers)))

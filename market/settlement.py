@@ -1,5 +1,10 @@
 """Settlement: revenues, GPU costs (idle capacity still costs), wrapper token bills, operating costs.
 
+GPU costs: a lab's owned GPUs cost their running cost in cash (``gpu_running``, to GPU vendors; their purchase was
+paid on delivery, ``market.fleets``) and the books charge depreciation of capex / life a GPU-month; rented GPUs
+(labs' and hosts') cost this month's cleared rent (``gpu_rent``, to clouds). A lab's uses are charged the
+fleet's average cost per GPU-hour; its marginal cost per Mtok is at its shadow price of a GPU-hour.
+
 Every payment is a ledger posting (docs/design.md, "One round", step 6), so money is conserved by construction;
 each firm's figures of the round become its typed record (agents/records.py), ``firm.last``.
 """
@@ -67,9 +72,16 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
                               token_bill_usd=bill, unit_cost_usd_per_subscriber=bill / subs if subs > 0 else np.nan)
         w.record_revenue(rev)
 
+    gm = model.gpus
+    own_hour, rent = gm.owned_book_cost(), gm.rent
+    depreciation_month = gm.cfg.capex_usd_per_gpu / gm.cfg.life_months
     for lab in model.alive(model.labs):
         uid = lab.unique_id
-        price_gpu = model.gpu_owned_usd_per_hour * hours
+        running = lab.owned_gpus * gm.cfg.opex_usd_per_gpu_hour * hours
+        rent_usd = lab.rented_gpus * rent * hours
+        depreciation = lab.owned_gpus * depreciation_month
+        gpu_cost = running + rent_usd + depreciation
+        price_gpu = gpu_cost / lab.gpus if lab.gpus > 0 else own_hour * hours  # average cost of a GPU-month
         tech = model.tech_of(lab)
         api_ids, free_ids = book.ids(lab, API), book.ids(lab, FREE)
         app_ids = book.ids(lab, PLAN) + book.ids(lab, VERTICAL)
@@ -79,7 +91,6 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
         app_tok, free_tok = _sum(tokens, app_ids), _sum(tokens, free_ids)
         app_equiv = float((tokens[app_ids] * offers.size[app_ids]).sum()) if app_ids else 0.0
         paid_cost, free_cost, training_cost = lab.paid_gpus * price_gpu, lab.free_gpus * price_gpu, lab.training_gpus * price_gpu
-        gpu_cost = lab.gpus * price_gpu
         unit = paid_cost / paid_equiv if paid_equiv > 0 else np.nan
         unit0 = 0.0 if np.isnan(unit) else unit
         subsidy = 0.0
@@ -94,7 +105,10 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
         api_rev = _sum(revenue, api_ids) + bills[uid]
         app_rev = _sum(revenue, app_ids)
         opex = lab.cfg.opex_usd_per_month
-        ledger.post(lab, "gpu_vendors", gpu_cost, "gpu_cost")
+        if running > 0:
+            ledger.post(lab, "gpu_vendors", running, "gpu_running")
+        if rent_usd > 0:
+            ledger.post(lab, "clouds", rent_usd, "gpu_rent")
         ledger.post(lab, "staff", opex, "opex")
         cap = float(clearing.pool_capacity[book.paid_pool[uid]])
         lab.last = LabRound(
@@ -106,9 +120,11 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
             api_equiv_mtok=api_equiv, app_tokens_mtok=app_tok, free_tokens_mtok=free_tok,
             subscribers=_sum(customers, app_ids), free_users=_sum(customers, free_ids),
             gpu_cost_usd=gpu_cost, paid_gpu_cost_usd=paid_cost, free_gpu_cost_usd=free_cost,
-            training_cost_usd=training_cost, api_serving_cost_usd=unit0 * api_equiv,
+            training_cost_usd=training_cost, rd_cost_usd=lab.rd_gpus * price_gpu, rent_usd=rent_usd,
+            capex_usd=lab.capex_usd, depreciation_usd=depreciation,
+            api_serving_cost_usd=unit0 * api_equiv,
             app_serving_cost_usd=unit0 * app_equiv, unit_cost_usd_per_mtok=unit,
-            marginal_cost_usd_per_mtok=float(costs.marginal_cost_usd_per_mtok(tech, model.gpu_owned_usd_per_hour)),
+            marginal_cost_usd_per_mtok=float(costs.marginal_cost_usd_per_mtok(tech, max(model.gpu_value_usd_per_hour(lab), 1e-9))),
             utilisation=paid_equiv / cap if cap > 0 else 0.0, subsidy_usd=subsidy,
             bills_by_vertical=tuple(sorted(bills_by_vertical[uid].items())))
         lab.record_revenue(api_rev + app_rev)
@@ -117,20 +133,20 @@ def settle(model, offers: demand.Offers, clearing: Clearing) -> None:
         uid = prov.unique_id
         tech = model.tech_of(prov)
         tok = float(clearing.pool_served[book.paid_pool[uid]])
-        prov.gpus = float(min(costs.gpus_required(tok, tech), prov.cfg.max_gpus))
-        gpu_cost = prov.gpus * model.gpu_rent_usd_per_hour * hours
+        gpu_cost = prov.gpus * rent * hours
         rev = _sum(revenue, book.ids(prov, API)) + bills[uid]
         unit = gpu_cost / tok if tok > 0 else np.nan
         subsidy = max(0.0, unit - prov.api_price) * tok if np.isfinite(unit) else 0.0
         opex = prov.cfg.opex_usd_per_month
-        ledger.post(prov, "gpu_vendors", gpu_cost, "gpu_cost")
+        if gpu_cost > 0:
+            ledger.post(prov, "clouds", gpu_cost, "gpu_rent")
         ledger.post(prov, "staff", opex, "opex")
         cap = float(costs.capacity_mtok_per_month(prov.gpus, tech)) if prov.gpus > 0 else 0.0
         prov.last = ProviderRound(
             round=r, revenue_usd=rev, cost_usd=gpu_cost, gross_profit_usd=rev - gpu_cost, opex_usd=opex,
             operating_profit_usd=rev - gpu_cost - opex, api_revenue_usd=rev, api_tokens_mtok=tok,
             paid_tokens_mtok=tok, gpus=prov.gpus, gpu_cost_usd=gpu_cost, unit_cost_usd_per_mtok=unit,
-            marginal_cost_usd_per_mtok=float(costs.marginal_cost_usd_per_mtok(tech, model.gpu_rent_usd_per_hour)),
+            marginal_cost_usd_per_mtok=float(costs.marginal_cost_usd_per_mtok(tech, rent)),
             utilisation=tok / cap if cap > 0 else 0.0, subsidy_usd=subsidy)
         prov.record_revenue(rev)
     model.last_api_tokens_mtok = sum(f.last.api_tokens_mtok for f in sellers.values())

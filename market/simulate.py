@@ -9,6 +9,7 @@ import pandas as pd
 
 from market import outcomes as detectors
 from market.config import MarketConfig
+from market.finance import owners_values_usd
 from market.model import TokenMarket
 from market.recording import customer_rows
 
@@ -16,7 +17,8 @@ from market.recording import customer_rows
 @dataclass(frozen=True)
 class RunResult:
     """Tables of one run (every row carries ``run_id`` and ``seed``; model rows carry the per-round outcome
-    columns) and the outcome detectors' verdicts (``outcomes.json``)."""
+    columns) and ``outcomes.json``: the outcome detectors' verdicts and ``owners_value_usd`` ({firm: $}, each
+    firm's original owners' present value at their cost of capital, ``market.finance.owners_values_usd``)."""
 
     model: pd.DataFrame
     agents: pd.DataFrame
@@ -68,5 +70,6 @@ def run_once(config: MarketConfig, seed: int, rounds: int | None = None, run_id:
         df.insert(0, "seed", seed)
         df.insert(0, "run_id", run_id)
         tagged.append(df)
-    verdicts = {"run_id": run_id, "seed": seed, **found.verdicts, "flags": found.flags()}
+    verdicts = {"run_id": run_id, "seed": seed, **found.verdicts, "flags": found.flags(),
+                "owners_value_usd": owners_values_usd(agents_df, config.finance)}
     return RunResult(*tagged, outcomes=verdicts, customers=people)

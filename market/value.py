@@ -20,9 +20,8 @@ the shares ``value_share_<owner>`` are taken of.
 
 **Return on invested capital** (fraction per year): 12 × the month's operating profit / invested capital, with
 invested capital the owners' paid-in capital: the firm's initial cash plus every funding inflow since (investor
-rounds, parent transfers). In this model GPUs are paid by the hour, at an owned price that already recovers
-their capital (``world.gpu_owned_usd_per_hour``) or a rent, so the owners' cash is the only capital a firm
-employs; a return above the owners' cost of capital (``finance.cost_of_capital_*``) creates value for them.
+rounds, parent transfers). Owned GPUs are bought with that cash on delivery (``market/fleets.py``) and rented ones
+paid by the hour, so the owners' cash is the only capital a firm employs; a return above the owners' cost of capital (``finance.cost_of_capital_*``) creates value for them.
 
 **Cost benchmarks of an API seller** ($ per frontier-equivalent Mtok, the unit of ``unit_cost``):
 

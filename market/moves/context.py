@@ -2,9 +2,10 @@
 or would, its rivals (docs/design.md, "Strategic moves"). Built once per review and shared by every move.
 
 Costs are long-run marginal costs: a token of a lab's model costs the GPU time of one more token at full batching
-(``costs.marginal_cost_usd_per_mtok`` at the owned GPU price, × the tier's size) divided by the utilisation the lab
-sizes its fleet for (assumption: over a strategic horizon the fleet follows demand, so serving more costs the GPUs
-bought for it). A host rents what it serves, so its tokens cost its unit cost now.
+(``costs.marginal_cost_usd_per_mtok`` at what an owned GPU costs the lab per hour at its owners' cost of capital,
+``market.fleets.GpuMarket.owned_cost``, × the tier's size) divided by a serving fleet's average utilisation
+(``deepseek_avg_over_peak_utilisation_derived``: GPUs sized for the peak serve the average) (assumption: over a
+strategic horizon the fleet follows demand, so serving more costs the GPUs bought for it). A host rents what it serves, so its tokens cost its unit cost now.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from agents.lab import FrontierLab
 from agents.wrapper import WrapperApp
+from market import calibration as cal
 from market import costs
 from market.moves.forecast import Terms
 from market.moves.sample import SampleBase, pick_offers, sample_base, terms_on_sample
@@ -55,8 +57,9 @@ class Rival:
 
 def lab_unit_cost(model, lab: FrontierLab) -> float:
     """Long-run marginal cost ($) of one of the lab's frontier-model Mtok (module docstring)."""
-    mc = float(costs.marginal_cost_usd_per_mtok(model.tech_of(lab), model.gpu_owned_usd_per_hour))
-    return mc / lab.cfg.target_utilisation
+    owned = model.gpus.owned_cost(model.capital.rate_monthly(lab))
+    mc = float(costs.marginal_cost_usd_per_mtok(model.tech_of(lab), owned))
+    return mc / cal.value("deepseek_avg_over_peak_utilisation_derived")
 
 
 def _host_unit_cost(model, host) -> float:

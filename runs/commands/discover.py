@@ -16,7 +16,7 @@ ORDER = 65
 
 EPILOG = """examples:
   tokenmarket sweep --scenario commodity_pipe --set customers.n_customers=20000 --sample lhs --n 200 \\
-      --range world.open_weight_lag_months=1:24 --range finance.investor_appetite=0:1 --out out/q3
+      --range open_weights.distill_lag_months=1:24 --range capital.growth_multiple=0:8 --out out/q3
   tokenmarket discover out/q3 --outcome dumb_pipe
   tokenmarket discover out/q3 --outcome last_lerner_api --below 0.2 --threshold 0.7 --out out/q3-low-margin
 See docs/games.md ("Scenario discovery").

@@ -99,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--rounds", type=int_arg("--rounds", 1), default=None, help="months to simulate")
     run.add_argument("--seed", type=int_arg("--seed", 0), default=None, help="random seed (int ≥ 0; default 0)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a config field, e.g. world.gpu_rent_usd_per_hour=3 (repeatable)")
+                     help="override a config field, e.g. gpu_market.reference_rent_usd_per_hour=3 (repeatable)")
     run.add_argument("--from-manifest", type=text_arg("--from-manifest", "the manifest.json of a run folder"),
                      default=None, metavar="PATH",
                      help="reproduce the run a manifest.json describes (same config, seed and run id: the same "

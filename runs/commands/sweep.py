@@ -19,7 +19,7 @@ ORDER = 50
 
 EPILOG = """examples:
   tokenmarket sweep --set customers.n_customers=20000 --rounds 12 \\
-      --grid world.gpu_rent_usd_per_hour=2,3,4 --grid providers.n=2,6 --replicates 3 --seed 1 --out out/grid
+      --grid gpu_market.reference_rent_usd_per_hour=2,3,4 --grid providers.n=2,6 --replicates 3 --seed 1 --out out/grid
   tokenmarket sweep --set customers.n_customers=20000 --sample sobol --n 16 \\
       --range world.efficiency_gain_per_year=0.1:0.6 --range labs.0.skill=0.8:2 --rounds 24 --seed 7 --out out/sobol
   tokenmarket sweep --out out/sobol --resume               # continue a killed or partly failed sweep

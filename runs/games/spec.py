@@ -38,7 +38,7 @@ class _Strict(BaseModel):
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"finance": {"investor_appetite": 1}}`` → ``{"finance.investor_appetite": 1}`` (dotted keys kept)."""
+    """``{"capital": {"appetites": [1]}}`` → ``{"capital.appetites": [1]}`` (dotted keys kept)."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"

@@ -44,13 +44,15 @@ class Lever:
     """One slider (or checkbox) of the page and the config path(s) it drives.
 
     ``page_min``/``page_max`` narrow the schema's range to something a slider can use (they must lie inside
-    it); ``step`` is the slider step.
+    it); ``step`` is the slider step. ``kind``: ``field`` sets the field(s), ``scale`` multiplies them, ``count``
+    keeps the first N elements of a list, ``single`` sets a list field to one value (``capital.appetites``: one
+    investor of that appetite).
     """
 
     name: str
     label: str
     paths: tuple[str, ...]
-    kind: Literal["field", "scale", "count"] = "field"
+    kind: Literal["field", "scale", "count", "single"] = "field"
     page_min: float | None = None
     page_max: float | None = None
     step: float | None = None
@@ -59,13 +61,14 @@ class Lever:
 LEVERS: tuple[Lever, ...] = (
     Lever("n_labs", "labs (first N)", ("labs",), kind="count"),
     Lever("n_providers", "providers", ("providers.n",), page_max=20),
-    Lever("open_weight_lag_months", "open-weight lag (months)", ("world.open_weight_lag_months",), page_max=36),
+    Lever("open_weight_quality", "open model at the start (quality)", ("open_weights.initial_quality",),
+          page_max=1.2, step=0.01),
     Lever("switching_cost_x", "switching cost ×", ("customers.segments.*.switching_cost_usd",),
           kind="scale", page_min=0.0, page_max=5.0, step=0.1),
-    Lever("investor_appetite", "investor appetite", ("finance.investor_appetite",), step=0.05),
-    Lever("gpu_price_x", "GPU price ×",
-          ("world.gpu_rent_usd_per_hour", "world.gpu_owned_usd_per_hour"),
-          kind="scale", page_min=0.25, page_max=4.0, step=0.05),
+    Lever("investor_appetite", "investor appetite", ("capital.appetites",), kind="single", page_min=0.0,
+          page_max=1.0, step=0.05),
+    Lever("gpu_supply_x", "GPU supply ×", ("gpu_market.supply_share",),
+          kind="scale", page_min=0.5, page_max=4.0, step=0.05),
     Lever("scale_economies", "scale economies", ("world.scale_economies",)),
     Lever("allow_acquisitions", "acquisitions allowed (merger control off)", ("moves.allow_acquisitions",)),
 )
@@ -134,6 +137,10 @@ def lever_spec(lever: Lever, base: dict[str, Any]) -> dict[str, Any]:
                 hi = min(hi, top / max(values))
         return dict(type="SliderFloat", label=lever.label, value=1.0, min=lo, max=round(hi, 2),
                     step=lever.step or 0.05)
+    if lever.kind == "single":  # a list field set to one value (capital.appetites: one investor)
+        values = _get(base, lever.paths[0])[0]
+        return dict(type="SliderFloat", label=lever.label, value=float(values[0]), min=lever.page_min,
+                    max=lever.page_max, step=lever.step or 0.05)
     if lever.kind == "count":
         model, name = schema_field(lever.paths[0])
         limit = next(m.max_length for m in model.model_fields[name].metadata if hasattr(m, "max_length"))
@@ -217,6 +224,8 @@ def page_config(scenario_name: str, n_customers: int, levers: dict[str, Any]) ->
             continue  # not moved: the selected scenario keeps its own value
         elif lever.kind == "count":
             data["labs"] = data["labs"][: max(1, int(value))]
+        elif lever.kind == "single":
+            overrides.update({path: [float(value)] for path in lever.paths})
         else:
             overrides.update({p: value for path in lever.paths for p in _expand(data, path)})
     return build_config(data, overrides)

@@ -128,7 +128,8 @@ def lab_shares_from(config: dict) -> dict[str, tuple[float, float]]:
 
 
 def compute_split(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    """Each lab's GPUs by use per round: columns round, name, use (training | free tier | paid serving), gpus.
+    """Each lab's GPUs by use per round: columns round, name, use (training | free tier | paid serving | inference
+    R&D when recorded), gpus.
 
     Uses, in this order: ``training_gpus``/``free_gpus``/``paid_gpus`` columns (the lab's allocation each
     round); ``training_share``/``free_share`` columns; the configured shares ``lab_shares`` (name → (training
@@ -138,6 +139,8 @@ def compute_split(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float
     if labs.empty:
         return pd.DataFrame(columns=["round", "name", "use", "gpus"])
     uses = {"training": "training_gpus", "free tier": "free_gpus", "paid serving": "paid_gpus"}
+    if "rd_gpus" in labs.columns:
+        uses["inference R&D"] = "rd_gpus"
     if set(uses.values()) <= set(labs.columns):
         out = pd.DataFrame({"round": labs["round"], "name": labs["name"],
                             **{use: labs[col] for use, col in uses.items()}})
@@ -297,20 +300,21 @@ def cash_runway_chart(agents: pd.DataFrame) -> alt.VConcatChart | alt.Chart:
 
 
 def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float]]) -> alt.Chart:
-    """Each lab's GPUs split into training, free tier and paid serving per round (stacked, one panel per lab)."""
+    """Each lab's GPUs split into training, free tier, paid serving and inference R&D (when recorded) per round
+    (stacked, one panel per lab)."""
     title = "Compute split per lab (GPUs)"
     split = thin_rounds(compute_split(agents, lab_shares)) if not agents.empty else pd.DataFrame()
     if split.empty:
         return _empty(title)
-    uses = ["training", "free tier", "paid serving"]
+    uses = ["training", "free tier", "paid serving", "inference R&D"]
     return alt.Chart(split).mark_area().encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("gpus:Q", stack="zero", title="GPUs", axis=alt.Axis(format=".2~s")),
-        color=alt.Color("use:N", sort=uses, scale=alt.Scale(domain=uses, range=["#54a24b", "#eeca3b", "#4c78a8"])),
+        color=alt.Color("use:N", sort=uses, scale=alt.Scale(domain=uses, range=["#54a24b", "#eeca3b", "#4c78a8", "#b279a2"])),
         order=alt.Order("use_order:Q"),
         tooltip=["round:Q", "name:N", "use:N", alt.Tooltip("gpus:Q", format=",.0f")],
     ).transform_calculate(
-        use_order="indexof(['training', 'free tier', 'paid serving'], datum.use)"
+        use_order="indexof(['training', 'free tier', 'paid serving', 'inference R&D'], datum.use)"
     ).properties(width=WIDTH // 2 - 10, height=HEIGHT // 2 - 10).facet(
         facet=alt.Facet("name:N", title=None, sort=[n for n in firm_names(agents) if n in set(split["name"])]),
         columns=2).properties(title=title)

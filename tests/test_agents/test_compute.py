@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents import compute as cp
-from agents.strategy import allocate_compute
 from market import learning, quality
 
 
@@ -120,7 +119,8 @@ def test_paid_serving_is_worth_its_margin_and_nothing_below_cost():
 
 def test_below_cost_paid_volume_does_not_crowd_out_training_when_the_lab_prices_compute():
     """Q1: a lab whose paid demand surges at a price that earns 1 $/GPU-hour keeps its training cluster when a
-    training GPU-hour is worth more, while the lexicographic rule (paid first) gives the surge the fleet."""
+    training GPU-hour is worth more, while a paid-first rule (serving up to 80 % of the fleet, the old
+    lexicographic split) would have left training 50,000 GPUs."""
     fleet, ref = 200_000.0, 150_000.0
     training = cp.training_use(pv_per_quality_point_usd=6e10, training_gain=0.0144, training_ref_gpus=ref)
     lam_alone = training.value_at(fleet)  # ≈ 3.4 $/GPU-hour
@@ -129,8 +129,9 @@ def test_below_cost_paid_volume_does_not_crowd_out_training_when_the_lab_prices_
     split = cp.split_compute(fleet, [paid, training])
     assert lam_alone > 1.0
     assert split.of("paid") == 0.0 and split.of("training") == pytest.approx(fleet)
-    _, _, lexicographic_training = allocate_compute(fleet, 150_000.0, 0.0, 0.2)
-    assert lexicographic_training == pytest.approx(50_000.0)
+    paid_first_training = fleet - min(150_000.0, 0.8 * fleet)
+    assert paid_first_training == pytest.approx(50_000.0)
+    assert split.of("training") > paid_first_training
     # At a price worth more than training's margin, serving gets its GPUs first.
     rich = cp.paid_serving_use(10.0, 0.0, 1.0, 150_000.0, 150_000.0)
     assert cp.split_compute(fleet, [rich, training]).of("paid") == pytest.approx(150_000.0)

@@ -3,7 +3,7 @@
 import pytest
 
 from market import calibration
-from market.config import (ConfigError, LabConfig, MarketConfig, WorldConfig, build_config, config_from,
+from market.config import (ConfigError, GpuMarketConfig, LabConfig, MarketConfig, build_config, config_from,
                            field_meta, list_scenarios)
 
 
@@ -36,8 +36,12 @@ def test_calibration_keys_named_in_sources_exist():
 
 
 def test_defaults_match_calibration_table():
-    assert field_meta(WorldConfig, "gpu_rent_usd_per_hour")["default"] == calibration.value("h100_median_posted_usd_per_hour")
-    assert field_meta(WorldConfig, "gpu_owned_usd_per_hour")["default"] == calibration.value("h100_atcost_usd_per_gpu_hour_estimate")
+    rent = field_meta(GpuMarketConfig, "reference_rent_usd_per_hour")["default"]
+    assert rent == calibration.value("h100_rental_oct_2024_ondemand_usd_per_hour")
+    ceiling = field_meta(GpuMarketConfig, "rent_ceiling_usd_per_hour")["default"]
+    assert ceiling == calibration.value("aws_p5_ondemand_usd_per_gpu_hour_2023")
+    capex = field_meta(GpuMarketConfig, "capex_usd_per_gpu")["default"]
+    assert capex == calibration.value("h100_allin_cluster_capex_per_gpu_usd")
     # GPT-4o and GPT-4o mini blended at DeepSeek's 608:168 mix; the small tier's size is their price ratio (DERIVED).
     mix = 608 / 776
     blend = lambda key: mix * calibration.value(f"{key}_input_usd_per_m") + (1 - mix) * calibration.value(f"{key}_output_usd_per_m")  # noqa: E731
@@ -48,7 +52,9 @@ def test_defaults_match_calibration_table():
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    ({"world.gpu_rent_usd_per_hour": -1}, "world.gpu_rent_usd_per_hour: Input should be greater than 0 (allowed: (0, 50]); got -1"),
+    ({"gpu_market.capex_usd_per_gpu": -1}, "gpu_market.capex_usd_per_gpu: Input should be greater than 0 (allowed: (0, 1e+06]); got -1"),
+    ({"world.gpu_price_change_per_year": 0.1}, "world.gpu_price_change_per_year: unknown key"),
+    ({"finance.investor_appetite": 0.5}, "finance.investor_appetite: unknown key"),
     ({"world.nonsense": 1}, "world.nonsense: unknown key"),
     ({"customers.n_customers": "many"}, "customers.n_customers"),
     ({"labs.9.skill": 2}, "labs.9: no such list element"),
@@ -61,8 +67,8 @@ def test_bad_values_name_field_value_and_range(overrides, fragment):
 
 
 def test_overrides_parse_toml_scalars_and_double_underscore():
-    cfg = build_config({}, {"world__gpu_rent_usd_per_hour": "3.5", "world.scale_economies": "false", "labs.0.skill": 2})
-    assert cfg.world.gpu_rent_usd_per_hour == 3.5 and cfg.world.scale_economies is False
+    cfg = build_config({}, {"gpu_market__supply_share": "0.5", "world.scale_economies": "false", "labs.0.skill": 2})
+    assert cfg.gpu_market.supply_share == 0.5 and cfg.world.scale_economies is False
     assert cfg.labs[0].skill == 2
 
 
@@ -84,7 +90,6 @@ def test_segment_mix_must_sum_to_one():
 @pytest.mark.parametrize("overrides, message", [
     ({"providers.n": 13}, "providers.n: 13 providers exceed max_n = 12; allowed: n ≤ max_n"),
     ({"wrappers.per_vertical.coding": 7}, "wrappers.per_vertical.coding: 7 wrappers exceed max_per_vertical = 6"),
-    ({"labs.0.min_training_share": 0.9}, "labs.0.min_training_share: 0.9 exceeds training_share = 0.5"),
     ({"customers.market_size": 1}, "customers.market_size: 1 is below n_customers = 1000000"),
     ({"labs.0.name": "provider_1"}, "labs.0.name: 'provider_1' is a provider's or wrapper's name"),
     ({"labs.1.name": "coding_wrapper_2"}, "labs.1.name: 'coding_wrapper_2'"),
@@ -119,6 +124,14 @@ def test_a_scenario_path_without_suffix_is_read_as_a_file(tmp_path):
     assert config_from(str(path)).world.rounds == 7
 
 
+def test_an_element_of_a_tuple_field_can_be_overridden_by_index():
+    # Sweeps address one investor's appetite the way they address one lab's field (labs.0.skill).
+    cfg = build_config({}, {"capital.appetites": [0.2, 0.9], "capital.appetites.1": 0.4})
+    assert cfg.capital.appetites == (0.2, 0.4)
+    with pytest.raises(ConfigError, match=r"capital\.appetites\.2: no such list element"):
+        build_config({}, {"capital.appetites.2": 0.5})
+
+
 # ------------------------------------------------------------------------------ strict, bounded, finite
 
 def _numeric_fields():
@@ -145,7 +158,8 @@ def test_every_policy_parameter_is_bounded_and_finite():
 
 
 @pytest.mark.parametrize("data, fragment", [
-    ({"world": {"gpu_rent_usd_per_hour": True}}, "world.gpu_rent_usd_per_hour: Input should be a valid number"),
+    ({"gpu_market": {"reference_rent_usd_per_hour": True}},
+     "gpu_market.reference_rent_usd_per_hour: Input should be a valid number"),
     ({"world": {"rounds": "60"}}, "world.rounds: Input should be a valid integer"),
     ({"world": {"rounds": 60.0}}, "world.rounds: Input should be a valid integer"),
     ({"world": {"data_flywheel": "yes"}}, "world.data_flywheel: Input should be a valid boolean"),
@@ -161,7 +175,8 @@ def test_types_are_strict(data, fragment):
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    ({"world.gpu_rent_usd_per_hour": "true"}, "world.gpu_rent_usd_per_hour: expected a number, got 'true'"),
+    ({"gpu_market.reference_rent_usd_per_hour": "true"},
+     "gpu_market.reference_rent_usd_per_hour: expected a number, got 'true'"),
     ({"world.rounds": "6.0"}, "world.rounds: expected an integer, got '6.0'"),
     ({"world.data_flywheel": "yes"}, "world.data_flywheel: expected a boolean (true or false), got 'yes'"),
     ({"world.rounds": "5\nworld.x = 1"}, "world.rounds: expected an integer"),
@@ -178,7 +193,8 @@ def test_override_text_for_text_fields_is_taken_as_written():
 
 
 def test_integers_are_numbers_for_float_fields():
-    assert build_config({}, {"world.gpu_rent_usd_per_hour": 3}).world.gpu_rent_usd_per_hour == 3.0
+    cfg = build_config({}, {"gpu_market.reference_rent_usd_per_hour": 3})
+    assert cfg.gpu_market.reference_rent_usd_per_hour == 3.0
 
 
 def test_a_market_needs_a_seller():

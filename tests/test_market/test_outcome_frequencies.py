@@ -4,10 +4,12 @@ stated tolerances; the table over 10 seeds at 100,000 customers and 72 months is
 
 Both sides of each pair let firms choose; they differ in one condition. The claims, measured at this scale (labs
 review once a year, ``labs[].review_months``):
-* Q4/Q6 (investors' appetite): labs choose penetration at about a third of their conduct reviews under growth money
-  (0.33) and an eighth under disciplined money (0.13): investors who pay for revenue make buying it pay more often.
-  The loss-leading detector (a below-cost price the firm chose, docs/outcomes.md) fires in 4 of 4 seeds under
-  growth money and 1 of 4 under disciplined money.
+* Q4/Q6 (investors' appetite): labs choose penetration at about a fifth of their conduct reviews under growth money
+  (0.21) and a twelfth under disciplined money (0.08): investors who pay for revenue make buying it pay more often.
+  The loss-leading detector (a below-cost price the firm chose, docs/outcomes.md) fires in 2 of 4 seeds on each
+  side: with the GPU market and the capital market of issue 13 (GPU costs at the shadow price of a lab's fleet,
+  funding priced by valuations) a chosen campaign is below cost in as many seeds under either climate at this
+  scale. (Measured before issue 13: 0.33 vs 0.13, and 4 vs 1 seeds.)
 * Q5 (merger control): acquisitions vanish under merger control and labs build on both sides, a little more often
   under merger control (0.36 of vertical decisions against 0.28): some blocked purchases become builds. The
   takeover detector counts only the labs' organic sales (acquired revenue apart) and fires in none of 4 seeds on
@@ -48,10 +50,10 @@ def _share(runs, move: str, option: str) -> float:
 
 def test_growth_money_makes_penetration_pay_more_often_than_disciplined_money():
     growth, disciplined = _runs("api_war_growth_money"), _runs("api_war_disciplined_money")
-    assert _share(growth, "api_conduct", "penetration") == pytest.approx(0.33, abs=0.1)
-    assert _share(disciplined, "api_conduct", "penetration") == pytest.approx(0.13, abs=0.1)
-    assert _count(growth, "loss_leading") >= 3
-    assert _count(disciplined, "loss_leading") <= 2
+    assert _share(growth, "api_conduct", "penetration") == pytest.approx(0.21, abs=0.1)
+    assert _share(disciplined, "api_conduct", "penetration") == pytest.approx(0.08, abs=0.1)
+    assert _share(growth, "api_conduct", "penetration") > _share(disciplined, "api_conduct", "penetration")
+    assert abs(_count(growth, "loss_leading") - 2) <= 1 and abs(_count(disciplined, "loss_leading") - 2) <= 1
 
 
 def test_merger_control_removes_acquisitions_and_no_side_shows_an_organic_takeover():

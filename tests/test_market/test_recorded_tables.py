@@ -84,7 +84,7 @@ def test_model_totals_equal_the_sums_over_agents_every_round(scenario):
 def test_totals_hold_in_exit_and_acquisition_months():
     # A lab made to buy wrappers (a forced move), wrappers with little cash and investors who fund only profit:
     # exits and acquisitions happen within two years.
-    r = recorded("baseline", **{"wrappers.cash_usd": 2e6, "finance.investor_appetite": 0.0,
+    r = recorded("baseline", **{"wrappers.cash_usd": 2e6, "capital.appetites": [0.0],
                                 "forced": [{"firm": "lab_investor_a", "move": "vertical", "option": "acquire"}]})
     kinds = set(r.events["kind"])
     assert {"exit", "acquisition"} <= kinds
@@ -150,7 +150,9 @@ def campaign(agents: pd.DataFrame, start: int, months: int, chosen: bool = True,
     a = agents.copy()
     a["conduct"] = "best_response"
     api = a[a["type"].isin(("lab", "provider")) & (a["round"] >= 1)]
+    rounds = api.groupby("name")["round"].nunique()  # alive in every round (an exited firm's rows stop)
     always = api.groupby("name")["api_equiv_mtok"].min().loc[lambda v: v > 0].index
+    always = always[rounds.loc[always].to_numpy() == api["round"].nunique()]
     sellers = api[api["name"].isin(always) & (api["round"] == start)]
     firm = sellers.sort_values("api_equiv_mtok").iloc[-1]["name"]
     rows = (a["name"] == firm) & a["round"].between(start, start + months - 1)

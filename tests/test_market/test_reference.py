@@ -166,7 +166,7 @@ def test_fast_and_reference_markets_agree_over_20_seeds():
 ])
 def test_the_agreement_test_detects_a_market_that_differs(field, value):
     # Power: the same statistics, seeds and design, against a market that differs in one consumer trait by 20 %,
-    # must fail the tolerance that the two modes pass.
+    # must fail the tolerance that the two modes pass (which fails when either criterion is exceeded).
     base, changed = _runs("vectorised"), _runs("vectorised", ((field, value),))
     per_round, pooled = _worst(base, changed)
-    assert per_round > Z_ROUND and pooled > Z_POOLED
+    assert per_round > Z_ROUND or pooled > Z_POOLED

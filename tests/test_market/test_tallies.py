@@ -14,10 +14,11 @@ def fresh(pop, offers, uf):
 
 
 def test_cells_after_rationing_equal_cells_counted_afresh():
-    # Providers capped at 20 GPUs and priced at 1 cent: their pools fill, customers are turned away and choose
-    # again; the clearing's cells moved those customers one by one.
-    cfg = config_from(None, {"customers.n_customers": 20_000, "providers.max_gpus": 20,
-                             "providers.api_price_usd_per_mtok": 0.01})
+    # Providers rent GPUs for the demand they had at their opening price, then cut it to cost plus 10 %: demand
+    # outruns what they rented, their pools fill, customers are turned away and choose again; the clearing's
+    # cells moved those customers one by one.
+    cfg = config_from(None, {"customers.n_customers": 20_000,
+                             "providers.policy": {"name": "cost_plus", "markup": 0.1}})
     model = TokenMarket(cfg, rng=2)
     spilled = 0.0
     for _ in range(3):

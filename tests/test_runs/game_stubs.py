@@ -84,12 +84,12 @@ def no_owners_value(task) -> RunResult:
 @dataclass(frozen=True)
 class ByAppetite:
     """Different stub games per condition: the stub whose appetite equals the run's
-    ``finance.investor_appetite`` (how the test conditions differ)."""
+    ``capital.appetites`` (how the test conditions differ)."""
 
     stubs: tuple[tuple[float, TableStub], ...]
 
     def __call__(self, task) -> RunResult:
-        appetite = task.config().finance.investor_appetite
+        appetite = task.config().capital.appetites[0]
         return next(stub for a, stub in self.stubs if a == appetite)(task)
 
 

@@ -39,6 +39,9 @@ def test_sliders_start_at_the_scenario_values_within_schema_bounds():
             assert spec["value"] == 1.0 and spec["min"] <= 1.0 <= spec["max"]
         elif lever.kind == "count":
             assert spec["value"] == spec["max"] == len(cfg["labs"]) and spec["min"] == 1
+        elif lever.kind == "single":  # a list field's first value, within the slider's range
+            assert spec["value"] == app._get(cfg, lever.paths[0])[0][0]
+            assert spec["min"] <= spec["value"] <= spec["max"]
         elif spec["type"] == "Select":  # a choice: the scenario's value for every lab, or "as in scenario"
             values = set(app._get(cfg, lever.paths[0]))
             assert spec["value"] == (values.pop() if len(values) == 1 else app.AS_SCENARIO)
@@ -54,34 +57,35 @@ def test_levers_missing_from_the_schema_are_left_off():
     assert app.schema_field("labs.*.skill") is not None and app.schema_field("world.nope") is None
     assert not app.available(app.Lever("x", "x", ("labs.*.not_a_field",)))
     params = set(app.model_params("baseline"))
-    assert {"n_labs", "n_providers", "open_weight_lag_months", "switching_cost_x", "gpu_price_x",
+    assert {"n_labs", "n_providers", "open_weight_quality", "switching_cost_x", "gpu_supply_x",
             "scale_economies", "scenario_name", "n_customers", "seed"} <= params
     assert "investor_appetite" in params
 
 
 def test_page_config_turns_levers_into_overrides():
     base = config_from("baseline")
-    cfg = app.page_config("baseline", 5000, {"n_labs": 2, "switching_cost_x": 2.0, "gpu_price_x": 0.5,
-                                             "open_weight_lag_months": 12, "scale_economies": False})
+    cfg = app.page_config("baseline", 5000, {"n_labs": 2, "switching_cost_x": 2.0, "gpu_supply_x": 2.0,
+                                             "open_weight_quality": 0.8, "investor_appetite": 0.25,
+                                             "scale_economies": False})
     assert [lab.name for lab in cfg.labs] == [lab.name for lab in base.labs[:2]]
     assert [s.switching_cost_usd for s in cfg.customers.segments] == pytest.approx(
         [2 * s.switching_cost_usd for s in base.customers.segments])
-    assert cfg.world.gpu_rent_usd_per_hour == pytest.approx(base.world.gpu_rent_usd_per_hour / 2)
-    assert cfg.world.gpu_owned_usd_per_hour == pytest.approx(base.world.gpu_owned_usd_per_hour / 2)
-    assert cfg.world.open_weight_lag_months == 12 and cfg.world.scale_economies is False
+    assert cfg.gpu_market.supply_share == pytest.approx(2 * base.gpu_market.supply_share)
+    assert cfg.capital.appetites == (0.25,)
+    assert cfg.open_weights.initial_quality == 0.8 and cfg.world.scale_economies is False
     assert cfg.customers.n_customers == 5000
 
 
 def test_unmoved_levers_keep_the_selected_scenarios_values(tmp_path):
     other = tmp_path / "other.toml"
-    other.write_text('name = "other"\n[providers]\nn = 7\n[world]\nopen_weight_lag_months = 2\n')
+    other.write_text('name = "other"\n[providers]\nn = 7\n[open_weights]\ninitial_quality = 0.8\n')
     kept = app.page_config(str(other), 5000, {"n_providers": BASE["n_providers"], "n_labs": BASE["n_labs"]})
-    assert kept.providers.n == 7 and kept.world.open_weight_lag_months == 2
+    assert kept.providers.n == 7 and kept.open_weights.initial_quality == 0.8
     moved = app.page_config(str(other), 5000, {"n_providers": 2})
     assert moved.providers.n == 2
 
 
-@pytest.mark.parametrize("bad", [{"n_labs": 2, "nope": 1}, {"gpu_price_x": 100.0}])
+@pytest.mark.parametrize("bad", [{"n_labs": 2, "nope": 1}, {"gpu_supply_x": 100.0}])
 def test_bad_levers_raise_config_errors(bad):
     with pytest.raises(ConfigError):
         app.page_config("baseline", 5000, bad)

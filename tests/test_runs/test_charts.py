@@ -121,13 +121,14 @@ def test_cash_runway_stacks_two_line_charts(run):
 def test_compute_split_uses_each_labs_recorded_allocation(run):
     split = charts.compute_split(run.agents, run.lab_shares)
     labs = run.agents[run.agents["type"] == "lab"].set_index(["round", "name"])
-    for use, col in (("training", "training_gpus"), ("free tier", "free_gpus"), ("paid serving", "paid_gpus")):
+    for use, col in (("training", "training_gpus"), ("free tier", "free_gpus"), ("paid serving", "paid_gpus"),
+                     ("inference R&D", "rd_gpus")):
         got = split[split["use"] == use].set_index(["round", "name"])["gpus"]
         np.testing.assert_allclose(got.loc[labs.index], labs[col], rtol=1e-12)
     spec = charts.compute_split_chart(run.agents, run.lab_shares).to_dict()
     assert spec["spec"]["mark"]["type"] == "area" and spec["facet"]["field"] == "name"
     assert spec["spec"]["encoding"]["y"]["stack"] == "zero"
-    assert len(data_rows(spec)) == 3 * len(labs)
+    assert len(data_rows(spec)) == 4 * len(labs)
 
 
 def test_compute_split_falls_back_to_configured_shares():
@@ -188,7 +189,7 @@ def test_outcome_flags_report_first_round_fired():
 
 def runs_table():
     rng = np.random.default_rng(1)
-    rows = [{"run_id": f"r{i}", "world.gpu_rent_usd_per_hour": g, "world.open_weight_lag_months": lag,
+    rows = [{"run_id": f"r{i}", "gpu_market.reference_rent_usd_per_hour": g, "open_weights.distill_lag_months": lag,
              "lerner_api_last": float(rng.normal()), "outcome_dumb_pipe": lag == 12 or (g == 2 and s == 0)}
             for i, (g, lag, s) in enumerate((g, lag, s) for g in (2, 4) for lag in (0, 6, 12) for s in range(4))]
     return pd.DataFrame(rows)
@@ -196,11 +197,11 @@ def runs_table():
 
 def test_outcome_heatmap_one_cell_per_parameter_pair():
     runs = runs_table()
-    spec = charts.outcome_heatmap(runs, "world.gpu_rent_usd_per_hour", "world.open_weight_lag_months",
+    spec = charts.outcome_heatmap(runs, "gpu_market.reference_rent_usd_per_hour", "open_weights.distill_lag_months",
                                   "outcome_dumb_pipe").to_dict()
     assert spec["mark"]["type"] == "rect"
     assert spec["encoding"]["color"]["field"] == "frequency"
-    assert spec["encoding"]["x"]["title"] == "world.gpu_rent_usd_per_hour"
+    assert spec["encoding"]["x"]["title"] == "gpu_market.reference_rent_usd_per_hour"
     cells = {(r["x"], r["y"]): r for r in data_rows(spec)}
     assert len(cells) == 6 and all(c["n"] == 4 for c in cells.values())
     assert cells[(2, 12)]["frequency"] == 1.0 and cells[(4, 0)]["frequency"] == 0.0
@@ -209,9 +210,9 @@ def test_outcome_heatmap_one_cell_per_parameter_pair():
 
 def test_metric_distribution_one_row_per_parameter_value():
     runs = runs_table()
-    spec = charts.metric_distribution_chart(runs, "world.open_weight_lag_months", "lerner_api_last").to_dict()
+    spec = charts.metric_distribution_chart(runs, "open_weights.distill_lag_months", "lerner_api_last").to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rule", "bar", "tick"]
     rows = {r["value"]: r for r in data_rows(spec)}
     assert sorted(rows) == [0, 6, 12] and all(r["count"] == 8 for r in rows.values())
-    median = runs.groupby("world.open_weight_lag_months")["lerner_api_last"].median()
+    median = runs.groupby("open_weights.distill_lag_months")["lerner_api_last"].median()
     assert rows[6]["median"] == pytest.approx(median[6])

@@ -44,7 +44,7 @@ def test_same_seed_byte_identical_different_seed_differs(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--set", "world.gpu_rent_usd_per_hour=-2"], "world.gpu_rent_usd_per_hour"),
+    (["--set", "gpu_market.reference_rent_usd_per_hour=-2"], "gpu_market.reference_rent_usd_per_hour"),
     (["--set", "world.bogus=1"], "world.bogus: unknown key"),
     (["--set", "novalue"], "expected key=value"),
     (["--scenario", "no_such_scenario"], "unknown scenario 'no_such_scenario'"),

@@ -35,7 +35,7 @@ def refused(capsys, tmp_path, argv, *words) -> str:
 # ------------------------------------------------------------------------------ defect 6: wrong types
 
 @pytest.mark.parametrize("setting, words", [
-    ("world.gpu_rent_usd_per_hour=true", ["world.gpu_rent_usd_per_hour", "true", "number"]),
+    ("gpu_market.reference_rent_usd_per_hour=true", ["gpu_market.reference_rent_usd_per_hour", "true", "number"]),
     ("world.rounds=6.0", ["world.rounds", "6.0", "integer"]),
     ("world.data_flywheel=yes", ["world.data_flywheel", "'yes'", "true or false"]),
     ("world.data_flywheel=1", ["world.data_flywheel", "1", "true or false"]),
@@ -56,8 +56,8 @@ def test_wrong_types_are_refused(tmp_path, capsys, setting, words):
 @pytest.mark.parametrize("toml, words", [
     ('[world]\nrounds = "60"\n', ["world.rounds", "'60'", "integer"]),
     ("[world]\ndata_flywheel = \"yes\"\n", ["world.data_flywheel", "'yes'", "boolean"]),
-    ("[world]\ngpu_rent_usd_per_hour = true\n", ["world.gpu_rent_usd_per_hour", "True", "number"]),
-    ("[world]\ngpu_rent_usd_per_hour = nan\n", ["world.gpu_rent_usd_per_hour", "nan", "finite"]),
+    ("[gpu_market]\nreference_rent_usd_per_hour = true\n", ["gpu_market.reference_rent_usd_per_hour", "True", "number"]),
+    ("[gpu_market]\nreference_rent_usd_per_hour = nan\n", ["gpu_market.reference_rent_usd_per_hour", "nan", "finite"]),
     ("[providers]\nn = 2.0\n", ["providers.n", "2.0", "integer"]),
 ])
 def test_wrong_types_in_scenario_files_are_refused(tmp_path, capsys, toml, words):
@@ -104,7 +104,7 @@ def test_the_summary_survives_every_firm_exiting(tmp_path, capsys):
     out = tmp_path / "o"
     code = main(["run", "--set", "customers.n_customers=2000", "--rounds", "3", "--quiet", "--set", "labs=[]",
                  "--set", "providers.n=1", "--set", "providers.entry=false", "--set", "providers.cash_usd=0",
-                 "--set", "providers.opex_usd_per_month=1e10", "--set", "finance.investor_appetite=0",
+                 "--set", "providers.opex_usd_per_month=1e10", "--set", "capital.appetites.0=0",
                  "--set", "wrappers.cash_usd=0", "--set", "wrappers.opex_usd_per_month=1e10",
                  "--set", "wrappers.entry=false", "--out", str(out)])
     assert code == 0

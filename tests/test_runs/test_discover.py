@@ -18,19 +18,19 @@ pytest.importorskip("ema_workbench")
 
 # The planted box: rent in [2.5, 4.0] $/h and efficiency gain in [0.2, 0.4] /year; providers.n is irrelevant.
 RENT, GAIN = (2.5, 4.0), (0.2, 0.4)
-RANGES = [("world.gpu_rent_usd_per_hour", 1.0, 6.0), ("world.efficiency_gain_per_year", 0.0, 0.8),
+RANGES = [("gpu_market.reference_rent_usd_per_hour", 1.0, 6.0), ("world.efficiency_gain_per_year", 0.0, 0.8),
           ("providers.n", 1, 8)]
 
 
 def inside(params) -> bool:
-    rent, gain = params["world.gpu_rent_usd_per_hour"], params["world.efficiency_gain_per_year"]
+    rent, gain = params["gpu_market.reference_rent_usd_per_hour"], params["world.efficiency_gain_per_year"]
     return RENT[0] <= rent <= RENT[1] and GAIN[0] <= gain <= GAIN[1]
 
 
 def planted(task) -> RunResult:
     """A stub run: outcome dumb_pipe true inside the planted box; last_margin = distance from its centre."""
     p = task.params
-    margin = abs(p["world.gpu_rent_usd_per_hour"] - 3.25) + abs(p["world.efficiency_gain_per_year"] - 0.3)
+    margin = abs(p["gpu_market.reference_rent_usd_per_hour"] - 3.25) + abs(p["world.efficiency_gain_per_year"] - 0.3)
     model = pd.DataFrame({"round": [1, 2], "margin": [margin, margin]})
     return RunResult(model, pd.DataFrame(), pd.DataFrame(), outcomes={"flags": {"dumb_pipe": inside(p)}})
 
@@ -55,8 +55,8 @@ def test_prim_finds_the_planted_box(sweep, tmp_path, capsys):
     first = boxes[boxes["box"] == 1].set_index("parameter")
     # Tolerance: one LHS stratum of 800 points is 1/800 of a range; PRIM's peels of 5 % leave a limit within a few
     # strata of the truth. 0.15 $/h is 3 % of the rent range, 0.03 /year 4 % of the gain range.
-    assert first.loc["world.gpu_rent_usd_per_hour", "lo"] == pytest.approx(RENT[0], abs=0.15)
-    assert first.loc["world.gpu_rent_usd_per_hour", "hi"] == pytest.approx(RENT[1], abs=0.15)
+    assert first.loc["gpu_market.reference_rent_usd_per_hour", "lo"] == pytest.approx(RENT[0], abs=0.15)
+    assert first.loc["gpu_market.reference_rent_usd_per_hour", "hi"] == pytest.approx(RENT[1], abs=0.15)
     assert first.loc["world.efficiency_gain_per_year", "lo"] == pytest.approx(GAIN[0], abs=0.03)
     assert first.loc["world.efficiency_gain_per_year", "hi"] == pytest.approx(GAIN[1], abs=0.03)
     assert not first.loc["providers.n", "restricted"]
@@ -82,7 +82,7 @@ def test_a_numeric_outcome_with_a_threshold(sweep, tmp_path):
     assert main(["discover", str(sweep), "--outcome", "last_margin", "--below", "0.5", "--out", str(out),
                  "--no-report"]) == 0
     first = read_boxes(out).query("box == 1").set_index("parameter")
-    assert first.loc["world.gpu_rent_usd_per_hour", "restricted"]
+    assert first.loc["gpu_market.reference_rent_usd_per_hour", "restricted"]
     assert first["density"].iloc[0] >= 0.8
 
 

@@ -25,7 +25,7 @@ replicates = 2
 
 [[conditions]]
 name = "growth"
-overrides = { "finance.investor_appetite" = 1.0 }
+overrides = { "capital.appetites" = [1.0] }
 
 [[roles]]
 name = "a"
@@ -54,10 +54,10 @@ def write(tmp_path, text: str) -> Path:
     ('labs = ["lab_investor_a"]', 'labs = []', "roles.0.labs: List should have at least 1 item"),
     ('move = "api_conduct"', 'move = "api_conduct"\nvertical = "coding"',
      "roles.0.vertical: 'coding' given for move 'api_conduct'; allowed only with move 'vertical'"),
-    ('"finance.investor_appetite" = 1.0', '"finance.investor_appetite" = 2.0',
-     "conditions.0 (growth).overrides: finance.investor_appetite: Input should be less than or equal to 1"),
-    ('"finance.investor_appetite" = 1.0', '"finance.investor_apetite" = 1.0',
-     "conditions.0 (growth).overrides: finance.investor_apetite: unknown key"),
+    ('"capital.appetites" = [1.0]', '"capital.appetites" = [2.0]',
+     "conditions.0 (growth).overrides: capital.appetites: [2.0]; allowed: a non-empty list of numbers in [0, 1]"),
+    ('"capital.appetites" = [1.0]', '"capital.apetites" = [1.0]',
+     "conditions.0 (growth).overrides: capital.apetites: unknown key"),
     ('name = "growth"', 'name = "growth money"', "conditions.0.name: String should match pattern"),
     ("replicates = 2", "replicates = 0", "replicates: Input should be greater than or equal to 1; got 0"),
     ("replicates = 2", 'replicates = 2\nscenario = "no_such_scenario"', "unknown scenario 'no_such_scenario'"),
@@ -90,7 +90,7 @@ def test_a_role_name_used_twice_is_refused(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--set", "world.no_such=1"], "--set: world.no_such: unknown key"),
-    (["--set", "finance.investor_appetite"], "--set: expected key=value"),
+    (["--set", "capital.appetites"], "--set: expected key=value"),
     (["--rounds", "0"], "--rounds: 0 out of range"),
     (["--replicates", "x"], "--replicates: expected an integer"),
 ])
@@ -140,7 +140,7 @@ def test_shipped_examples_validate_and_enumerate_their_profiles(name, n_profiles
     plan = make_game_plan(EXAMPLES / f"{name}.toml")
     assert len(plan.profiles) == n_profiles and len(plan.role_labs) == n_players
     assert [c.name for c in plan.conditions] == ["growth", "disciplined"]
-    assert [c.config["finance"]["investor_appetite"] for c in plan.conditions] == [1.0, 0.0]
+    assert [list(c.config["capital"]["appetites"]) for c in plan.conditions] == [[1.0], [0.0]]
     assert plan.notes == ()  # symmetric roles hold identical labs
     assert len(plan.tasks()) == 2 * (n_profiles + 1) * 10
 

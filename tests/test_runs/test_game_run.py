@@ -46,12 +46,12 @@ seed = 7
 
 [[conditions]]
 name = "growth"
-overrides = {{ "finance.investor_appetite" = 1.0 }}
+overrides = {{ "capital.appetites" = [1.0] }}
 
 [[conditions]]
 name = "disciplined"
-[conditions.overrides.finance]
-investor_appetite = 0.0
+[conditions.overrides.capital]
+appetites = [0.0]
 
 [[roles]]
 name = "a"
@@ -104,7 +104,7 @@ def test_every_profile_runs_over_the_same_seeds_with_its_moves_forced(tmp_path, 
     assert {(m.firm, m.move, m.option) for m in forced} == {(A_LAB, "api_conduct", "premium"),
                                                              (B_LAB, "api_conduct", "penetration")}
     assert tasks["growth-free-r00"].config().forced == []
-    assert tasks["disciplined-p0000-r00"].config().finance.investor_appetite == 0.0
+    assert tasks["disciplined-p0000-r00"].config().capital.appetites == (0.0,)
 
 
 def test_runs_csv_has_one_row_per_run_with_payoffs_and_identity(reference):
@@ -116,7 +116,7 @@ def test_runs_csv_has_one_row_per_run_with_payoffs_and_identity(reference):
     assert row["rounds_completed"] == 3 and "outcome_dumb_pipe" in runs and "last_price_usd" in runs
     manifest = json.loads((reference / "manifest.json").read_text())
     assert manifest["kind"] == "tokenmarket game" and manifest["status"] == "complete"
-    assert manifest["plan"]["conditions"][1]["config"]["finance"]["investor_appetite"] == 0.0
+    assert list(manifest["plan"]["conditions"][1]["config"]["capital"]["appetites"]) == [0.0]
 
 
 def test_each_condition_is_solved_as_its_own_game(reference):

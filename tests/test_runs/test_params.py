@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from market import calibration
-from market.config import ConfigError, WorldConfig, build_config, list_scenarios, schema_fields
+from market.config import ConfigError, GpuMarketConfig, WorldConfig, build_config, list_scenarios, schema_fields
 from market.provenance import VALUE_SOURCES, SourceError, comment_for, resolve_source, scenario_comments
 from runs.commands.main import main
 from runs.reports.params import ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text
@@ -58,12 +58,12 @@ def test_paths_are_the_set_syntax_and_values_round_trip(baseline):
 
 
 def test_calibrated_defaults_show_key_title_and_date(baseline):
-    row = next(r for r in baseline if r.path == "world.gpu_rent_usd_per_hour")
-    cal = calibration.row("h100_median_posted_usd_per_hour")
+    row = next(r for r in baseline if r.path == "gpu_market.reference_rent_usd_per_hour")
+    cal = calibration.row("h100_rental_oct_2024_ondemand_usd_per_hour")
     assert (row.kind, row.keys) == ("calibration", (cal["key"],))
     assert (row.titles, row.dates) == (cal["source_title"], cal["as_of"])
     assert row.value == float(cal["value"]) and row.unit == "$/GPU-hour" and row.range == "(0, 50]"
-    assumed = next(r for r in baseline if r.path == "finance.investor_appetite")
+    assumed = next(r for r in baseline if r.path == "capital.growth_multiple")
     assert assumed.kind == "assumption" and assumed.source.startswith("assumption: ") and len(assumed.source) > 20
 
 
@@ -91,14 +91,14 @@ def test_value_sources_are_all_used_and_resolve(baseline):
 def test_scenario_values_differ_from_baseline_and_give_the_files_reason(baseline):
     rows = {r.path: r for r in parameter_rows("commodity_pipe")}
     base = {r.path: r for r in baseline}
-    lag = rows["world.open_weight_lag_months"]
+    lag = rows["open_weights.distill_lag_months"]
     assert (lag.value, base[lag.path].value) == (2, 6)
-    assert lag.origin == "scenario" and lag.kind == "scenario" and "two months" in lag.source
+    assert lag.origin == "scenario" and lag.kind == "scenario" and "two months on" in lag.source
     host = rows["providers.skill"]
     assert host.value == 5.0 and host.keys == ("sglang_ep_vs_tp_output_gain",)
     fit = rows["customers.api_fit"]
     assert fit.value == 0.95 and "same protocol" in fit.source
-    untouched = rows["world.gpu_rent_usd_per_hour"]
+    untouched = rows["gpu_market.reference_rent_usd_per_hour"]
     assert untouched.value == base[untouched.path].value and untouched.origin == "schema"
     # A restated default value keeps the default's source, not the [[labs]] table's comment.
     restated = {r.path: r for r in parameter_rows("giant_small_parent")}["labs.1.tiers.0.price_usd_per_mtok"]
@@ -146,9 +146,9 @@ def test_each_kind_of_source_resolves(text, kind, keys):
 
 
 def test_a_schema_source_naming_a_missing_key_breaks_the_listing(monkeypatch):
-    extra = WorldConfig.model_fields["gpu_rent_usd_per_hour"].json_schema_extra
-    monkeypatch.setitem(extra, "source", "h100_median_posted_usd_per_hour_typo")
-    with pytest.raises(SourceError, match="did you mean h100_median_posted_usd_per_hour"):
+    extra = GpuMarketConfig.model_fields["reference_rent_usd_per_hour"].json_schema_extra
+    monkeypatch.setitem(extra, "source", "h100_rental_oct_2024_ondemand_usd_per_hour_typo")
+    with pytest.raises(SourceError, match="did you mean h100_rental_oct_2024_ondemand_usd_per_hour"):
         parameter_rows()
 
 
@@ -194,7 +194,7 @@ name = "c"
 def test_formatting_helpers():
     assert [fmt(1e10), fmt(9.4e9), fmt(0.0144), fmt(True), fmt(150_000), fmt((-0.2, 1.0))] == \
         ["1e10", "9.4e9", "0.0144", "true", "150000", "(-0.2, 1)"]
-    assert range_text(WorldConfig, "gpu_rent_usd_per_hour") == "(0, 50]"
+    assert range_text(GpuMarketConfig, "reference_rent_usd_per_hour") == "(0, 50]"
     assert range_text(WorldConfig, "scale_economies") == "{true, false}"
     from market.config import LabConfig
     assert range_text(LabConfig, "funding") == "{investor, self_funded, efficient}"
@@ -210,7 +210,7 @@ def test_cli_csv_parses_with_one_row_per_value(capsys, baseline):
     assert len(df) == len(baseline) and (df["unit"] != "").all() and (df["range"] != "").all()
     row = df.set_index("path").loc["customers.segments.1.switching_cost_usd"]
     assert (row["value"], row["origin"], row["source"]) == ("720", "scenario", "three times the baseline")
-    assert df.set_index("path").loc["world.gpu_owned_usd_per_hour", "titles"]
+    assert df.set_index("path").loc["gpu_market.capex_usd_per_gpu", "titles"]
 
 
 def test_cli_markdown_is_a_table_with_a_row_per_value_and_the_cited_rows(capsys, baseline):
@@ -220,7 +220,7 @@ def test_cli_markdown_is_a_table_with_a_row_per_value_and_the_cited_rows(capsys,
     assert len(rows) == len(baseline)
     assert all(line.count(" | ") == rows[0].count(" | ") for line in rows)
     assert out.splitlines()[0].startswith("| parameter | value | unit | allowed |")
-    assert "- `h100_median_posted_usd_per_hour` = 2.95" in out
+    assert "- `h100_rental_oct_2024_ondemand_usd_per_hour` = 2.99" in out
 
 
 def test_cli_default_table_and_collapse(capsys):
@@ -309,7 +309,7 @@ def test_collapsed_rows_name_the_scenario_defaults_and_overrides_that_set_them()
     assert (pipe["providers.n"].value, pipe["providers.n"].origin) == (8, "scenario")
     assert pipe["providers.n"].source.startswith("A crowded hosting market")
     assert pipe["customers.api_fit"].origin == "scenario" and "same protocol" in pipe["customers.api_fit"].source
-    assert pipe["world.gpu_rent_usd_per_hour"].origin == "schema"
+    assert pipe["gpu_market.reference_rent_usd_per_hour"].origin == "schema"
     giant = {r.path: r for r in parameter_rows("giant_small_parent", {"labs.3.skill": "2"}, collapse=True)}
     budget = giant["labs[].parent_budget_usd_per_month"]
     assert budget.origin == "schema [0, 1]; scenario [2]; defaults [3]"
@@ -346,7 +346,7 @@ def test_a_calibrated_scenarios_estimated_values_keep_kind_estimated(tmp_path):
     text = ("estimated by tokenmarket calibrate against out/targets.toml (fit: J = 1.2 at trial 3 of 40, 30 of 56 "
             "targets within tolerance; draws 5-95 %: 0.5 to 0.9)")
     f = tmp_path / "calibrated.toml"
-    f.write_text(f"[finance]\ninvestor_appetite = 0.75  # {text}\n")
+    f.write_text(f"[capital]\ngrowth_multiple = 3.5  # {text}\n")
     rows = {r.path: r for r in parameter_rows(f)}
-    assert rows["finance.investor_appetite"].kind == "estimated" and rows["finance.investor_appetite"].value == 0.75
-    assert rows["finance.investor_appetite"].source == text
+    assert rows["capital.growth_multiple"].kind == "estimated" and rows["capital.growth_multiple"].value == 3.5
+    assert rows["capital.growth_multiple"].source == text

@@ -102,7 +102,7 @@ def test_bad_folder_exits_2_with_a_message(tmp_path, run_dir, capsys, case):
 
 def synthetic_sweep(folder: Path) -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    rows = [{"run_id": f"r{i:03d}", "seed": s, "world.gpu_rent_usd_per_hour": g, "world.open_weight_lag_months": lag,
+    rows = [{"run_id": f"r{i:03d}", "seed": s, "gpu_market.reference_rent_usd_per_hour": g, "open_weights.distill_lag_months": lag,
              "status": "ok", "lerner_api_last": float(rng.normal(0.3 - 0.05 * g, 0.1)),
              "hhi_api_last": float(rng.uniform(2e3, 8e3)), "outcome_dumb_pipe": bool(lag == 12),
              "outcome_loss_leading": bool(g > 3)}
@@ -134,10 +134,10 @@ def test_sweep_report_heatmaps_and_distributions(tmp_path):
 def test_sweep_report_axis_choice_and_errors(tmp_path, capsys):
     folder = tmp_path / "sweep"
     synthetic_sweep(folder)
-    assert main(["report", str(folder), "--no-png", "--x", "world.open_weight_lag_months",
-                 "--y", "world.gpu_rent_usd_per_hour"]) == 0
+    assert main(["report", str(folder), "--no-png", "--x", "open_weights.distill_lag_months",
+                 "--y", "gpu_market.reference_rent_usd_per_hour"]) == 0
     spec = next(s for s in embedded_specs((folder / REPORT).read_text()) if s.get("mark", {}).get("type") == "rect")
-    assert spec["encoding"]["x"]["title"] == "world.open_weight_lag_months"
+    assert spec["encoding"]["x"]["title"] == "open_weights.distill_lag_months"
     assert main(["report", str(folder), "--x", "world.nope"]) == 2
     assert "world.nope" in capsys.readouterr().err
     # Replicates only: no parameter varies, so the page shows the spread of the metrics over the runs.
@@ -145,18 +145,18 @@ def test_sweep_report_axis_choice_and_errors(tmp_path, capsys):
     assert main(["report", str(folder), "--no-png"]) == 0
     specs = embedded_specs((folder / REPORT).read_text())
     assert any("lerner_api_last" in json.dumps(s) for s in specs)
-    assert main(["report", str(folder), "--x", "world.gpu_rent_usd_per_hour"]) == 2
+    assert main(["report", str(folder), "--x", "gpu_market.reference_rent_usd_per_hour"]) == 2
     assert "is not a column of runs.csv" in capsys.readouterr().err
 
 
 def test_report_of_a_real_sweep_folder(tmp_path):
     out = tmp_path / "sw"
-    assert main(["sweep", "--set", "customers.n_customers=1000", "--grid", "world.open_weight_lag_months=0,12",
+    assert main(["sweep", "--set", "customers.n_customers=1000", "--grid", "open_weights.distill_lag_months=0,12",
                  "--replicates", "2", "--rounds", "3", "--workers", "1", "--out", str(out), "--quiet"]) == 0
     assert main(["report", str(out), "--no-png"]) == 0
     dists = [s for s in embedded_specs((out / REPORT).read_text())
-             if "layer" in s and str(s.get("title", "")).endswith(" by world.open_weight_lag_months")]
-    assert dists and all(s["layer"][0]["encoding"]["x"]["title"] == "world.open_weight_lag_months" for s in dists)
+             if "layer" in s and str(s.get("title", "")).endswith(" by open_weights.distill_lag_months")]
+    assert dists and all(s["layer"][0]["encoding"]["x"]["title"] == "open_weights.distill_lag_months" for s in dists)
 
 
 @pytest.mark.browser
@@ -210,7 +210,7 @@ def test_run_report_shows_the_verdicts_of_outcomes_json(run_dir, tmp_path):
     assert line.replace("'", "&#x27;") in text
 
 
-@pytest.mark.parametrize("grid", [["--grid", "world.open_weight_lag_months=0,12"], []], ids=["one-parameter", "replicates"])
+@pytest.mark.parametrize("grid", [["--grid", "open_weights.distill_lag_months=0,12"], []], ids=["one-parameter", "replicates"])
 def test_sweep_report_has_bands_and_frequencies_per_point(tmp_path, grid):
     out = tmp_path / "sw"
     assert main(["sweep", "--set", "customers.n_customers=1000", *grid, "--replicates", "2", "--rounds", "3",
@@ -218,7 +218,7 @@ def test_sweep_report_has_bands_and_frequencies_per_point(tmp_path, grid):
     assert main(["report", str(out), "--no-png"]) == 0
     text = (out / REPORT).read_text()
     assert "Outcome frequencies per design point" in text
-    points = ["p0: world.open_weight_lag_months=0", "p1: world.open_weight_lag_months=12"] if grid else ["all runs"]
+    points = ["p0: open_weights.distill_lag_months=0", "p1: open_weights.distill_lag_months=12"] if grid else ["all runs"]
     for label in points:
         assert f"<td>{label}</td>" in text
     assert text.count("0/2 (0%) [0%, 66%]") + text.count("1/2 (50%)") + text.count("2/2 (100%)") == 4 * len(points)

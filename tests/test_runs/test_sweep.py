@@ -18,7 +18,7 @@ from runs.sweeps.executors import ProcessExecutor, SerialExecutor, evaluate, out
 from runs.sweeps.sweep import load_sweep, make_plan, run_sweep
 
 TINY = ["--set", "customers.n_customers=2000", "--rounds", "3", "--quiet"]
-GRID = ["--grid", "world.gpu_rent_usd_per_hour=2,3.5", "--grid", "providers.n=1,3", "--replicates", "2", "--seed", "11"]
+GRID = ["--grid", "gpu_market.reference_rent_usd_per_hour=2,3.5", "--grid", "providers.n=1,3", "--replicates", "2", "--seed", "11"]
 
 
 def tiny_plan(**design):
@@ -51,7 +51,7 @@ def crashy(task):
 
 def linear(task):
     """A fake run whose metric y = 10·skill + 0.1·rent (no simulation): for checking the analysis plumbing."""
-    a, b = task.params["labs.0.skill"], task.params.get("world.gpu_rent_usd_per_hour", 0.0)
+    a, b = task.params["labs.0.skill"], task.params.get("gpu_market.reference_rent_usd_per_hour", 0.0)
     model = pd.DataFrame({"run_id": task.run_id, "seed": task.seed, "round": [1, 2],
                           "y": [10 * a + 0.1 * b] * 2, "z": [1.0, 1.0]})
     return RunResult(model, pd.DataFrame(), pd.DataFrame())
@@ -238,24 +238,26 @@ def test_no_rounds_keeps_runs_only(tmp_path):
 
 def test_sobol_indices_rank_the_influential_parameter(tmp_path):
     plan = make_plan(None, {"customers.n_customers": 2000}, method="sobol", n=16, master_seed=2,
-                     ranges=[("labs.0.skill", 0.5, 2.0), ("world.gpu_rent_usd_per_hour", 1.5, 4.0)])
+                     ranges=[("labs.0.skill", 0.5, 2.0), ("gpu_market.reference_rent_usd_per_hour", 1.5, 4.0)])
     run_sweep(tmp_path / "s", plan, progress=False, fn=linear)
     assert main(["analyze", str(tmp_path / "s"), "--metric", "last_y", "--resamples", "50"]) == 0
     table = pd.read_csv(tmp_path / "s" / "sensitivity.csv").set_index("parameter")
     assert list(table.columns) == ["method", "metric", "S1", "S1_conf", "ST", "ST_conf", "blocks_used",
                                    "blocks_dropped"]
-    assert table.loc["labs.0.skill", "ST"] > 0.9 > 0.1 > table.loc["world.gpu_rent_usd_per_hour", "ST"]
+    assert table.loc["labs.0.skill", "ST"] > 0.9 > 0.1 > table.loc["gpu_market.reference_rent_usd_per_hour", "ST"]
     assert (table["blocks_used"] == 16).all()
 
 
 def test_morris_on_the_model_and_failed_blocks_dropped(tmp_path, capsys):
+    # Reference rents above the owned cost (≈ 1.8 $/h): below it labs rent their whole fleets and a run may be
+    # refused for want of GPUs at round 0 (market.fleets.GpuMarket.start), which would drop a second block.
     plan = make_plan(None, {"customers.n_customers": 2000}, rounds=3, method="morris", n=3, master_seed=1,
-                     ranges=[("providers.n", 1, 5), ("world.gpu_rent_usd_per_hour", 1.5, 4.0)])
+                     ranges=[("providers.n", 1, 5), ("gpu_market.reference_rent_usd_per_hour", 2.5, 4.0)])
     run_sweep(tmp_path / "s", plan, progress=False, fn=flaky)  # point 1 fails: trajectory 0 is dropped
     assert main(["analyze", str(tmp_path / "s"), "--resamples", "20"]) == 0
     table = pd.read_csv(tmp_path / "s" / "sensitivity.csv")
     assert {"mu", "mu_star", "sigma", "mu_star_conf"} <= set(table.columns)
-    assert set(table["parameter"]) == {"providers.n", "world.gpu_rent_usd_per_hour"}
+    assert set(table["parameter"]) == {"providers.n", "gpu_market.reference_rent_usd_per_hour"}
     assert (table["blocks_used"] == 2).all() and (table["blocks_dropped"] == 1).all()
     assert table["metric"].str.startswith("last_").all()
 

@@ -14,16 +14,16 @@ TINY = ["--set", "customers.n_customers=2000", "--rounds", "3", "--quiet"]
 
 
 def test_grid_is_cartesian_product_first_key_slowest():
-    d = make_design(BASE, grid=parse_grid(["world.gpu_rent_usd_per_hour=2,3", "providers.n=1,2,4"]), replicates=2)
+    d = make_design(BASE, grid=parse_grid(["gpu_market.reference_rent_usd_per_hour=2,3", "providers.n=1,2,4"]), replicates=2)
     pts = d.points()
     assert len(pts) == 6
-    assert pts[0] == {"world.gpu_rent_usd_per_hour": 2.0, "providers.n": 1}
-    assert pts[3] == {"world.gpu_rent_usd_per_hour": 3.0, "providers.n": 1}
-    assert isinstance(pts[0]["providers.n"], int) and isinstance(pts[0]["world.gpu_rent_usd_per_hour"], float)
+    assert pts[0] == {"gpu_market.reference_rent_usd_per_hour": 2.0, "providers.n": 1}
+    assert pts[3] == {"gpu_market.reference_rent_usd_per_hour": 3.0, "providers.n": 1}
+    assert isinstance(pts[0]["providers.n"], int) and isinstance(pts[0]["gpu_market.reference_rent_usd_per_hour"], float)
     table = d.table()
     assert len(table) == 12 and table["run_id"].is_unique
     assert list(table["run_id"][:3]) == ["p0000-r00", "p0000-r01", "p0001-r00"]
-    assert list(table.columns) == ["run_id", "point", "replicate", "seed", "world.gpu_rent_usd_per_hour", "providers.n"]
+    assert list(table.columns) == ["run_id", "point", "replicate", "seed", "gpu_market.reference_rent_usd_per_hour", "providers.n"]
 
 
 def test_no_parameter_is_one_point_of_replicates():
@@ -50,12 +50,12 @@ def test_common_random_numbers_share_seed_across_points():
 
 @pytest.mark.parametrize("method,n,points", [("random", 5, 5), ("lhs", 5, 5), ("sobol", 8, 8 * 4), ("morris", 3, 3 * 3)])
 def test_samplers_shape_bounds_types_and_reproducible(method, n, points):
-    ranges = parse_ranges(["world.gpu_rent_usd_per_hour=1.5:4", "world.open_weight_lag_months=0:12"])
+    ranges = parse_ranges(["gpu_market.reference_rent_usd_per_hour=1.5:4", "open_weights.distill_lag_months=0:12"])
     d = make_design(BASE, method=method, n=n, ranges=ranges, master_seed=3)
     pts = d.points()
     assert len(pts) == points
-    rent = np.array([p["world.gpu_rent_usd_per_hour"] for p in pts])
-    lag = [p["world.open_weight_lag_months"] for p in pts]
+    rent = np.array([p["gpu_market.reference_rent_usd_per_hour"] for p in pts])
+    lag = [p["open_weights.distill_lag_months"] for p in pts]
     assert ((rent >= 1.5) & (rent <= 4)).all() and all(isinstance(v, int) and 0 <= v <= 12 for v in lag)
     assert all(float(f"{v:.10g}") == v for v in rent)  # what the CSV shows is what ran
     assert make_design(BASE, method=method, n=n, ranges=ranges, master_seed=3).points() == pts
@@ -75,8 +75,8 @@ def test_field_kinds_and_list_and_dict_paths():
 
 
 def test_double_underscore_keys_are_dotted():
-    d = make_design(BASE, grid=[("world__gpu_rent_usd_per_hour", ["2"])])
-    assert d.keys == ["world.gpu_rent_usd_per_hour"]
+    d = make_design(BASE, grid=[("gpu_market__reference_rent_usd_per_hour", ["2"])])
+    assert d.keys == ["gpu_market.reference_rent_usd_per_hour"]
 
 
 BAD = [
@@ -84,12 +84,12 @@ BAD = [
     (["--grid", "world.rounds=abc"], ["world.rounds", "'abc'", "int"]),
     (["--grid", "providers.n=1,2.5"], ["providers.n", "2.5", "int"]),
     (["--grid", "world.scale_economies=1"], ["world.scale_economies", "bool"]),
-    (["--grid", "world.gpu_rent_usd_per_hour=2,0"], ["world.gpu_rent_usd_per_hour", "0", "(0, 50]"]),
-    (["--grid", "world.gpu_rent_usd_per_hour=2,"], ["--grid", "empty value"]),
+    (["--grid", "gpu_market.reference_rent_usd_per_hour=2,0"], ["gpu_market.reference_rent_usd_per_hour", "0", "(0, 50]"]),
+    (["--grid", "gpu_market.reference_rent_usd_per_hour=2,"], ["--grid", "empty value"]),
     (["--grid", "labs.9.skill=1,2"], ["labs.9", "no such list element"]),
-    (["--sample", "lhs", "--n", "4", "--range", "world.gpu_rent_usd_per_hour=3:3"], ["empty range", "lo < hi"]),
-    (["--sample", "lhs", "--n", "4", "--range", "world.gpu_rent_usd_per_hour=4:2"], ["lo 4 > hi 2"]),
-    (["--sample", "lhs", "--n", "4", "--range", "world.gpu_rent_usd_per_hour=-1:2"], ["-1", "(0, 50]"]),
+    (["--sample", "lhs", "--n", "4", "--range", "gpu_market.reference_rent_usd_per_hour=3:3"], ["empty range", "lo < hi"]),
+    (["--sample", "lhs", "--n", "4", "--range", "gpu_market.reference_rent_usd_per_hour=4:2"], ["lo 4 > hi 2"]),
+    (["--sample", "lhs", "--n", "4", "--range", "gpu_market.reference_rent_usd_per_hour=-1:2"], ["-1", "(0, 50]"]),
     (["--sample", "lhs", "--n", "4", "--range", "world.scale_economies=0:1"], ["bool", "cannot take a range"]),
     (["--sample", "lhs", "--n", "4", "--range", "world.rounds"], ["expected key=lo:hi"]),
     (["--sample", "sobol", "--n", "2", "--range", "labs.0.skill=0.5:2"], ["--n", "2", "Sobol", "power of 2"]),
