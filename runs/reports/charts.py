@@ -65,12 +65,65 @@ def firm_names(agents: pd.DataFrame) -> list[str]:
     return list(agents.sort_values(["agent_id", "round"]).drop_duplicates("name")["name"])
 
 
-def _firm_color(all_names: list[str], names_here: list[str], title: str = "firm") -> alt.Color:
-    """Colour by firm, the same colour for a firm in every chart, legend listing only ``names_here``."""
-    colour = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(all_names)}
-    here = [n for n in all_names if n in set(names_here)]
-    legend = (alt.Legend(symbolLimit=0, labelLimit=140) if len(here) <= LEGEND_RIGHT_MAX else
-              alt.Legend(orient="bottom", columns=3, symbolLimit=0, labelLimit=115, labelFontSize=9, symbolSize=30,
+LAB_COLOURS = ("#1f4e9c", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22",
+               "#393b79", "#843c39", "#637939")  # bold, far apart: the labs are the story of most charts
+VERTICAL_HUES = {"general_chat": 210.0, "coding": 130.0, "customer_support": 30.0, "writing": 285.0}  # degrees
+
+
+def _hsl(h: float, s: float, lightness: float) -> str:
+    """'#rrggbb' of a colour given hue (degrees), saturation and lightness (0-1)."""
+    import colorsys
+
+    r, g, b = colorsys.hls_to_rgb((h % 360) / 360, lightness, s)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def firm_colours(agents: pd.DataFrame) -> dict[str, str]:
+    """A fixed, distinct colour per firm of a run (name → '#rrggbb'), the same in every chart.
+
+    Labs take bold colours (:data:`LAB_COLOURS`, then golden-angle hues); hosts (``provider``) golden-angle hues
+    at mid saturation, lighter than labs; wrappers one hue family per vertical (:data:`VERTICAL_HUES`), lighter
+    and darker shades within it. Colours never repeat: a clash is moved along the hue circle.
+    """
+    if agents.empty:
+        return {}
+    firms = agents.sort_values(["agent_id", "round"]).drop_duplicates("name")
+    vertical = firms["vertical"] if "vertical" in firms else pd.Series("", index=firms.index)
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+
+    def take(colour_at) -> str:
+        k = 0
+        while (c := colour_at(k)) in used:
+            k += 1
+        used.add(c)
+        return c
+
+    for (_, row), vert in zip(firms.iterrows(), vertical):
+        kind = str(row.get("type", ""))
+        i = counters.get(kind if kind != "wrapper" else f"wrapper:{vert}", 0)
+        counters[kind if kind != "wrapper" else f"wrapper:{vert}"] = i + 1
+        if kind == "lab":
+            out[row["name"]] = take(lambda k, i=i: LAB_COLOURS[i + k] if i + k < len(LAB_COLOURS) else
+                                    _hsl(137.508 * (i + k), 0.75, 0.35))
+        elif kind == "wrapper":
+            hue = VERTICAL_HUES.get(str(vert), 0.0)
+            out[row["name"]] = take(lambda k, i=i, hue=hue: _hsl(hue + 7 * ((i + k) // 5), 0.55,
+                                                                0.42 + 0.09 * ((i + k) % 5)))
+        else:
+            out[row["name"]] = take(lambda k, i=i: _hsl(15 + 137.508 * (i + k), 0.5, 0.62))
+    return out
+
+
+def _firm_color(all_names: list[str] | dict[str, str], names_here: list[str], title: str = "firm") -> alt.Color:
+    """Colour by firm, the same colour for a firm in every chart (``all_names``: :func:`firm_colours`, or names
+    in order for palette colours), legend listing only ``names_here``; full names in the legend (no cut)."""
+    colour = all_names if isinstance(all_names, dict) else {
+        n: PALETTE[i % len(PALETTE)] for i, n in enumerate(all_names)}
+    here = [n for n in colour if n in set(names_here)]
+    legend = (alt.Legend(symbolLimit=0, labelLimit=0) if len(here) <= LEGEND_RIGHT_MAX else
+              alt.Legend(orient="bottom", columns=2, symbolLimit=0, labelLimit=0, labelFontSize=9, symbolSize=30,
                          rowPadding=0, title=None))
     return alt.Color("name:N", title=title, sort=here,
                      scale=alt.Scale(domain=here, range=[colour[n] for n in here]), legend=legend)
@@ -192,7 +245,7 @@ def price_cost_chart(agents: pd.DataFrame) -> alt.Chart:
                                                                           "unit_cost": "unit cost"}}))
     return alt.Chart(long).mark_line().encode(
         x=_round_x(), y=alt.Y("usd_per_mtok:Q", title="$/Mtok (log)", scale=alt.Scale(type="log")),
-        color=_firm_color(firm_names(agents), list(sellers["name"].unique()), "seller"),
+        color=_firm_color(firm_colours(agents), list(sellers["name"].unique()), "seller"),
         strokeDash=alt.StrokeDash("measure:N", title="", sort=["API price", "unit cost"]),
         tooltip=["round:Q", "name:N", "measure:N", alt.Tooltip("usd_per_mtok:Q", format=".3f")],
     ).properties(title=title, width=WIDTH, height=HEIGHT)
@@ -209,7 +262,7 @@ def market_share_chart(agents: pd.DataFrame) -> alt.Chart:
     return alt.Chart(shares).mark_area().encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("share:Q", stack="normalize", title="share", axis=alt.Axis(format="%")),
-        color=_firm_color(firm_names(agents), list(shares["name"].unique())),
+        color=_firm_color(firm_colours(agents), list(shares["name"].unique())),
         tooltip=["round:Q", "market:N", "name:N", alt.Tooltip("share:Q", format=".1%")],
     ).properties(width=(WIDTH - 60) // cols, height=HEIGHT // 2 - 30).facet(
         facet=alt.Facet("market:N", sort=markets, title=None), columns=cols).properties(title=title)
@@ -282,7 +335,7 @@ def cash_runway_chart(agents: pd.DataFrame) -> alt.VConcatChart | alt.Chart:
         return _empty(title)
     df = agents[["round", "name"]].assign(cash_musd=agents["cash_usd"] / 1e6, runway_months=runway_months(agents))
     df = thin_rounds(df, MAX_ROWS // 2)
-    base = alt.Chart(df).encode(x=_round_x(), color=_firm_color(firm_names(agents), list(df["name"].unique())))
+    base = alt.Chart(df).encode(x=_round_x(), color=_firm_color(firm_colours(agents), list(df["name"].unique())))
     tip = ["round:Q", "name:N", alt.Tooltip("cash_musd:Q", format=",.1f", title="cash ($M)"),
            alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)")]
     cash = base.mark_line().encode(
