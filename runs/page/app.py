@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from market import outcomes as detectors
 from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario
 from market.model import TokenMarket
-from runs.page.vega import VegaChart, split_spec
+from runs.page.vega import VegaChart, spec_json
 from runs.reports.charts import RUN_CHARTS, RunFrames, lab_shares_from
 from runs.reports.horizon import horizon_warning
 from runs.reports.report import render_html, run_sections, verdict_badges
@@ -246,6 +246,22 @@ def page_config(scenario_name: str, n_customers: int, levers: dict[str, Any]) ->
     return build_config(data, overrides)
 
 
+PAGE_ROUNDS = 60  # rounds drawn at most: past it the page shows every k-th round (the last always), so a
+# long run costs the tab and the server no more than a 60-round one; reports draw every round
+
+
+def shown_rounds(df: pd.DataFrame, limit: int = PAGE_ROUNDS) -> pd.DataFrame:
+    """Rows of ``df`` (with a ``round`` column) at every k-th round, k = ⌈rounds / limit⌉, plus the last round."""
+    if df.empty or "round" not in df:
+        return df
+    last = int(df["round"].max())
+    k = -(-last // limit)
+    if k <= 1:
+        return df
+    keep = (df["round"] % k == 0) | (df["round"] == last)
+    return df[keep]
+
+
 class PageMarket(TokenMarket):
     """TokenMarket built from page parameters (scenario, population, seed, levers) via ``market.config``.
 
@@ -281,13 +297,14 @@ class PageMarket(TokenMarket):
             return
         super().step()
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> None:  # detectors on every round; the charts' tables thinned to PAGE_ROUNDS
         if self._frames is None or self._frames[0] != self.round:
             model, agents, events = self.recorder.frames()
             found = detectors.detect(model, agents, events, self.config.outcomes, self.config.finance)
             model = model.join(found.per_round) if len(model) else model
             shares = lab_shares_from(self.config.model_dump())  # fallback if the live split is missing
-            self._frames = (self.round, RunFrames(model, agents, events, shares), found.verdicts)
+            model, agents = shown_rounds(model), shown_rounds(agents)
+            self._frames = (self.round, RunFrames(model, agents, events, shares, self.horizon), found.verdicts)
 
     def frames(self) -> RunFrames:
         """This round's tables, the model table with the detectors' per-round ``outcome_*`` columns (computed
@@ -426,8 +443,8 @@ def _chart_component(key: str):
 
     @solara.component
     def ChartComponent(model: PageMarket, shown: int):  # shown: the round drawn; a new value redraws
-        spec, datasets = solara.use_memo(lambda: split_spec(build(model.frames())), [model, shown])
-        return VegaChart.element(spec=spec, datasets=datasets, class_=f"tm-chart tm-chart-{key}")
+        spec = solara.use_memo(lambda: spec_json(build(model.frames())), [model, shown])
+        return VegaChart.element(spec=spec, name=key)
 
     ChartComponent.__name__ = ChartComponent.__qualname__ = f"Chart_{key}"
     ChartComponent.__doc__ = title
@@ -438,6 +455,7 @@ CHARTS = {key: _chart_component(key) for key in RUN_CHARTS}
 GRID = {"display": "grid", "grid-template-columns": "repeat(auto-fill, minmax(620px, 1fr))", "gap": "12px",
         "width": "100%"}
 REDRAW_CHOICES = (1, 2, 5, 10, 20)  # rounds between redraws while playing
+REDRAW_START = 2
 
 
 @solara.component
@@ -471,7 +489,7 @@ def Page():
     model = solara.use_reactive(solara.use_memo(lambda: PageMarket(**values.value), []))
     shown = solara.use_reactive(0)
     mode = solara.use_reactive(None)
-    every = solara.use_reactive(REDRAW_CHOICES[0])
+    every = solara.use_reactive(REDRAW_START)
     m = model.value
 
     def stepping():

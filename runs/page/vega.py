@@ -1,14 +1,11 @@
-"""A Vega-Lite chart widget for the page that updates in place.
+"""A Vega-Lite chart widget for the page that releases its old view on every redraw.
 
-solara's ``FigureAltair`` sends a new spec each round and its front end embeds a new Vega view each time without
-finalizing the old one, so the tab's memory grows without bound (27 MB → 540 MB in 60 rounds). :class:`VegaChart`
-keeps one view per widget: the spec is sent without its rows (``spec``) and the rows separately under stable
-dataset names (``datasets``: ``d0``, ``d1``, …). When only rows change, the front end swaps them into the live
-view (``view.change``); when the spec changes (a firm enters a legend), it finalizes the old view before
-embedding the new one (``runs/page/vega_chart.vue``).
+solara's ``FigureAltair`` embeds a new Vega view each round without finalizing the old one, so the tab's memory
+grew without bound (27 MB → 540 MB in 60 rounds). :class:`VegaChart` finalizes the previous view before it
+embeds the next (``runs/page/vega_chart.vue``); the page redraws every k rounds while playing.
 
-Specs are made with ``to_dict(validate=False)``: the builders are tested against the schema in
-tests/test_runs/test_charts.py, and validating every round cost most of the page's time per round.
+Specs are made with ``to_dict(validate=False)``: the builders are checked against the schema in
+tests/test_runs/test_charts.py, and validating every redraw cost a large part of the page's time per round.
 """
 
 from __future__ import annotations
@@ -18,36 +15,21 @@ import os
 
 import altair as alt
 import ipyvuetify as v
-import solara
 import traitlets
 
 
 class VegaChart(v.VuetifyTemplate):
-    """Front end of one chart: ``spec`` (Vega-Lite without rows, dict), ``datasets`` (name → list of row dicts)."""
+    """Front end of one chart: ``spec``, the JSON text of a Vega-Lite spec with its rows; ``name``, its key.
+
+    JSON text rather than an object trait: Vue would make every row of an object reactive (a getter and setter
+    per field, kept alive with the rows), which cost more time and memory than drawing the chart.
+    """
 
     template_file = os.path.join(os.path.dirname(os.path.realpath(__file__)), "vega_chart.vue")
-    spec = traitlets.Dict().tag(sync=True)
-    datasets = traitlets.Dict().tag(sync=True)
+    spec = traitlets.Unicode("{}").tag(sync=True)
+    name = traitlets.Unicode("").tag(sync=True)  # the chart's key: its box has classes tm-chart tm-chart-<name>
 
 
-def split_spec(chart: alt.TopLevelMixin) -> tuple[dict, dict[str, list]]:
-    """(spec without rows, rows by stable name) of an Altair chart.
-
-    Altair names inline datasets by a hash of their rows (``data-<hash>``), so the name changes every round; they
-    are renamed ``d0``, ``d1``, … in order of appearance, so an unchanged spec compares equal round to round.
-    """
-    spec = chart.to_dict(validate=False)
-    datasets = spec.pop("datasets", {})
-    text = json.dumps(spec)
-    renamed = {}
-    for i, (old, rows) in enumerate(datasets.items()):
-        text = text.replace(json.dumps(old), json.dumps(f"d{i}"))
-        renamed[f"d{i}"] = rows
-    return json.loads(text), renamed
-
-
-@solara.component
-def Chart(chart: alt.TopLevelMixin, class_: str = "tm-chart"):
-    """One chart on the page, updated in place round to round (see the module docstring)."""
-    spec, datasets = split_spec(chart)
-    return VegaChart.element(spec=spec, datasets=datasets, class_=class_)
+def spec_json(chart: alt.TopLevelMixin) -> str:
+    """JSON text of an Altair chart's Vega-Lite spec, rows included (not validated: see the module docstring)."""
+    return json.dumps(chart.to_dict(validate=False))

@@ -33,19 +33,22 @@ EVENT_ORDER = ("entry", "exit", "acquisition", "vertical_build_started", "vertic
 @dataclass(frozen=True)
 class RunFrames:
     """The tables of one run: model.csv, agents.csv, events.csv rows, and each lab's configured compute split
-    (``lab_shares``: name → (training share of GPUs, free-tier share of serving GPUs))."""
+    (``lab_shares``: name → (training share of GPUs, free-tier share of serving GPUs)); ``horizon``: the rounds the
+    run will last when it is still running (the page), so the timeline's axis spans the whole run from the start
+    (None: up to the last round recorded)."""
 
     model: pd.DataFrame
     agents: pd.DataFrame
     events: pd.DataFrame
     lab_shares: dict[str, tuple[float, float]] = field(default_factory=dict)
+    horizon: int | None = None
 
 
 # ----------------------------------------------------------------------------------------------- helpers
 
 def _empty(title: str, message: str = "no data yet: press Step") -> alt.Chart:
     return (alt.Chart(pd.DataFrame({"text": [message]})).mark_text(size=14, color="gray")
-            .encode(text="text:N").properties(title=title, width=WIDTH, height=HEIGHT))
+            .encode(text=alt.Text("text:N")).properties(title=title, width=WIDTH, height=HEIGHT))
 
 
 def thin_rounds(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> pd.DataFrame:
@@ -127,6 +130,12 @@ def _firm_color(all_names: list[str] | dict[str, str], names_here: list[str], ti
                          rowPadding=0, title=None))
     return alt.Color("name:N", title=title, sort=here,
                      scale=alt.Scale(domain=here, range=[colour[n] for n in here]), legend=legend)
+
+
+def _tips(*items: str | alt.Tooltip) -> list[alt.Tooltip]:
+    """Tooltip channels; shorthand strings made explicit (altair resolves a string channel through its whole
+    class table, ≈ 20 ms each, which dominated the page's time per round)."""
+    return [alt.Tooltip(t) if isinstance(t, str) else t for t in items]
 
 
 def _round_x() -> alt.X:
@@ -247,7 +256,7 @@ def price_cost_chart(agents: pd.DataFrame) -> alt.Chart:
         x=_round_x(), y=alt.Y("usd_per_mtok:Q", title="$/Mtok (log)", scale=alt.Scale(type="log")),
         color=_firm_color(firm_colours(agents), list(sellers["name"].unique()), "seller"),
         strokeDash=alt.StrokeDash("measure:N", title="", sort=["API price", "unit cost"]),
-        tooltip=["round:Q", "name:N", "measure:N", alt.Tooltip("usd_per_mtok:Q", format=".3f")],
+        tooltip=_tips("round:Q", "name:N", "measure:N", alt.Tooltip("usd_per_mtok:Q", format=".3f")),
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -263,7 +272,7 @@ def market_share_chart(agents: pd.DataFrame) -> alt.Chart:
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("share:Q", stack="normalize", title="share", axis=alt.Axis(format="%")),
         color=_firm_color(firm_colours(agents), list(shares["name"].unique())),
-        tooltip=["round:Q", "market:N", "name:N", alt.Tooltip("share:Q", format=".1%")],
+        tooltip=_tips("round:Q", "market:N", "name:N", alt.Tooltip("share:Q", format=".1%")),
     ).properties(width=(WIDTH - 60) // cols, height=HEIGHT // 2 - 30).facet(
         facet=alt.Facet("market:N", sort=markets, title=None), columns=cols).properties(title=title)
 
@@ -282,7 +291,7 @@ def gross_profit_share_chart(model: pd.DataFrame) -> alt.Chart:
     return alt.Chart(long).mark_line(point=len(df) < 30).encode(
         x=_round_x(), y=alt.Y("share:Q", title="share of gross profit", axis=alt.Axis(format="%")),
         color=alt.Color("layer:N", sort=["pipe (API)", "apps"], scale=alt.Scale(range=["#4c78a8", "#e45756"])),
-        tooltip=["round:Q", "layer:N", alt.Tooltip("share:Q", format=".1%")],
+        tooltip=_tips("round:Q", "layer:N", alt.Tooltip("share:Q", format=".1%")),
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -306,7 +315,7 @@ def value_capture_chart(model: pd.DataFrame) -> alt.Chart:
         x=_round_x(), y=alt.Y("usd:Q", stack="normalize", title="share of value", axis=alt.Axis(format="%")),
         color=alt.Color("owner:N", sort=order, scale=alt.Scale(domain=order, range=list(PALETTE[:5]))),
         order=alt.Order("owner_order:Q"),
-        tooltip=["round:Q", "owner:N", alt.Tooltip("usd:Q", format="$,.3s", title="$/month")],
+        tooltip=_tips("round:Q", "owner:N", alt.Tooltip("usd:Q", format="$,.3s", title="$/month")),
     ).transform_calculate(owner_order=f"indexof({order!r}, datum.owner)").properties(
         title=title, width=WIDTH, height=HEIGHT)
 
@@ -322,8 +331,8 @@ def lerner_chart(model: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     lines = alt.Chart(long).mark_line(point=len(model) < 30).encode(
         x=_round_x(), y=alt.Y("lerner:Q", title="Lerner index"),
         color=alt.Color("layer:N", sort=["pipe (API)", "apps"], scale=alt.Scale(range=["#4c78a8", "#e45756"])),
-        tooltip=["round:Q", "layer:N", alt.Tooltip("lerner:Q", format=".3f")])
-    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="y:Q")
+        tooltip=_tips("round:Q", "layer:N", alt.Tooltip("lerner:Q", format=".3f")))
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y=alt.Y("y:Q"))
     return alt.layer(lines, zero).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -336,8 +345,8 @@ def cash_runway_chart(agents: pd.DataFrame) -> alt.VConcatChart | alt.Chart:
     df = agents[["round", "name"]].assign(cash_musd=agents["cash_usd"] / 1e6, runway_months=runway_months(agents))
     df = thin_rounds(df, MAX_ROWS // 2)
     base = alt.Chart(df).encode(x=_round_x(), color=_firm_color(firm_colours(agents), list(df["name"].unique())))
-    tip = ["round:Q", "name:N", alt.Tooltip("cash_musd:Q", format=",.1f", title="cash ($M)"),
-           alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)")]
+    tip = _tips("round:Q", "name:N", alt.Tooltip("cash_musd:Q", format=",.1f", title="cash ($M)"),
+           alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)"))
     cash = base.mark_line().encode(
         y=alt.Y("cash_musd:Q", title="cash ($M, symlog)", scale=alt.Scale(type="symlog", constant=10),
                 axis=alt.Axis(values=[0, 10, 100, 1e3, 1e4, 1e5, 1e6], format=",.0f")),
@@ -361,7 +370,7 @@ def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float,
         y=alt.Y("gpus:Q", stack="zero", title="GPUs", axis=alt.Axis(format=".2~s")),
         color=alt.Color("use:N", sort=uses, scale=alt.Scale(domain=uses, range=["#54a24b", "#eeca3b", "#4c78a8"])),
         order=alt.Order("use_order:Q"),
-        tooltip=["round:Q", "name:N", "use:N", alt.Tooltip("gpus:Q", format=",.0f")],
+        tooltip=_tips("round:Q", "name:N", "use:N", alt.Tooltip("gpus:Q", format=",.0f")),
     ).transform_calculate(
         use_order="indexof(['training', 'free tier', 'paid serving'], datum.use)"
     ).properties(width=WIDTH // 2 - 10, height=HEIGHT // 2 - 10).facet(
@@ -369,8 +378,10 @@ def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float,
         columns=2).properties(title=title)
 
 
-def events_chart(events: pd.DataFrame, last_round: int | None = None) -> alt.Chart:
-    """Events timeline: one mark per (round, kind), sized by how many happened, actors in the tooltip."""
+def events_chart(events: pd.DataFrame, last_round: int | None = None, x_max: int | None = None) -> alt.Chart:
+    """Events timeline: one mark per (round, kind), sized by how many happened, actors in the tooltip. The round
+    axis runs to ``x_max`` (the run's horizon on the page, so the spec stays the same round to round), else to
+    ``last_round`` (the last round recorded)."""
     title = "Events: entries, exits, acquisitions, vertical launches, funding rounds"
     if events.empty:
         return _empty(title, f"no events in rounds 1–{last_round}" if last_round else "no data yet: press Step")
@@ -379,14 +390,14 @@ def events_chart(events: pd.DataFrame, last_round: int | None = None) -> alt.Cha
                 actors=("actor", lambda s: ", ".join(sorted(set(map(str, s)))[:6]))))
     agg = thin_rounds(agg)
     kinds = [k for k in EVENT_ORDER if k in set(agg["kind"])] + sorted(set(agg["kind"]) - set(EVENT_ORDER))
-    x_max = max(int(agg["round"].max()), last_round or 0)
+    x_max = max(int(agg["round"].max()), x_max or last_round or 0)
     return alt.Chart(agg).mark_circle(opacity=0.8).encode(
         x=alt.X("round:Q", title="round (month)", scale=alt.Scale(domain=[0, x_max]),
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("kind:N", sort=kinds, title=None),
         color=alt.Color("kind:N", sort=kinds, legend=None),
         size=alt.Size("n:Q", legend=None, scale=alt.Scale(domainMin=1, range=[60, 400])),
-        tooltip=["round:Q", "kind:N", "n:Q", "actors:N", alt.Tooltip("amount_usd:Q", format="$,.3s")],
+        tooltip=_tips("round:Q", "kind:N", "n:Q", "actors:N", alt.Tooltip("amount_usd:Q", format="$,.3s")),
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -402,7 +413,7 @@ RUN_CHARTS: dict[str, tuple[str, RunChart]] = {
     "cash": ("Cash and runway per firm", lambda f: cash_runway_chart(f.agents)),
     "compute": ("Compute split per lab", lambda f: compute_split_chart(f.agents, f.lab_shares)),
     "events": ("Events timeline", lambda f: events_chart(
-        f.events, int(f.model["round"].max()) if not f.model.empty else None)),
+        f.events, int(f.model["round"].max()) if not f.model.empty else None, f.horizon)),
 }
 
 
@@ -425,8 +436,8 @@ def outcome_heatmap(runs: pd.DataFrame, x: str, y: str, outcome: str) -> alt.Cha
     return alt.Chart(cells).mark_rect().encode(
         x=alt.X("x:O", title=x), y=alt.Y("y:O", title=y, sort="descending"),
         color=alt.Color("frequency:Q", title="frequency", scale=alt.Scale(domain=[0, 1], scheme="blues")),
-        tooltip=[alt.Tooltip("x:O", title=x), alt.Tooltip("y:O", title=y),
-                 alt.Tooltip("frequency:Q", format=".0%"), "n:Q"],
+        tooltip=_tips(alt.Tooltip("x:O", title=x), alt.Tooltip("y:O", title=y),
+                 alt.Tooltip("frequency:Q", format=".0%"), "n:Q"),
     ).properties(title=f"Outcome '{name}': share of runs", width=WIDTH * 2 // 3, height=HEIGHT)
 
 
@@ -438,8 +449,8 @@ def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> al
     q = runs.groupby(param)[metric].describe()[["min", "25%", "50%", "75%", "max", "count"]]
     q = q.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"}).rename_axis("value").reset_index()
     base = alt.Chart(q).encode(x=alt.X("value:O", title=param))
-    tip = [alt.Tooltip("value:O", title=param), "count:Q",
-           *[alt.Tooltip(f"{c}:Q", format=".3g") for c in ("min", "q1", "median", "q3", "max")]]
+    tip = _tips(alt.Tooltip("value:O", title=param), "count:Q",
+                *[alt.Tooltip(f"{c}:Q", format=".3g") for c in ("min", "q1", "median", "q3", "max")])
     whisker = base.mark_rule().encode(y=alt.Y("min:Q", title=metric), y2="max:Q", tooltip=tip)
     box = base.mark_bar(size=18, opacity=0.6).encode(y="q1:Q", y2="q3:Q", tooltip=tip)
     median = base.mark_tick(color="black", size=18, thickness=2).encode(y="median:Q", tooltip=tip)
@@ -467,9 +478,9 @@ def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, st
                               color=colour)
     outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=None), y2="q95:Q")
     inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
-    line = base.mark_line().encode(y="median:Q", tooltip=["group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"),
+    line = base.mark_line().encode(y="median:Q", tooltip=_tips("group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"),
                                                          alt.Tooltip("q05:Q", format=".3g"),
-                                                         alt.Tooltip("q95:Q", format=".3g")])
+                                                         alt.Tooltip("q95:Q", format=".3g")))
     panels = [p for p in dict.fromkeys(df["panel"])]
     return alt.layer(outer, inner, line, data=df).properties(width=WIDTH - 60, height=HEIGHT - 60).facet(
         facet=alt.Facet("panel:N", sort=panels, title=None), columns=columns).resolve_scale(
@@ -489,9 +500,9 @@ def difference_chart(diffs: pd.DataFrame, title: str, labels: dict[str, str] | N
     base = alt.Chart().encode(x=alt.X("round:Q", title="round (month)", axis=alt.Axis(tickMinStep=1, format="d")))
     band = base.mark_area(opacity=0.25, color="#4c78a8").encode(y=alt.Y("ci_low:Q", title=None), y2="ci_high:Q")
     line = base.mark_line(color="#4c78a8").encode(
-        y="mean_difference:Q", tooltip=["round:Q", alt.Tooltip("mean_difference:Q", format=".3g"),
+        y="mean_difference:Q", tooltip=_tips("round:Q", alt.Tooltip("mean_difference:Q", format=".3g"),
                                         alt.Tooltip("ci_low:Q", format=".3g"), alt.Tooltip("ci_high:Q", format=".3g"),
-                                        "n_pairs:Q"])
+                                        "n_pairs:Q"))
     zero = base.mark_rule(color="gray", strokeDash=[4, 4]).encode(y="zero:Q")
     panels = [p for p in dict.fromkeys(df["panel"])]
     return alt.layer(band, line, zero, data=df).properties(width=WIDTH - 60, height=HEIGHT - 60).facet(
@@ -511,8 +522,8 @@ def frequency_chart(freq: pd.DataFrame, group: str, title: str) -> alt.LayerChar
     offset = alt.YOffset("group:N", sort=order)
     colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
                        scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
-    tip = ["group:N", "outcome:N", "fired:Q", "runs:Q", alt.Tooltip("frequency:Q", format=".0%"),
-           alt.Tooltip("wilson_low:Q", format=".0%"), alt.Tooltip("wilson_high:Q", format=".0%")]
+    tip = _tips("group:N", "outcome:N", "fired:Q", "runs:Q", alt.Tooltip("frequency:Q", format=".0%"),
+                alt.Tooltip("wilson_low:Q", format=".0%"), alt.Tooltip("wilson_high:Q", format=".0%"))
     rule = alt.Chart(df).mark_rule(strokeWidth=2).encode(
         x=alt.X("wilson_low:Q", title="frequency (95 % Wilson interval)", scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%")), x2="wilson_high:Q", y=y, yOffset=offset, color=colour, tooltip=tip)
