@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from market import outcomes as detectors
 from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario
 from market.model import TokenMarket
+from runs.page.copy_button import CopyButton
 from runs.page.vega import VegaChart, spec_json
 from runs.reports.charts import RUN_CHARTS, RunFrames, lab_shares_from
 from runs.reports.horizon import horizon_warning
@@ -455,7 +456,7 @@ CHARTS = {key: _chart_component(key) for key in RUN_CHARTS}
 GRID = {"display": "grid", "grid-template-columns": "repeat(auto-fill, minmax(620px, 1fr))", "gap": "12px",
         "width": "100%"}
 REDRAW_CHOICES = (1, 2, 5, 10, 20)  # rounds between redraws while playing
-REDRAW_START = 2
+REDRAW_START = 5
 
 
 @solara.component
@@ -570,9 +571,7 @@ def Downloads(model: PageMarket, shown: int):
         command = run_command(model)
         solara.v.Textarea(v_model=command, label="the same run from a terminal", readonly=True, rows=3,
                           auto_grow=True, class_="tm-command", style_="font-family: monospace; font-size: 11px")
-        solara.Button("Copy command", icon_name="mdi-content-copy", text=True, classes=["tm-copy"],
-                      on_click=lambda: None,
-                      attributes={"onclick": f"navigator.clipboard && navigator.clipboard.writeText({command!r})"})
+        CopyButton.element(text=command, label="Copy command")
     return None
 
 
