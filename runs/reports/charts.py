@@ -70,7 +70,7 @@ def firm_names(agents: pd.DataFrame) -> list[str]:
 
 LAB_COLOURS = ("#1f4e9c", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22",
                "#393b79", "#843c39", "#637939")  # bold, far apart: the labs are the story of most charts
-VERTICAL_HUES = {"general_chat": 210.0, "coding": 130.0, "customer_support": 30.0, "writing": 285.0}  # degrees
+VERTICAL_HUES = {"general_chat": 195.0, "coding": 95.0, "customer_support": 30.0, "writing": 290.0}  # degrees
 
 
 def _hsl(h: float, s: float, lightness: float) -> str:
@@ -84,9 +84,9 @@ def _hsl(h: float, s: float, lightness: float) -> str:
 def firm_colours(agents: pd.DataFrame) -> dict[str, str]:
     """A fixed, distinct colour per firm of a run (name → '#rrggbb'), the same in every chart.
 
-    Labs take bold colours (:data:`LAB_COLOURS`, then golden-angle hues); hosts (``provider``) golden-angle hues
-    at mid saturation, lighter than labs; wrappers one hue family per vertical (:data:`VERTICAL_HUES`), lighter
-    and darker shades within it. Colours never repeat: a clash is moved along the hue circle.
+    Labs take bold colours (:data:`LAB_COLOURS`, then golden-angle hues); hosts (``provider``) muted golden-angle
+    hues (low saturation); wrappers light, saturated shades of one hue family per vertical (:data:`VERTICAL_HUES`).
+    Colours never repeat: a clash moves to the next shade.
     """
     if agents.empty:
         return {}
@@ -112,10 +112,10 @@ def firm_colours(agents: pd.DataFrame) -> dict[str, str]:
                                     _hsl(137.508 * (i + k), 0.75, 0.35))
         elif kind == "wrapper":
             hue = VERTICAL_HUES.get(str(vert), 0.0)
-            out[row["name"]] = take(lambda k, i=i, hue=hue: _hsl(hue + 7 * ((i + k) // 5), 0.55,
-                                                                0.42 + 0.09 * ((i + k) % 5)))
+            out[row["name"]] = take(lambda k, i=i, hue=hue: _hsl(hue + 9 * ((i + k) // 4), 0.75,
+                                                                0.52 + 0.08 * ((i + k) % 4)))
         else:
-            out[row["name"]] = take(lambda k, i=i: _hsl(15 + 137.508 * (i + k), 0.5, 0.62))
+            out[row["name"]] = take(lambda k, i=i: _hsl(15 + 137.508 * (i + k), 0.3, 0.45))
     return out
 
 
