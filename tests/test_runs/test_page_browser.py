@@ -71,8 +71,8 @@ def long_run_url(tmp_path_factory):
         pytest.skip(str(e))
     scenario = tmp_path_factory.mktemp("page") / "page_long.toml"
     scenario.write_text(SCENARIO)
-    with serve_solara("runs.page.app", free_port(), env={**env, app.SCENARIO_ENV: str(scenario)},
-                      timeout=120) as url:
+    env = {**env, app.SCENARIO_ENV: str(scenario), "SOLARA_THEME_SHOW_BANNER": "False"}
+    with serve_solara("runs.page.app", free_port(), env=env, timeout=120) as url:
         yield url
 
 
