@@ -167,7 +167,8 @@ def weights(kern: Kernel, wtp: np.ndarray, need: np.ndarray, switching_monthly: 
     if hi > lo:
         # Per-token rows: surplus B·z², z = max(0, 1 − p·a/2B), B = (f·q)^γ·W; over μ_i, (W_med/μ)·(f·q)^γ·z².
         q = m.quality_term[lo:hi]
-        z = np.multiply.outer(m.price_mtok[lo:hi] / (2.0 * q), need / wtp)
+        with np.errstate(divide="ignore"):  # q = 0 (a tier with no quality): z = inf, its surplus 0 below
+            z = np.multiply.outer(m.price_mtok[lo:hi] / (2.0 * q), need / wtp)
         np.subtract(1.0, z, out=z)
         np.maximum(z, 0.0, out=z)
         z *= z

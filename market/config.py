@@ -11,13 +11,18 @@ keyword arguments (``mesa.batch_run``, SolaraViz) can carry them.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import reprlib
 import tomllib
+import types
+import typing
+from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -39,7 +44,9 @@ def F(default: Any, unit: str, source: str, description: str, allowed: str | Non
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # Strict types: numbers are numbers (an int is a number, a bool or "60" is not), booleans are booleans,
+    # text is text; every float finite; no unknown keys.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False)
 
 
 class PolicyConfig(_Strict):
@@ -56,13 +63,8 @@ class PolicyConfig(_Strict):
     step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "competitive: price step per round", gt=0, le=0.5)
     floor_markup: float = F(0.0, "fraction", "assumption: competitive sellers stop at unit cost", "competitive: floor over unit cost", ge=-0.9, le=10)
     epsilon: float = F(0.1, "probability", "Sutton & Barto (2018) §2.2 common choice", "bandit exploration rate", ge=0, le=1)
-    levels: tuple[float, ...] = F((-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0), "markups", "assumption: spans sub-cost to list-price margins", "bandit's markup levels", allowed="1 to 50 finite markups, each in [-0.9, 50]")
-
-    @model_validator(mode="after")
-    def _levels(self) -> "PolicyConfig":
-        if not 1 <= len(self.levels) <= 50 or not all(math.isfinite(x) and -0.9 <= x <= 50 for x in self.levels):
-            raise ValueError(f"levels: {list(self.levels)} not allowed; allowed: 1 to 50 finite markups, each in [-0.9, 50]")
-        return self
+    # strict=False for the tuple only, so that a TOML or JSON list is taken; each element stays a strict number.
+    levels: tuple[Annotated[float, Field(ge=-0.9, le=50)], ...] = F((-0.2, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0), "markups", "assumption: spans sub-cost to list-price margins", "bandit's markup levels", allowed="1 to 50 finite markups (fractions of the cost basis), each in [-0.9, 50]", strict=False, min_length=1, max_length=50)
 
 
 class PricingConfig(_Strict):
@@ -385,7 +387,8 @@ class CapitalConfig(_Strict):
     Investors' required return is ``finance.cost_of_capital_investor``; parents' hurdles are
     ``finance.cost_of_capital_self_funded`` and ``finance.cost_of_capital_efficient``."""
 
-    appetites: tuple[float, ...] = F((0.7,), "0 = DCF only … 1 = revenue multiple only", "assumption: 2024-25 AI investors weighted growth well above cash flows (as investor_appetite)", "appetite of each investor: weight on the revenue-multiple valuation", allowed="a list of numbers in [0, 1], at least one")
+    # strict=False for the tuple only (a TOML or JSON list is taken); each element stays a strict, finite number.
+    appetites: tuple[float, ...] = F((0.7,), "0 = DCF only … 1 = revenue multiple only", "assumption: 2024-25 AI investors weighted growth well above cash flows (as investor_appetite)", "appetite of each investor: weight on the revenue-multiple valuation", allowed="a list of numbers in [0, 1], at least one", strict=False, max_length=100)
     investor_capital_usd: float = F(4e10, "$ per round", "assumption: the largest 2025 private rounds (the cap on one round in finance)", "capital each investor can put into one round", gt=0, le=1e13)
     base_multiple: float = F(5.0, "× annual revenue", "assumption: mature software trades at about five times revenue", "revenue multiple at zero growth", ge=0, le=100)
     growth_multiple: float = F(4.0, "× annual revenue per unit of annual growth", "assumption: 2024-26 AI rounds priced 15-30 times run rate at 100-400 % annual growth (together_valuation_2024_03_usd, fireworks_arr_2026_02_usd), about 5 + 4 × growth", "increase of the multiple per 100 % annual growth", ge=0, le=100)
@@ -503,8 +506,13 @@ class MarketConfig(_Strict):
     @model_validator(mode="after")
     def _names(self) -> "MarketConfig":
         names = [lab.name for lab in self.labs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"labs: names must be unique, got {names}")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"labs.{i}.name: {name!r} repeats labs.{names.index(name)}.name; allowed: unique "
+                                 f"lab names")
+        if not self.labs and self.providers.n == 0:
+            raise ValueError("labs, providers.n: no seller of tokens (no lab and providers.n = 0); allowed: at "
+                             "least one lab or providers.n ≥ 1")
         for i, move in enumerate(self.forced):
             if move.firm not in names:
                 raise ValueError(f"forced.{i}.firm: {move.firm!r} is not a lab; allowed: {', '.join(names) or 'no labs configured'}")
@@ -520,104 +528,423 @@ class MarketConfig(_Strict):
         return self
 
 
-# ----------------------------------------------------------------------------------------------- loading
 
-def _field_range(loc: tuple) -> str | None:
-    """The allowed range of the field at ``loc`` (a pydantic error location) in interval notation, or None."""
-    model: Any = MarketConfig
-    info = None
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            continue
-        fields = getattr(model, "model_fields", {})
-        if part not in fields:
+# ----------------------------------------------------------------------------------------------- schema walk
+
+_KIND_NAMES = {"bool": "a boolean (true or false)", "int": "an integer", "float": "a number", "str": "text",
+               "choice": "a choice", "model": "a group of fields", "list": "a list", "tuple": "a list",
+               "dict": "a table of entries"}
+
+
+def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
+    """(the type, its constraint metadata) with ``Optional[...]`` and ``Annotated[...]`` removed."""
+    metadata: list[Any] = []
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            metadata.extend(extra)
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation, metadata
+            annotation = args[0]
+        else:
+            return annotation, metadata
+
+
+def _kind(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "model"
+    if origin is typing.Literal:
+        return "choice"
+    if origin in (list, tuple, dict):
+        return origin.__name__
+    if annotation in (bool, int, float, str):
+        return annotation.__name__
+    return "other"
+
+
+def _bounds(metadata: list[Any]) -> dict[str, float]:
+    """``ge``/``gt``/``le``/``lt`` found in pydantic constraint metadata (FieldInfo or annotated_types)."""
+    out: dict[str, float] = {}
+    for m in metadata:
+        inner = getattr(m, "metadata", None)
+        if isinstance(inner, list):
+            out.update(_bounds(inner))
+        for attr in ("ge", "gt", "le", "lt"):
+            if getattr(m, attr, None) is not None:
+                out[attr] = getattr(m, attr)
+    return out
+
+
+def _item(annotation: Any) -> Any:
+    """The element annotation of a list, tuple or dict annotation (a dict's values)."""
+    args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+    return args[-1] if args else Any
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What one dotted path of the schema holds.
+
+    Attributes:
+        path: the path as given, ``__`` read as ``.`` (``labs.0.pricing.levels.1``).
+        annotation: its type, ``Optional``/``Annotated`` removed (``float``, ``LabConfig``, ``list[...]``).
+        kind: bool | int | float | str | choice | model | list | tuple | dict | other.
+        bounds: ``ge``/``gt``/``le``/``lt`` that apply (the field's, or its elements' for an element).
+        model, name: the pydantic model and field name the path ends in (for an element: its field's).
+    """
+
+    path: str
+    annotation: Any
+    kind: str
+    bounds: dict[str, float]
+    model: type[BaseModel]
+    name: str
+
+    @property
+    def info(self):
+        """The pydantic FieldInfo of the field the path ends in."""
+        return self.model.model_fields[self.name]
+
+    def range_text(self) -> str | None:
+        """The bounds in interval notation (``(0, 50]``), or None without bounds."""
+        b = self.bounds
+        if not b:
             return None
-        info = fields[part]
-        ann = info.annotation
-        inner = getattr(ann, "__args__", (None,))[0] if getattr(ann, "__origin__", None) is list else ann
-        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-    if info is None:
-        return None
-    b = {a: getattr(m, a) for m in info.metadata for a in ("ge", "gt", "le", "lt") if getattr(m, a, None) is not None}
-    if not b:
-        return None
-    lo = f"[{b['ge']}" if "ge" in b else f"({b['gt']}" if "gt" in b else "(-inf"
-    hi = f"{b['le']}]" if "le" in b else f"{b['lt']})" if "lt" in b else "inf)"
-    return f"{lo}, {hi}"
+        lo = f"[{b['ge']:g}" if "ge" in b else f"({b['gt']:g}" if "gt" in b else "(-inf"
+        hi = f"{b['le']:g}]" if "le" in b else f"{b['lt']:g})" if "lt" in b else "inf)"
+        return f"{lo}, {hi}"
 
 
-def _format_error(err: ValidationError) -> str:
+def split_key(key: str) -> list[str]:
+    """A dotted override key (``__`` works as ``.``) as its parts.
+
+    Raises:
+        ConfigError: an empty key or an empty part (``world.``, ``labs..skill``), naming the key.
+    """
+    parts = key.strip().replace("__", ".").split(".")
+    if not key.strip():
+        raise ConfigError("'': empty key; allowed: field names joined by dots, e.g. world.rounds")
+    if any(not p for p in parts):
+        raise ConfigError(f"{key!r}: empty part in a dotted key; allowed: field names joined by dots, e.g. "
+                          f"world.rounds")
+    return parts
+
+
+def resolve(key: str | list[str], root: type[BaseModel] | None = None) -> Slot:
+    """What the dotted path ``key`` names in the schema: a field (``world.rounds``), a list element by index or
+    ``*`` (``labs.0.skill``, ``labs.*.skill``), a dict entry (``wrappers.per_vertical.coding``) or an element of
+    a list of numbers (``labs.0.pricing.levels.1``).
+
+    Raises:
+        ConfigError: unknown key (naming the allowed ones), a non-index into a list, a step into a value that
+            has no parts (``world.rounds.x``), naming the path.
+    """
+    parts = split_key(key) if isinstance(key, str) else list(key)
+    model: type[BaseModel] = root or MarketConfig
+    annotation, kind, bounds, name = model, "model", {}, ""
+    for i, part in enumerate(parts):
+        where, above = ".".join(parts[: i + 1]), ".".join(parts[:i])
+        if kind == "model":
+            fields = annotation.model_fields
+            if part not in fields:
+                raise ConfigError(f"{where}: unknown key; allowed: {', '.join(fields)}")
+            model, name = annotation, part
+            annotation, meta = _unwrap(fields[part].annotation)
+            bounds = _bounds([*fields[part].metadata, *meta])
+        elif kind in ("list", "tuple"):
+            if part != "*" and not part.isdigit():
+                raise ConfigError(f"{where}: expected a list index (0, 1, …) after {above}, got {part!r}")
+            annotation, meta = _unwrap(_item(annotation))
+            bounds = _bounds(meta)
+        elif kind == "dict":
+            annotation, meta = _unwrap(_item(annotation))
+            bounds = _bounds(meta)
+        else:
+            raise ConfigError(f"{where}: {above} is {_KIND_NAMES.get(kind, 'a value')}, not a group of fields")
+        kind = _kind(annotation)
+    return Slot(".".join(parts), annotation, kind, bounds, model, name)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One leaf field of the schema, found by :func:`schema_fields`.
+
+    Attributes:
+        path: collapsed path, ``[]`` marking list elements (``labs[].pricing.levels``).
+        model, name: the pydantic model and field name.
+        annotation, kind, bounds: as in :class:`Slot` (bounds of the field itself).
+    """
+
+    path: str
+    model: type[BaseModel]
+    name: str
+    annotation: Any
+    kind: str
+    bounds: dict[str, float]
+
+    @property
+    def lower(self) -> float | None:
+        """The lower bound (``ge`` or ``gt``), or None."""
+        return self.bounds.get("ge", self.bounds.get("gt"))
+
+    @property
+    def upper(self) -> float | None:
+        """The upper bound (``le`` or ``lt``), or None."""
+        return self.bounds.get("le", self.bounds.get("lt"))
+
+
+def _submodel(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """(the pydantic model a field holds, whether it holds a list of them)."""
+    annotation, _ = _unwrap(annotation)
+    if _kind(annotation) == "model":
+        return annotation, False
+    if _kind(annotation) == "list":
+        inner, _ = _unwrap(_item(annotation))
+        if _kind(inner) == "model":
+            return inner, True
+    return None, False
+
+
+def schema_fields(model: type[BaseModel] | None = None, prefix: str = "") -> list[FieldSpec]:
+    """Every leaf field of the schema in schema order: sub-models walked into (``world.rounds``), lists of
+    sub-models marked ``[]`` (``labs[].skill``)."""
+    model = model or MarketConfig
+    out = []
+    for name, info in model.model_fields.items():
+        sub, is_list = _submodel(info.annotation)
+        if sub is None:
+            annotation, meta = _unwrap(info.annotation)
+            out.append(FieldSpec(prefix + name, model, name, annotation, _kind(annotation),
+                                 _bounds([*info.metadata, *meta])))
+        else:
+            out.extend(schema_fields(sub, f"{prefix}{name}{'[]' if is_list else ''}."))
+    return out
+
+
+def leaf_values(obj: BaseModel, path: str = "", field: str = "") -> list[tuple[str, str, Any]]:
+    """(path, collapsed path, value) of every leaf value of a config instance, list elements by index, in the
+    order of :func:`schema_fields`."""
+    out = []
+    for name, info in type(obj).model_fields.items():
+        value = getattr(obj, name)
+        sub, is_list = _submodel(info.annotation)
+        if sub is None:
+            out.append((path + name, field + name, value))
+        elif is_list:
+            for i, element in enumerate(value):
+                out.extend(leaf_values(element, f"{path}{name}.{i}.", f"{field}{name}[]."))
+        else:
+            out.extend(leaf_values(value, f"{path}{name}.", f"{field}{name}."))
+    return out
+
+
+@functools.cache
+def schema_names() -> frozenset[str]:
+    """Every field name of the schema (sub-models' included) and every value of its choice fields."""
+    names: set[str] = set()
+
+    def walk(model: type[BaseModel]) -> None:
+        for name, info in model.model_fields.items():
+            names.add(name)
+            sub, _ = _submodel(info.annotation)
+            if sub is not None:
+                walk(sub)
+            annotation, _ = _unwrap(info.annotation)
+            if _kind(annotation) == "choice":
+                names.update(str(a) for a in typing.get_args(annotation))
+
+    walk(MarketConfig)
+    return frozenset(names)
+
+
+# ----------------------------------------------------------------------------------------------- values
+
+def parse_value(text: str, slot: Slot) -> Any:
+    """The one parser of a value written as text (``--set``, ``--grid``): by the type of the field it is for.
+
+    Text and choice fields take the text as written (a TOML-quoted string gives its content, so ``"123"`` is
+    text); booleans take ``true``/``false`` only; numbers, lists and tables are TOML values (``3``, ``2.5``,
+    ``1e9``, ``nan``, ``[0.1, 0.5]``, ``{coding = 3}``). Anything else is passed on as the text, for the schema
+    to refuse with the field's rule.
+
+    Raises:
+        ConfigError: a boolean field given anything but true/false, an integer field given a non-integer, a
+            number field given a non-number (naming the key, the text and what is allowed).
+    """
+    text = text.strip()
+    if slot.kind in ("str", "choice"):
+        if text[:1] in ("'", '"'):
+            value = _toml_value(text)
+            if isinstance(value, str):
+                return value
+        return text
+    value = _toml_value(text)
+    if value is _NOT_TOML:
+        value = text
+    if slot.kind == "bool" and not isinstance(value, bool):
+        raise ConfigError(f"{slot.path}: expected a boolean (true or false), got {text!r}")
+    if slot.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{slot.path}: expected an integer, got {text!r}" + _allowed(slot))
+    if slot.kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ConfigError(f"{slot.path}: expected a number, got {text!r}" + _allowed(slot))
+    return value
+
+
+def _allowed(slot: Slot) -> str:
+    rng = slot.range_text()
+    return f" (allowed: {rng})" if rng else ""
+
+
+_NOT_TOML = object()
+MAX_NESTING = 64  # the schema nests a few levels; this keeps tomllib far from the interpreter's recursion limit
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in TOML text, outside strings and comments (a cheap pre-check, so that a
+    deeply nested file is refused before the parser recurses toward the interpreter's limit)."""
+    depth = deepest = 0
+    quote: str | None = None
+    comment = escaped = False
+    for ch in text:
+        if comment:
+            comment = ch != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\" and quote == '"':
+                escaped = True
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            comment = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _toml_value(text: str) -> Any:
+    """``text`` read as one TOML value, or ``_NOT_TOML`` (not TOML, or more than one value, e.g. ``1\\nx = 2``)."""
+    if _nesting(text) > MAX_NESTING:
+        return _NOT_TOML
+    try:
+        parsed = tomllib.loads(f"v = {text}")
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return _NOT_TOML
+    return parsed["v"] if list(parsed) == ["v"] else _NOT_TOML
+
+
+def parse_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides with dotted keys (``__`` read as ``.``) and text values parsed for their fields
+    (:func:`parse_value`); values that are not text are kept as given.
+
+    Raises:
+        ConfigError: a bad key (:func:`resolve`) or value (:func:`parse_value`).
+    """
+    out = {}
+    for raw_key, raw in overrides.items():
+        parts = split_key(str(raw_key))
+        slot = resolve(parts)
+        out[".".join(parts)] = parse_value(raw, slot) if isinstance(raw, str) else raw
+    return out
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of nested config ``data`` with dotted-path ``overrides`` set (see :func:`parse_overrides`).
+
+    Raises:
+        ConfigError: the path names no field (unknown key, list index out of range, a step into a value).
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for key, value in parse_overrides(overrides).items():
+        parts = key.split(".")
+        node: Any = out
+        for i, part in enumerate(parts):
+            where, last = ".".join(parts[: i + 1]), i == len(parts) - 1
+            if isinstance(node, list):
+                if int(part) >= len(node):
+                    raise ConfigError(f"{where}: no such list element (have {len(node)})")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    if node.get(part) is None:
+                        node[part] = {}
+                    elif not isinstance(node[part], (dict, list)):
+                        raise ConfigError(f"{where}: set to {_shown(node[part])} by another override; a group "
+                                          f"of fields cannot also take {key}")
+                    node = node[part]
+            else:
+                raise ConfigError(f"{where}: {'.'.join(parts[:i])} holds {node!r}, not a group of fields")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- errors
+
+_SHORT = reprlib.Repr(maxlevel=2, maxlist=6, maxtuple=6, maxdict=4, maxstring=60, maxother=60)
+
+
+def _shown(value: Any) -> str:
+    """A short, safe repr of a value (deep or huge inputs never blow up the message)."""
+    if isinstance(value, dict):
+        return "{…}"
+    try:
+        return _SHORT.repr(value)
+    except RecursionError:
+        return "…"
+
+
+def format_error(err: ValidationError, root: type[BaseModel] | None = None) -> str:
+    """One line naming, for each problem, the field's path, what is wrong, what is allowed and the value.
+
+    Only the most specific problem of a path is kept (an element's type, not its list's length afterwards).
+    """
+    errors = err.errors()
+    locs = [tuple(e["loc"]) for e in errors]
     lines = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        path = ".".join(str(p) for p in loc)
-        value = e.get("input")
+    for e, loc in zip(errors, locs):
+        if any(other != loc and other[: len(loc)] == loc for other in locs):
+            continue
+        path = ".".join("'' (empty key)" if p == "" else str(p) for p in loc)
         msg = e["msg"]
         if e["type"] == "value_error":
             # Our validators name the field (relative to their section), the value and what is allowed.
             msg = msg.removeprefix("Value error, ")
             lines.append(f"{path}.{msg}" if path else msg)
             continue
-        shown = repr(value) if not isinstance(value, dict) else "{…}"
+        allowed = ""
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
-        rng = _field_range(loc)
-        allowed = f" (allowed: {rng})" if rng else ""
-        lines.append(f"{path or '<root>'}: {msg}{allowed}; got {shown}")
+            try:
+                parent = resolve([str(p) for p in loc[:-1]], root) if loc[:-1] else None
+                fields = (parent.annotation if parent else (root or MarketConfig)).model_fields
+                allowed = f"; allowed: {', '.join(fields)}"
+            except (ConfigError, AttributeError):
+                pass
+        else:
+            if e["type"] in ("model_type", "dict_type", "model_attributes_type"):
+                msg = "expected a group of fields (a TOML table)"
+            try:
+                rng = resolve([str(p) for p in loc], root).range_text()
+            except ConfigError:
+                rng = None
+            allowed = f" (allowed: {rng})" if rng else ""
+        lines.append(f"{path or '<root>'}: {msg}{allowed}; got {_shown(e.get('input'))}")
     return "; ".join(lines)
-
-
-def parse_override_value(text: str) -> Any:
-    """Parse an override value written on a command line: TOML scalar syntax, else a bare string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of nested config ``data`` with dotted-path ``overrides`` set.
-
-    Keys look like ``world.gpu_rent_usd_per_hour`` or ``labs.0.skill`` (``__`` works as ``.``). String
-    values are parsed as TOML scalars, so ``"3"`` becomes 3 and ``"true"`` becomes True.
-
-    Raises:
-        ConfigError: the path names no field (unknown key, list index out of range).
-    """
-    import copy
-
-    out = copy.deepcopy(data)
-    for raw_key, raw_value in overrides.items():
-        key = raw_key.replace("__", ".")
-        value = parse_override_value(raw_value) if isinstance(raw_value, str) else raw_value
-        parts = key.split(".")
-        node: Any = out
-        schema: Any = MarketConfig
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            where = ".".join(parts[: i + 1])
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ConfigError(f"{where}: no such list element (have {len(node)})")
-                if last:
-                    node[int(part)] = value
-                else:
-                    node = node[int(part)]
-                continue
-            fields = getattr(schema, "model_fields", None)
-            if fields is not None and part not in fields:
-                raise ConfigError(f"{where}: unknown key; allowed: {', '.join(sorted(fields))}")
-            if last:
-                node[part] = value
-                break
-            if part not in node or node[part] is None:
-                node[part] = {}
-            node = node[part]
-            if fields is not None:
-                ann = fields[part].annotation
-                args = getattr(ann, "__args__", ())
-                schema = args[0] if args and isinstance(node, list) else ann
-    return out
 
 
 def build_config(base: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> MarketConfig:
@@ -631,9 +958,12 @@ def build_config(base: dict[str, Any] | None = None, overrides: dict[str, Any] |
         if not overrides:
             return config
         # Overrides apply to the full (defaults filled in) config, so list paths such as labs.0.skill exist.
-        return MarketConfig.model_validate(apply_overrides(config.model_dump(), overrides))
+        return MarketConfig.model_validate(apply_overrides(config.model_dump(mode="json"), overrides))
     except ValidationError as err:
-        raise ConfigError(_format_error(err)) from None
+        raise ConfigError(format_error(err)) from None
+
+
+MAX_SCENARIO_BYTES = 1 << 20  # the shipped scenarios are a few kB
 
 
 def shipped_scenarios() -> dict[str, Traversable]:
@@ -659,6 +989,8 @@ def scenario_source(name_or_path: str | Path) -> tuple[str, str]:
     Raises:
         ConfigError: unknown scenario name, missing or unreadable file, not UTF-8.
     """
+    if not str(name_or_path).strip():
+        raise ConfigError("scenario: empty name; allowed: a shipped scenario name or a path to a TOML file")
     path = Path(name_or_path)
     shipped = shipped_scenarios()
     source: Path | Traversable = path
@@ -669,6 +1001,14 @@ def scenario_source(name_or_path: str | Path) -> tuple[str, str]:
                               f"(or a path to a TOML file)")
         source = shipped[str(name_or_path)]
     try:
+        if isinstance(source, Path) and source.exists():
+            # Devices and pipes (/dev/zero) never end; a huge file is not a scenario.
+            if not source.is_file() and not source.is_dir():
+                raise ConfigError(f"scenario: {str(path)!r} is not a regular file (a device, pipe or socket); "
+                                  f"allowed: a TOML file")
+            if source.is_file() and source.stat().st_size > MAX_SCENARIO_BYTES:
+                raise ConfigError(f"scenario: {str(path)!r} is {source.stat().st_size / 2**20:.1f} MB; allowed: "
+                                  f"≤ {MAX_SCENARIO_BYTES >> 20} MB")
         return source.read_text(encoding="utf-8"), path.stem
     except FileNotFoundError:
         raise ConfigError(f"scenario: file {str(path)!r} does not exist") from None
@@ -687,10 +1027,15 @@ def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
         ConfigError: unknown scenario name, unreadable file or bad TOML.
     """
     text, name = scenario_source(name_or_path)
+    if _nesting(text) > MAX_NESTING:
+        raise ConfigError(f"scenario: {name_or_path}: values nested too deeply to be a scenario (more than "
+                          f"{MAX_NESTING} levels of [ or {{); allowed: a TOML file with the schema's nesting")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"scenario: {name_or_path}: bad TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"scenario: {name_or_path}: values nested too deeply to be a scenario") from None
     data.setdefault("name", name)
     return data
 
@@ -706,10 +1051,6 @@ def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:
     one field (for docs, sliders and the schema file)."""
     info = model.model_fields[name]
     extra = info.json_schema_extra or {}
-    bounds = {}
-    for m in info.metadata:
-        for attr in ("ge", "gt", "le", "lt"):
-            if getattr(m, attr, None) is not None:
-                bounds[attr] = getattr(m, attr)
+    bounds = _bounds(info.metadata)
     return {"unit": extra.get("unit"), "source": extra.get("source"), "allowed": extra.get("allowed"),
             "description": info.description, "default": info.default, **bounds}

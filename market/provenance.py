@@ -25,15 +25,11 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
-import typing
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from pydantic import BaseModel
-
 from market import calibration, path_targets
-from market.config import MarketConfig
+from market.config import schema_names
 
 _SNAKE = re.compile(r"(?<![\w.])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(_\*)?(?![\w])")
 _CODE = re.compile(r"^([a-z_]+)\.([a-z_][a-z0-9_]*)\b")
@@ -69,24 +65,6 @@ class Source:
     def dates(self) -> str:
         """``as_of`` of each cited key, joined by " | "."""
         return " | ".join(calibration.row(k)["as_of"] for k in self.keys)
-
-
-@cache
-def schema_names() -> frozenset[str]:
-    """Every field name of the config schema and every value of its choice (Literal) fields."""
-    names: set[str] = set()
-
-    def walk(model: type[BaseModel]) -> None:
-        for name, info in model.model_fields.items():
-            names.add(name)
-            for sub in (info.annotation, *typing.get_args(info.annotation)):
-                if isinstance(sub, type) and issubclass(sub, BaseModel):
-                    walk(sub)
-            if typing.get_origin(info.annotation) is typing.Literal:
-                names.update(str(a) for a in typing.get_args(info.annotation))
-
-    walk(MarketConfig)
-    return frozenset(names)
 
 
 def cited_keys(text: str, allow: frozenset[str] | set[str] = frozenset()) -> tuple[str, ...]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from market import costs
-from market.config import WorldConfig, config_from, list_scenarios
+from market.config import WorldConfig, config_from, list_scenarios, schema_fields
 from runs.commands.main import build_parser
 from runs.sweeps.designs import parse_grid
-from runs.reports.params import odd_block, odd_table_paths, schema_fields, splice_odd
+from runs.reports.params import odd_block, odd_table_paths, splice_odd
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs" / "ODD.md"
@@ -31,7 +31,7 @@ def _section(text: str, heading: str) -> str:
 
 def test_odd_table_lists_every_schema_field_once_and_nothing_else():
     listed = odd_table_paths(ODD.read_text())
-    fields = [path for path, _, _ in schema_fields()]
+    fields = [f.path for f in schema_fields()]
     assert len(listed) == len(set(listed)), "a parameter is listed twice"
     assert not set(fields) - set(listed), f"fields missing from docs/ODD.md: {sorted(set(fields) - set(listed))}"
     extra = sorted(set(listed) - set(fields))
@@ -114,7 +114,7 @@ def test_code_named_in_the_docs_exists(doc):
 
 @pytest.mark.parametrize("doc", [ODD, ASSUMPTIONS])
 def test_config_paths_named_in_the_docs_are_fields(doc):
-    fields = {path for path, _, _ in schema_fields()}
+    fields = {f.path for f in schema_fields()}
     prose = doc.read_text().split("<!-- params:begin -->")[0]
     named = {m for m in re.findall(r"`([a-z_\[\]]+\.[a-z_.\[\]*]+)`", prose)
              if m.startswith(CONFIG_ROOTS) and not m.endswith((".csv", ".json", ".md", ".py"))}

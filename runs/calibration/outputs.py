@@ -274,6 +274,6 @@ def finish(out: Path, plan: CalibrationPlan, executor, fn: MomentRun, progress: 
         "defaults": {p.path: p.default for p in plan.parameters.parameters}, "draws": quantiles,
         "distinct_draw_trials": int(counts.size), "flat_directions": ident.flat_directions(table),
         "targets_file": targets.path, "parameters_file": plan.parameters.path, "seeds": len(plan.seeds),
-        "customers": plan.customers, "rounds": plan.rounds, "trials": len(trials)}, sort_keys=False)
+        "customers": plan.customers, "rounds": plan.rounds, "trials": len(trials)})
     write_scenario(out, plan, values, float(j[bi]), within, best, len(trials), draws)
     return Summary(best, float(j[bi]), within)

@@ -17,6 +17,14 @@ from runs.calibration.estimate import (FORMAT_VERSION, MANIFEST, TRIALS, Calibra
 from runs.calibration.moments import MomentRun
 from runs.sweeps.executors import SerialExecutor
 
+
+def _check(plan: CalibrationPlan, simulate: Callable | None) -> None:
+    try:
+        check_outputs(plan, simulate)
+    except ConfigError as err:
+        raise CalibrationError(f"the base config cannot run: {err}") from None
+
+
 def calibrate(out: Path | str, plan: CalibrationPlan | None = None, executor: Any = None, *, resume: bool = False,
               trials: int | None = None, progress: bool = True, simulate: Callable | None = None) -> CalibrationReport:
     """Run (or resume) a calibration into folder ``out``; returns a :class:`CalibrationReport`.
@@ -34,49 +42,49 @@ def calibrate(out: Path | str, plan: CalibrationPlan | None = None, executor: An
     Raises:
         CalibrationError: an unusable folder, a plan differing from the stored one, targets the outputs cannot
             feed (before any trial).
-        OutputError: another calibration is writing into ``out``.
+        OutputError: another process (a run, sweep or calibration) is writing into ``out``, or it cannot be
+            created (:func:`runs.io.claim`).
         KeyboardInterrupt: Ctrl-C or SIGTERM; finished trials are on disk, the manifest says ``interrupted``.
     """
-    out = Path(out)
-    if resume:
-        manifest = read_manifest(out)
-        stored = CalibrationPlan.from_dict(manifest["plan"])
-        if plan is not None and (diff := plan.differences(stored)):
-            raise CalibrationError(f"--resume: the plan differs from the one in {out / MANIFEST} "
-                                   f"({', '.join(diff)}); give only --trials to continue it, or use another --out")
-        if trials is not None and trials < 1:
-            raise CalibrationError(f"--trials: {trials} out of range (allowed: ≥ 1)")
-        plan = CalibrationPlan.from_dict({**manifest["plan"], "trials": trials or (plan or stored).trials})
-    else:
+    given = Path(out)
+    if not resume:
         if plan is None:
             raise CalibrationError("calibrate: a plan is needed to start a calibration")
-        if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
-            raise CalibrationError(f"--out: {str(out)!r} is not an empty folder; pass --resume to continue the "
-                                   f"calibration in it, or choose another --out")
-        io.check_out_dir(out, force=False)
-        manifest = None
-    try:
-        check_outputs(plan, simulate)
-    except ConfigError as err:
-        raise CalibrationError(f"the base config cannot run: {err}") from None
+        _check(plan, simulate)  # before the folder is claimed or created
     executor = executor or SerialExecutor()
-    fn = MomentRun(plan.targets, simulate)
     t0 = time.perf_counter()
-    with executor, io.FolderLock(out):
-        if manifest is None:
-            manifest = {"kind": "tokenmarket calibration", "format_version": FORMAT_VERSION, "created_utc": _now(),
-                        "plan": plan.to_dict(), "attempts": [], "status": "running"}
-            done_before = 0
-        else:
+    # One claim for runs, sweeps and calibrations (runs.io.claim): no other process writes here meanwhile.
+    with io.claim(given) as out, executor:
+        if resume:
+            manifest = read_manifest(out)
+            stored = CalibrationPlan.from_dict(manifest["plan"])
+            if plan is not None and (diff := plan.differences(stored)):
+                raise CalibrationError(f"--resume: the plan differs from the one in {out / MANIFEST} "
+                                       f"({', '.join(diff)}); give only --trials to continue it, or use another --out")
+            if trials is not None and trials < 1:
+                raise CalibrationError(f"--trials: {trials} out of range (allowed: ≥ 1)")
+            plan = CalibrationPlan.from_dict({**manifest["plan"], "trials": trials or (plan or stored).trials})
+            _check(plan, simulate)
             repair(out, plan)
             done_before = len(read_trials(out))
             manifest["plan"]["trials"] = plan.trials
+        else:
+            if problem := io.not_fresh(out, "calibration"):
+                raise CalibrationError(problem)
+            io.check_out_dir(out, force=False)
+            manifest = {"kind": "tokenmarket calibration", "format_version": FORMAT_VERSION, "created_utc": _now(),
+                        "plan": plan.to_dict(), "attempts": [], "status": "running"}
+            done_before = 0
+        fn = MomentRun(plan.targets, simulate)
         attempt = {"started_utc": _now(), "executor": executor.name, "workers": executor.workers,
                    "git_commit": io.git_commit(), "versions": io.versions(extra=("optuna", "dask", "distributed")),
                    "trials_done_before": done_before}
         manifest["attempts"].append(attempt)
         manifest["status"] = "running"
-        io.write_json(out / MANIFEST, manifest, sort_keys=False)
+        if resume:
+            io.write_json(out / MANIFEST, manifest)
+        else:  # created whole, its manifest in it: resumable from the moment it exists
+            io.publish_folder(out, {MANIFEST: manifest})
         status = "interrupted"
         try:
             run_trials(out, plan, executor, fn, progress)
@@ -86,7 +94,7 @@ def calibrate(out: Path | str, plan: CalibrationPlan | None = None, executor: An
         finally:
             attempt.update(finished_utc=_now(), status=status, trials_done=len(read_trials(out)))
             manifest["status"] = status
-            io.write_json(out / MANIFEST, manifest, sort_keys=False)
-    return CalibrationReport(out, len(read_trials(out)), done_before, summary.best_trial, summary.best_objective,
+            io.write_json(out / MANIFEST, manifest)
+    return CalibrationReport(given, len(read_trials(out)), done_before, summary.best_trial, summary.best_objective,
                              summary.within, len(plan.targets.targets), status,
                              time.perf_counter() - t0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 
 EXIT_USAGE = 2
 # Optional packages a subcommand may need → the extra that installs them (pyproject.toml).
@@ -51,28 +52,47 @@ def parse_sets(items: list[str]) -> dict[str, str]:
     return out
 
 
-def int_arg(flag: str, lo: int):
-    """An argparse ``type`` accepting integers ≥ ``lo``; the error names the flag, the value and the range."""
+def int_arg(flag: str, lo: int, hi: int | None = None):
+    """An argparse ``type`` accepting integers in ``[lo, hi]``; the error names the flag, the value and the range."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag}: expected an integer, got {text!r}") from None
-        if value < lo:
-            raise argparse.ArgumentTypeError(f"{flag}: {value} out of range (allowed: ≥ {lo})")
+        if value < lo or (hi is not None and value > hi):
+            allowed = f"≥ {lo}" if hi is None else f"{lo} ≤ {flag.lstrip('-')} ≤ {hi:,}"
+            raise argparse.ArgumentTypeError(f"{flag}: {value} out of range (allowed: {allowed})")
         return value
 
     return parse
 
 
 def float_arg(flag: str):
-    """An argparse ``type`` accepting a number; the error names the flag and the value."""
+    """An argparse ``type`` accepting a finite number; the error names the flag and the value."""
 
     def parse(text: str) -> float:
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag}: expected a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{flag}: expected a finite number, got {text!r}")
+        return value
 
     return parse
+
+
+def text_arg(flag: str, allowed: str):
+    """An argparse ``type`` refusing empty (or blank) text, which would otherwise read as "use the default"."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{flag}: empty value; allowed: {allowed}")
+        return text
+
+    return parse
+
+
+SCENARIO = text_arg("--scenario", "a shipped scenario name (tokenmarket scenarios) or a path to a TOML file")
+FOLDER = text_arg("--out", "a folder path")

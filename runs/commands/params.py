@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runs.commands.common import UsageError, parse_sets
+from runs.commands.common import SCENARIO, UsageError, parse_sets
 
 ORDER = 30
 
@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "source (calibration row with title and date, or the reason it is assumed), "
                                    "and who set it (schema, the default lists, the scenario file, --set).",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scenario", default=None, help="shipped scenario name or TOML path (default: baseline)")
+    p.add_argument("--scenario", type=SCENARIO, default=None, help="shipped scenario name or TOML path (default: baseline)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, as for tokenmarket run (repeatable)")
     p.add_argument("--format", type=_format, default="table", metavar="|".join(FORMATS),

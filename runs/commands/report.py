@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runs.commands.common import UsageError
+from runs.commands.common import UsageError, text_arg
 
 ORDER = 45
 
@@ -33,8 +33,8 @@ def register(subparsers) -> None:
     """Add the ``report`` subcommand to the ``tokenmarket`` parser."""
     p = subparsers.add_parser("report", help="write report.html (self-contained) and PNGs for a run, sweep, "
                                              "compare or outcomes folder")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (model.csv …), a sweep folder (runs.csv) or a "
-                                                      "compare/outcomes folder")
+    p.add_argument("run_dir", metavar="RUN_DIR", type=text_arg("RUN_DIR", "a run, sweep, compare or outcomes folder"),
+                   help="a run folder (model.csv …), a sweep folder (runs.csv) or a compare/outcomes folder")
     p.add_argument("--no-png", action="store_true", help="skip the PNGs (faster)")
     p.add_argument("--x", default=None, help="sweep: parameter on the heatmaps' x axis (default: most values)")
     p.add_argument("--y", default=None, help="sweep: parameter on the heatmaps' y axis")

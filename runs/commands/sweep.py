@@ -11,7 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-from runs.commands.common import UsageError, float_arg, int_arg, parse_sets
+from runs.commands.common import FOLDER, SCENARIO, UsageError, float_arg, int_arg, parse_sets, text_arg
+from runs.sweeps.analyze import MAX_RESAMPLES
 from runs.sweeps.designs import SAMPLED
 
 ORDER = 50
@@ -33,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run a scenario over a grid or a sample of parameter values, each with "
                                    "several seeds, on local processes or a Dask cluster. See docs/sweeps.md.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scenario", default=None, help="shipped scenario name or TOML path (default: baseline)")
+    p.add_argument("--scenario", type=SCENARIO, default=None,
+                   help="shipped scenario name or TOML path (default: baseline)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="fixed override for every run, e.g. customers.n_customers=20000 (repeatable)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
@@ -50,13 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int_arg("--workers", 1), default=None,
                        help="local worker processes (default: all cores; 1 runs in this process)")
-    where.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+    where.add_argument("--dask-scheduler", type=text_arg("--dask-scheduler", "a scheduler address such as "
+                                                         "tcp://127.0.0.1:8786"), default=None, metavar="ADDRESS",
                        help="send runs to a running dask.distributed scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--rounds", type=int_arg("--rounds", 1), default=None, help="months per run (default: config's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--parquet", action="store_true", help="write rounds as rounds.parquet/ (needs pyarrow)")
     fmt.add_argument("--no-rounds", action="store_true", help="keep only runs.csv (no per-round table)")
-    p.add_argument("--out", required=True, help="sweep folder (new or empty; with --resume, an existing sweep)")
+    p.add_argument("--out", type=FOLDER, required=True, help="sweep folder (new or empty; with --resume, an existing sweep)")
     p.add_argument("--resume", action="store_true", help="skip finished runs, rerun failed and missing ones")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
@@ -64,10 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = sub.add_parser("analyze", help="Sobol or Morris sensitivity indices of a sweep → sensitivity.csv",
                        description="Compute SALib Sobol (sobol sweeps) or Morris (morris sweeps) indices of "
                                    "outcome metrics and write DIR/sensitivity.csv.")
-    a.add_argument("dir", help="a sweep folder")
+    a.add_argument("dir", type=text_arg("DIR", "a sweep folder"), help="a sweep folder")
     a.add_argument("--metric", action="append", default=[],
                    help="runs.csv column to analyse (repeatable; default: every last_* metric)")
-    a.add_argument("--resamples", type=int_arg("--resamples", 10), default=1000, help="bootstrap resamples")
+    a.add_argument("--resamples", type=int_arg("--resamples", 10, MAX_RESAMPLES), default=1000,
+                   help=f"bootstrap resamples (10 to {MAX_RESAMPLES:,}; default 1000)")
     a.add_argument("--conf-level", type=float_arg("--conf-level"), default=0.95, help="confidence level (0..1)")
     a.set_defaults(func=cmd_analyze)
 
@@ -81,8 +85,13 @@ def _plan(args: argparse.Namespace):
              args.common_random_numbers or None, args.rounds, args.parquet or None, args.no_rounds or None)
     if args.resume and all(v in (None, []) for v in given):
         return None
+    sets = parse_sets(args.set)
+    twice = [k for k in sets if k.replace("__", ".") == "world.rounds"]
+    if args.rounds is not None and twice:
+        raise UsageError(f"--rounds {args.rounds} and --set {twice[0]}={sets[twice[0]]} both set world.rounds; "
+                         f"give one of them")
     try:
-        return make_plan(args.scenario, parse_sets(args.set), rounds=args.rounds,
+        return make_plan(args.scenario, sets, rounds=args.rounds,
                          rounds_format="parquet" if args.parquet else "none" if args.no_rounds else "csv",
                          grid=parse_grid(args.grid), method=args.sample, n=args.n, ranges=parse_ranges(args.range),
                          replicates=1 if args.replicates is None else args.replicates,

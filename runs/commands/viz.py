@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from runs.commands.common import UsageError, require
+from runs.commands.common import SCENARIO, UsageError, require
 
 ORDER = 40
 DEFAULT_PORT = 8765  # runs.page.server.DEFAULT_PORT; repeated here so that --help needs no page import
@@ -31,7 +31,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add the ``viz`` subcommand to the ``tokenmarket`` parser."""
     p = subparsers.add_parser("viz", help="open the browser view (SolaraViz) on 127.0.0.1")
-    p.add_argument("--scenario", default=None, help="scenario the page starts with (default: baseline)")
+    p.add_argument("--scenario", type=SCENARIO, default=None, help="scenario the page starts with (default: baseline)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     p.add_argument("--no-open", action="store_true", help="do not open a browser window")
     p.add_argument("--quiet", action="store_true", help="less output while preparing assets")

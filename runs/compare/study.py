@@ -20,7 +20,6 @@ the rest rerun; a finished run is never duplicated.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -187,14 +186,12 @@ def read_manifest(folder: Path | str, kind: str | None = None) -> dict[str, Any]
         StudyError: no manifest.json, unreadable, or not a study of that kind.
     """
     path = Path(folder) / MANIFEST
+    if not path.exists():
+        raise StudyError(f"--out: {str(folder)!r} is not a study folder (no {MANIFEST})")
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise StudyError(f"--out: {str(folder)!r} is not a study folder (no {MANIFEST})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise StudyError(f"{path}: unreadable ({err})") from None
-    except OSError as err:
-        raise StudyError(f"--out: {str(folder)!r} is not a study folder ({err.strerror or err})") from None
+        data = io.read_manifest_data(path)
+    except io.OutputError as err:
+        raise StudyError(str(err)) from None
     kinds = [KINDS[kind]] if kind else list(KINDS.values())
     if not isinstance(data, dict) or data.get("kind") not in kinds:
         raise StudyError(f"{path}: not a {' or '.join(kinds)} folder")
@@ -212,11 +209,6 @@ def is_study(folder: Path | str) -> bool:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    # Key order kept as built: a config's dict entries (wrappers per vertical) are ordered data.
-    io.atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")
 
 
 def _repair(out: Path, table: pd.DataFrame) -> set[str]:
@@ -260,41 +252,46 @@ def run_study(out: Path | str, plan: StudyPlan | None = None, executor: Any = No
     """
     from tqdm import tqdm
 
-    out = Path(out)
-    if resume:
-        manifest = read_manifest(out, kind)
-        stored = StudyPlan.from_dict(manifest["plan"])
-        if plan is not None and (diff := plan.differences(stored)):
-            raise StudyError(f"--resume: the plan differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
-                             f"give no scenarios or design options to continue it, or use another --out")
-        plan = stored
-        table = pd.read_csv(out / DESIGN_CSV, dtype={"run_id": str, "arm": str, "scenario": str})
-    else:
+    given = out = Path(out)
+    if not resume:
         if plan is None:
             raise StudyError("run_study: a plan is needed to start a study")
-        if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
-            raise StudyError(f"--out: {str(out)!r} is not an empty folder; pass --resume to continue the study in "
-                             f"it, or choose another --out")
-        io.check_out_dir(out, force=False)
-        table, manifest = plan.table(), None
-    tasks = plan.tasks(table)
+        table = plan.table()
+        tasks = plan.tasks(table)  # every run's config built before anything is created
     executor = executor or SerialExecutor()
     started, t0 = _now(), time.perf_counter()
-    with executor, io.FolderLock(out):
-        if manifest is None:
+    # One claim for runs, sweeps, calibrations, games and studies (runs.io.claim): no other process writes here.
+    with io.claim(out) as target, executor:
+        out = target
+        if resume:
+            manifest = read_manifest(out, kind)
+            stored = StudyPlan.from_dict(manifest["plan"])
+            if plan is not None and (diff := plan.differences(stored)):
+                raise StudyError(f"--resume: the plan differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
+                                 f"give no scenarios or design options to continue it, or use another --out")
+            plan = stored
+            table = pd.read_csv(out / DESIGN_CSV, dtype={"run_id": str, "arm": str, "scenario": str})
+            tasks = plan.tasks(table)
+        elif problem := io.not_fresh(out, "study"):
+            raise StudyError(problem)
+        else:
+            io.check_out_dir(out, force=False)  # unwritable or special file systems fail here, before any run
+        attempt = {"started_utc": started, "executor": executor.name, "workers": executor.workers,
+                   "git_commit": io.git_commit(), "versions": io.versions(), "done_before": 0}
+        if not resume:
+            # created whole (manifest, design, empty error table): resumable from the moment it exists
             manifest = {"kind": KINDS[plan.kind], "format_version": FORMAT_VERSION, "created_utc": started,
-                        "n_runs": len(table), "plan": plan.to_dict(), "attempts": [], "status": "running",
+                        "n_runs": len(table), "plan": plan.to_dict(), "attempts": [attempt], "status": "running",
                         "files": [MANIFEST, DESIGN_CSV, RUNS_CSV, ROUNDS_CSV, ERRORS_CSV]}
-            io.write_csv(out / DESIGN_CSV, table)
-            io.write_csv(out / ERRORS_CSV, pd.DataFrame(columns=[*table.columns, "error", "traceback"]))
+            io.publish_folder(out, {MANIFEST: manifest, DESIGN_CSV: table,
+                                    ERRORS_CSV: pd.DataFrame(columns=[*table.columns, "error", "traceback"])})
             done: set[str] = set()
         else:
             done = _repair(out, table)
-        attempt = {"started_utc": started, "executor": executor.name, "workers": executor.workers,
-                   "git_commit": io.git_commit(), "versions": io.versions(), "done_before": len(done)}
-        manifest["attempts"].append(attempt)
-        manifest["status"] = "running"
-        _write_manifest(out, manifest)
+            attempt["done_before"] = len(done)
+            manifest["attempts"].append(attempt)
+            manifest["status"] = "running"
+            io.write_json(out / MANIFEST, manifest)
         todo = [t for t in tasks if t.run_id not in done]
         ok = failed = 0
         bar = tqdm(total=len(tasks), initial=len(done), unit="run", desc=plan.kind, disable=not progress,
@@ -312,8 +309,8 @@ def run_study(out: Path | str, plan: StudyPlan | None = None, executor: Any = No
             bar.close()
             attempt.update(finished_utc=_now(), ok=ok, failed=failed, status=status)
             manifest["status"] = status
-            _write_manifest(out, manifest)
-    return StudyReport(out, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
+            io.write_json(out / MANIFEST, manifest)
+    return StudyReport(given, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
 
 
 @dataclass(frozen=True)

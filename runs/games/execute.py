@@ -20,7 +20,6 @@ runs marked ok, reruns failed and missing ones and duplicates none. A run whose 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -49,14 +48,14 @@ def read_game_manifest(folder: Path | str) -> dict[str, Any]:
         GameError: no manifest.json there, unreadable, or not a game's.
     """
     path = Path(folder) / MANIFEST
+    if not path.exists():
+        raise GameError(f"--out: {str(folder)!r} is not a game folder (no {MANIFEST})")
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise GameError(f"--out: {str(folder)!r} is not a game folder (no {MANIFEST})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise GameError(f"{path}: unreadable ({err})") from None
-    if data.get("kind") != KIND:
-        raise GameError(f"{path}: not a game's manifest (kind {data.get('kind')!r})")
+        data = io.read_manifest_data(path)
+    except io.OutputError as err:
+        raise GameError(str(err)) from None
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise GameError(f"{path}: not a game's manifest (kind {data.get('kind') if isinstance(data, dict) else None!r})")
     return data
 
 
@@ -114,45 +113,52 @@ def run_game(out: Path | str, plan: GamePlan | None = None, executor: Any = None
     """
     from tqdm import tqdm
 
-    out = Path(out)
-    manifest = None
-    if resume:
-        manifest = read_game_manifest(out)
-        stored = GamePlan.from_dict(manifest["plan"])
-        if plan is not None and (diff := plan.differences(stored)):
-            raise GameError(f"--resume: the game differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
-                            f"resume with the same file and options, or use another --out")
-        plan = stored
-    else:
+    given = out = Path(out)
+    if not resume:
         if plan is None:
             raise GameError("run_game: a plan is needed to start a game")
-        if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
-            raise GameError(f"--out: {str(out)!r} is not an empty folder; pass --resume to continue the game in "
-                            f"it, or choose another --out")
-        io.check_out_dir(out, force=False)
-    tasks = plan.tasks()
-    by_id = {t.run_id: t for t in tasks}
-    runner = GameRunner(tuple((lab, role.move, role.vertical) for role in plan.roles for lab in role.labs),
-                        simulate_fn, payoff_fn)
+        tasks = plan.tasks()  # every run's config built before anything is created
     executor = executor or SerialExecutor()
     t0 = time.perf_counter()
-    with executor, io.FolderLock(out):
+    # One claim for runs, sweeps, calibrations and games (runs.io.claim): no other process writes here meanwhile.
+    with io.claim(out) as target, executor:
+        out = target
+        manifest = None
+        if resume:
+            manifest = read_game_manifest(out)
+            stored = GamePlan.from_dict(manifest["plan"])
+            if plan is not None and (diff := plan.differences(stored)):
+                raise GameError(f"--resume: the game differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
+                                f"resume with the same file and options, or use another --out")
+            plan = stored
+            tasks = plan.tasks()
+        elif problem := io.not_fresh(out, "game"):
+            raise GameError(problem)
+        else:
+            io.check_out_dir(out, force=False)  # unwritable or special file systems fail here, before any run
+        by_id = {t.run_id: t for t in tasks}
+        runner = GameRunner(tuple((lab, role.move, role.vertical) for role in plan.roles for lab in role.labs),
+                            simulate_fn, payoff_fn)
         table = plan.table()
+        errors = pd.DataFrame(columns=[*table.columns, "error", "traceback"])
+        attempt = {"started_utc": _now(), "executor": executor.name, "workers": executor.workers,
+                   "git_commit": io.git_commit(), "versions": io.versions(extra=("nashpy", "dask", "distributed")),
+                   "done_before": 0}
         if manifest is None:
+            # created whole (manifest, design, empty error table): resumable from the moment it exists
             manifest = {"kind": KIND, "format_version": FORMAT_VERSION, "created_utc": _now(),
                         "n_runs": len(tasks), "plan": plan.to_dict(),
-                        "files": [MANIFEST, DESIGN_CSV, RUNS_CSV, ERRORS_CSV], "attempts": [], "status": "running"}
-            io.write_csv(out / DESIGN_CSV, table)
+                        "files": [MANIFEST, DESIGN_CSV, RUNS_CSV, ERRORS_CSV], "attempts": [attempt],
+                        "status": "running"}
+            io.publish_folder(out, {MANIFEST: manifest, DESIGN_CSV: table, ERRORS_CSV: errors})
             done: set[str] = set()
         else:
             done = _repair(out, set(by_id))
-        io.write_csv(out / ERRORS_CSV, pd.DataFrame(columns=[*table.columns, "error", "traceback"]))
-        attempt = {"started_utc": _now(), "executor": executor.name, "workers": executor.workers,
-                   "git_commit": io.git_commit(), "versions": io.versions(extra=("nashpy", "dask", "distributed")),
-                   "done_before": len(done)}
-        manifest["attempts"].append(attempt)
-        manifest["status"] = "running"
-        io.write_json(out / MANIFEST, manifest, sort_keys=False)
+            io.write_csv(out / ERRORS_CSV, errors)
+            attempt["done_before"] = len(done)
+            manifest["attempts"].append(attempt)
+            manifest["status"] = "running"
+            io.write_json(out / MANIFEST, manifest)
         todo = [t for t in tasks if t.run_id not in done]
         ok = failed = 0
         bar = tqdm(total=len(tasks), initial=len(done), unit="run", desc=f"game {plan.name}", disable=not progress,
@@ -178,8 +184,8 @@ def run_game(out: Path | str, plan: GamePlan | None = None, executor: Any = None
             bar.close()
             attempt.update(finished_utc=_now(), ok=ok, failed=failed, status=status)
             manifest["status"] = status
-            io.write_json(out / MANIFEST, manifest, sort_keys=False)
-    return SweepReport(out, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
+            io.write_json(out / MANIFEST, manifest)
+    return SweepReport(given, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
 
 
 def load_game_runs(folder: Path | str) -> tuple[GamePlan, pd.DataFrame]:

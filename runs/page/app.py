@@ -28,7 +28,7 @@ import solara
 from pydantic import BaseModel
 
 from market import outcomes as detectors
-from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario
+from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario, resolve
 from market.model import TokenMarket
 from runs.page.copy_button import CopyButton
 from runs.page.vega import VegaChart, spec_json
@@ -80,24 +80,14 @@ LEVERS: tuple[Lever, ...] = (
 # ----------------------------------------------------------------------------------------------- schema
 
 def schema_field(path: str) -> tuple[type[BaseModel], str] | None:
-    """(pydantic model, field name) that a dotted config path ends in, or None if the schema lacks it.
-
-    ``*`` or a digit steps into a list element (``labs.*.skill`` → (LabConfig, "skill")).
-    """
-    model: Any = MarketConfig
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        if part == "*" or part.isdigit():
-            continue
-        fields = getattr(model, "model_fields", {})
-        if part not in fields:
-            return None
-        if i == len(parts) - 1:
-            return model, part
-        ann = fields[part].annotation
-        args = getattr(ann, "__args__", ())
-        model = args[0] if args else ann
-    return None
+    """(pydantic model, field name) that a dotted config path ends in, or None if the schema lacks it
+    (:func:`market.config.resolve`; ``*`` or a digit steps into a list element: ``labs.*.skill`` →
+    (LabConfig, "skill"))."""
+    try:
+        slot = resolve(path)
+    except ConfigError:
+        return None
+    return slot.model, slot.name
 
 
 def available(lever: Lever) -> bool:

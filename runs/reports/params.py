@@ -18,8 +18,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from market import calibration
-from market.config import MarketConfig, build_config, field_meta, load_scenario, scenario_source
-from market.provenance import VALUE_SOURCES, Source, cited_keys, comment_for, resolve_source, scenario_comments
+from market.config import (MarketConfig, build_config, field_meta, leaf_values, load_scenario, scenario_source,
+                           schema_fields)
+from market.provenance import (ESTIMATED_PREFIX, VALUE_SOURCES, Source, cited_keys, comment_for, resolve_source,
+                               scenario_comments)
 
 ODD_BEGIN, ODD_END = "<!-- params:begin -->", "<!-- params:end -->"
 ORIGINS = ("schema", "defaults", "scenario", "--set")  # who set a value, in the order they override one another
@@ -55,48 +57,6 @@ class ParamRow:
     source: str
     origin: str
     description: str
-
-
-# ------------------------------------------------------------------------------------------------ schema walk
-
-def _submodel(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """(the pydantic model a field holds, whether it holds a list of them)."""
-    is_list = typing.get_origin(annotation) is list
-    for sub in (annotation, *typing.get_args(annotation)):
-        if isinstance(sub, type) and issubclass(sub, BaseModel):
-            return sub, is_list
-    return None, False
-
-
-def schema_fields(model: type[BaseModel] = MarketConfig, prefix: str = "") -> list[tuple[str, type[BaseModel], str]]:
-    """Every leaf field of the schema as (collapsed path, owning model, field name), in schema order.
-
-    Sub-models are walked into (``world.rounds``); lists of sub-models get ``[]`` (``labs[].skill``).
-    """
-    out = []
-    for name, info in model.model_fields.items():
-        sub, is_list = _submodel(info.annotation)
-        if sub is None:
-            out.append((prefix + name, model, name))
-        else:
-            out.extend(schema_fields(sub, f"{prefix}{name}{'[]' if is_list else ''}."))
-    return out
-
-
-def _leaves(obj: BaseModel, path: str = "", field: str = "") -> list[tuple[str, str, Any]]:
-    """(path, collapsed path, value) of every leaf value of a config instance, list elements by index."""
-    out = []
-    for name, info in type(obj).model_fields.items():
-        value = getattr(obj, name)
-        sub, is_list = _submodel(info.annotation)
-        if sub is None:
-            out.append((path + name, field + name, value))
-        elif is_list:
-            for i, element in enumerate(value):
-                out.extend(_leaves(element, f"{path}{name}.{i}.", f"{field}{name}[]."))
-        else:
-            out.extend(_leaves(value, f"{path}{name}.", f"{field}{name}."))
-    return out
 
 
 # ------------------------------------------------------------------------------------------------ formatting
@@ -145,7 +105,7 @@ def range_text(model: type[BaseModel], name: str) -> str:
 # ------------------------------------------------------------------------------------------------ sources
 
 def _baseline_values() -> dict[str, Any]:
-    return {path: value for path, _, value in _leaves(MarketConfig())}
+    return {path: value for path, _, value in leaf_values(MarketConfig())}
 
 
 def _value_source(path: str, field: str, value: Any, default: Any, base: dict[str, Any],
@@ -231,9 +191,9 @@ def parameter_rows(scenario: str | Path | None = None, overrides: dict[str, Any]
         text, _ = scenario_source(scenario)
         scen = (_explicit_paths(data), scenario_comments(text))
     base = _baseline_values()
-    meta = {field: (model, name) for field, model, name in schema_fields()}
+    meta = {f.path: (f.model, f.name) for f in schema_fields()}
     by_field: dict[str, list[tuple[str, Any, str, str]]] = {field: [] for field in meta}
-    for path, field, value in _leaves(config):
+    for path, field, value in leaf_values(config):
         model, name = meta[field]
         info = model.model_fields[name]
         default = None if info.is_required() else info.get_default(call_default_factory=True)
@@ -263,6 +223,8 @@ def _source_of(origin: str, text: str, own: Source) -> Source:
     if origin == "scenario":
         if not text:
             return Source("unsourced", "set by the scenario file without a comment giving the reason")
+        if text.startswith(ESTIMATED_PREFIX):  # a calibrated scenario's values keep that kind
+            return resolve_source(text)
         return Source("scenario", text, cited_keys(text))
     if text:
         return resolve_source(text)

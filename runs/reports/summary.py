@@ -17,7 +17,7 @@ def _money(x: float) -> str:
 
 def firm_type_table(agents: pd.DataFrame, round_: int) -> pd.DataFrame:
     """Per firm type in ``round_``: firms alive, revenue and operating profit ($/month and annual run rate),
-    tokens served (Mtok/month), volume-weighted price and unit cost."""
+    tokens served (Mtok/month), volume-weighted price and unit cost. No rows when no firm is alive."""
     last = agents[(agents["round"] == round_) & agents["alive"]]
     rows = []
     for kind, g in last.groupby("type", sort=False):
@@ -30,7 +30,14 @@ def firm_type_table(agents: pd.DataFrame, round_: int) -> pd.DataFrame:
                          tokens_mtok_per_month=f"{tok:,.3g}",
                          price=f"{price:,.3g} {'$/month' if kind == 'wrapper' else '$/Mtok'}",
                          unit_cost=f"{unit:,.3g} {'$/month' if kind == 'wrapper' else '$/Mtok'}"))
-    return pd.DataFrame(rows).set_index("type")
+    return pd.DataFrame(rows, columns=["type", "firms", "revenue_per_month", "run_rate_per_year",
+                                       "operating_profit_per_month", "tokens_mtok_per_month", "price",
+                                       "unit_cost"]).set_index("type")
+
+
+def _firm_types(agents: pd.DataFrame, round_: int) -> str:
+    table = firm_type_table(agents, round_)
+    return "no firm alive" if table.empty else table.to_string()
 
 
 def summary_table(result: RunResult) -> str:
@@ -62,5 +69,5 @@ def summary_table(result: RunResult) -> str:
     lines += ["", f"by firm type, round {int(last['round'])} (price and unit cost: the firm's own list price and "
                   f"unit cost, weighted by all paid tokens it served, apps included; the API price above is "
                   f"per API token):",
-              firm_type_table(result.agents, int(last["round"])).to_string()]
+              _firm_types(result.agents, int(last["round"]))]
     return "\n".join(lines)

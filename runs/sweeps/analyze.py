@@ -24,6 +24,7 @@ from runs.sweeps.designs import MORRIS_LEVELS
 from runs.sweeps.sweep import DESIGN_CSV, SweepError, SweepPlan, load_sweep, read_manifest
 
 SENSITIVITY_CSV = "sensitivity.csv"
+MAX_RESAMPLES = 100_000  # SALib holds resamples × design points in memory; 1e5 is far past any stable estimate
 _SOBOL = ("S1", "S1_conf", "ST", "ST_conf")
 _MORRIS = ("mu", "mu_star", "sigma", "mu_star_conf")
 
@@ -60,8 +61,8 @@ def sensitivity(folder: Path | str, metrics: list[str] | None = None, resamples:
     if design.method not in ("sobol", "morris"):
         raise SweepError(f"analyze: a {design.method} design allows no Sobol or Morris indices; run the sweep "
                          f"with --sample sobol or --sample morris")
-    if not isinstance(resamples, int) or resamples < 10:
-        raise SweepError(f"--resamples: {resamples!r} out of range (allowed: ≥ 10)")
+    if not isinstance(resamples, int) or not 10 <= resamples <= MAX_RESAMPLES:
+        raise SweepError(f"--resamples: {resamples!r} out of range (allowed: 10 ≤ resamples ≤ {MAX_RESAMPLES:,})")
     if not 0 < conf_level < 1:
         raise SweepError(f"--conf-level: {conf_level!r} out of range (allowed: 0 < c < 1)")
     runs, _ = load_sweep(folder)

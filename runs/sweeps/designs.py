@@ -25,17 +25,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
-from market.config import ConfigError, MarketConfig, build_config
+from market.config import ConfigError, build_config, parse_value, resolve
 
 METHODS = ("grid", "random", "lhs", "sobol", "morris")
 SAMPLED = ("random", "lhs", "sobol", "morris")
@@ -117,62 +113,23 @@ def run_seed(master_seed: int, point: int, replicate: int, common_random_numbers
 
 # --------------------------------------------------------------------------------------------- fields
 
-def _unwrap(ann: Any) -> Any:
-    origin = typing.get_origin(ann)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(ann) if a is not type(None)]
-        return args[0] if len(args) == 1 else ann
-    return ann
-
-
 def field_kind(key: str) -> str:
-    """Kind of the config field at dotted ``key``: ``"int"``, ``"float"``, ``"bool"`` or ``"str"``.
-
-    List elements are addressed by index (``labs.0.skill``), dict entries by key
-    (``wrappers.per_vertical.coding``); ``__`` works as ``.``.
+    """Kind of the config field at dotted ``key``: ``"int"``, ``"float"``, ``"bool"`` or ``"str"`` (text and
+    choices). List elements are addressed by index (``labs.0.skill``), dict entries by key
+    (``wrappers.per_vertical.coding``); ``__`` works as ``.`` (:func:`market.config.resolve`).
 
     Raises:
-        ConfigError: unknown key (naming the allowed keys), or a key naming a group of fields.
+        ConfigError: unknown key (naming the allowed keys), a key naming a group of fields or a list.
     """
-    parts = key.replace("__", ".").split(".")
-    schema: Any = MarketConfig
-    ann: Any = None
-    i = 0
-    while i < len(parts):
-        fields = schema.model_fields
-        if parts[i] not in fields:
-            raise ConfigError(f"{'.'.join(parts[:i + 1])}: unknown key; allowed: {', '.join(sorted(fields))}")
-        ann = _unwrap(fields[parts[i]].annotation)
-        i += 1
-        origin = typing.get_origin(ann)
-        if origin in (list, dict) and i < len(parts):
-            if origin is list and not parts[i].isdigit():
-                raise ConfigError(f"{'.'.join(parts[:i + 1])}: expected a list index (0, 1, …)")
-            ann = _unwrap(typing.get_args(ann)[-1])
-            i += 1
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            if i == len(parts):
-                raise ConfigError(f"{key}: is a group of fields; vary one of them: "
-                                  f"{', '.join(f'{key}.{f}' for f in ann.model_fields)}")
-            schema = ann
-        elif i < len(parts):
-            raise ConfigError(f"{key}: {'.'.join(parts[:i])} has no sub-fields")
-    if ann is bool:
-        return "bool"
-    if ann in (int, float, str):
-        return ann.__name__
-    if typing.get_origin(ann) is typing.Literal:
+    slot = resolve(key)
+    if slot.kind == "model":
+        raise ConfigError(f"{slot.path}: is a group of fields; vary one of them: "
+                          f"{', '.join(f'{slot.path}.{f}' for f in slot.annotation.model_fields)}")
+    if slot.kind in ("bool", "int", "float", "str"):
+        return slot.kind
+    if slot.kind == "choice":
         return "str"
-    raise ConfigError(f"{key}: a {getattr(ann, '__name__', ann)} field cannot be varied; vary one scalar inside it")
-
-
-def parse_value(text: str) -> Any:
-    """A value as written on the command line: a TOML scalar (``3``, ``2.5``, ``true``, ``"x"``), else the text."""
-    text = text.strip()
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+    raise ConfigError(f"{slot.path}: a {slot.kind} field cannot be varied; vary one scalar inside it")
 
 
 def coerce(key: str, kind: str, value: Any, flag: str) -> Any:
@@ -261,7 +218,12 @@ def make_design(base: dict[str, Any], *, grid: list[tuple[str, list[Any]]] | Non
     params: list[Parameter] = []
     for key, raw in grid:
         kind = field_kind(key)
-        values = tuple(coerce(key, kind, parse_value(v) if isinstance(v, str) else v, "--grid") for v in raw)
+        slot = resolve(key)
+        try:
+            values = tuple(coerce(key, kind, parse_value(v, slot) if isinstance(v, str) else v, "--grid")
+                           for v in raw)
+        except ConfigError as err:
+            raise ConfigError(f"--grid {err}") from None
         if len(set(values)) != len(values):
             raise ConfigError(f"--grid {key}: repeated value in {list(values)}")
         for v in values:

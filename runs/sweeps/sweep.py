@@ -156,7 +156,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise SweepError(f"{str(folder)!r} is not a sweep folder (no {MANIFEST})") from None
     except json.JSONDecodeError as err:
         raise SweepError(f"{path}: unreadable ({err})") from None
-    if data.get("kind") != "tokenmarket sweep":
+    if not isinstance(data, dict) or data.get("kind") != io.SWEEP_KIND:
         raise SweepError(f"{path}: not a sweep manifest")
     return data
 
@@ -174,14 +174,16 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _create(out: Path, plan: SweepPlan, table: pd.DataFrame) -> dict[str, Any]:
+def _create(out: Path, plan: SweepPlan, table: pd.DataFrame, attempt: dict[str, Any]) -> dict[str, Any]:
+    """Create the sweep folder whole (manifest, design, empty error table) in one step: from the moment it
+    exists it is resumable, whatever moment the process is killed at."""
     files = [MANIFEST, DESIGN_CSV, RUNS_CSV, ERRORS_CSV] + {"csv": [ROUNDS_CSV], "parquet": [ROUNDS_PARQUET + "/"],
                                                            "none": []}[plan.rounds_format]
-    manifest = {"kind": "tokenmarket sweep", "format_version": FORMAT_VERSION, "created_utc": _now(),
+    manifest = {"kind": io.SWEEP_KIND, "format_version": FORMAT_VERSION, "created_utc": _now(),
                 "master_seed": plan.design.master_seed, "n_runs": len(table), "plan": plan.to_dict(),
-                "files": files, "attempts": [], "status": "running"}
-    io.write_csv(out / DESIGN_CSV, table)
-    io.write_csv(out / ERRORS_CSV, pd.DataFrame(columns=[*table.columns, "error", "traceback"]))
+                "files": files, "attempts": [attempt], "status": "running"}
+    io.publish_folder(out, {MANIFEST: manifest, DESIGN_CSV: table,
+                            ERRORS_CSV: pd.DataFrame(columns=[*table.columns, "error", "traceback"])})
     return manifest
 
 
@@ -228,46 +230,48 @@ def run_sweep(out: Path | str, plan: SweepPlan | None = None, executor: Any = No
         ConfigError: a design point the schema rejects (before any run).
         SweepError: ``out`` unusable, not a sweep folder (resume), plan differing from the stored one,
             executor cannot start (e.g. Dask scheduler unreachable).
-        OutputError: another sweep is writing into ``out``.
+        OutputError: another run or sweep is writing into ``out`` (:func:`runs.io.claim`), or ``out`` cannot
+            be created.
         KeyboardInterrupt: Ctrl-C or :class:`SweepInterrupted` (SIGTERM); finished runs are on disk, the
             manifest says ``interrupted`` and workers are stopped.
     """
     from tqdm import tqdm
 
-    out = Path(out)
-    if resume:
-        manifest = read_manifest(out)
-        stored = SweepPlan.from_dict(manifest["plan"])
-        if plan is not None and (diff := plan.differences(stored)):
-            raise SweepError(f"--resume: the plan differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
-                             f"give no design options to continue it, or use another --out")
-        plan, table = stored, _read_design(out, stored.design)
-    else:
+    given = out = Path(out)
+    if not resume:
         if plan is None:
             raise SweepError("run_sweep: a plan is needed to start a sweep")
-        if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
-            raise SweepError(f"--out: {str(out)!r} is not an empty folder; pass --resume to continue the "
-                             f"sweep in it, or choose another --out")
-        if not out.exists() or not any(out.iterdir()):
-            io.check_out_dir(out, force=False)  # unwritable or special file systems fail here, before any run
-        table, manifest = plan.design.table(), None
-    tasks = plan.tasks(table)
+        table = plan.design.table()
+        tasks = plan.tasks(table)  # every point's config checked before anything is created
     executor = executor or SerialExecutor()
     started, t0 = _now(), time.perf_counter()
-    with executor, io.FolderLock(out):
-        if manifest is None:
-            manifest, done = _create(out, plan, table), set()
+    with io.claim(out) as target, executor:
+        out = target
+        if resume:
+            manifest = read_manifest(out)
+            stored = SweepPlan.from_dict(manifest["plan"])
+            if plan is not None and (diff := plan.differences(stored)):
+                raise SweepError(f"--resume: the plan differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
+                                 f"give no design options to continue it, or use another --out")
+            plan, table = stored, _read_design(out, stored.design)
+            tasks = plan.tasks(table)
+        elif problem := io.not_fresh(out, "sweep"):
+            raise SweepError(problem)
+        attempt = {"started_utc": started, "executor": executor.name, "workers": executor.workers,
+                   "git_commit": io.git_commit(), "versions": _versions(), "done_before": 0}
+        if not resume:
+            io.check_out_dir(out, force=False)  # unwritable or special file systems fail here, before any run
+            manifest, done = _create(out, plan, table, attempt), set()
         else:
             done = _repair(out, table)
             commits = {a.get("git_commit") for a in manifest["attempts"]}
             if progress and commits and io.git_commit() not in commits:
                 print(f"note: resuming a sweep started from commit(s) {', '.join(sorted(map(str, commits)))}; "
                       f"this is {io.git_commit()}", file=sys.stderr)
-        attempt = {"started_utc": started, "executor": executor.name, "workers": executor.workers,
-                   "git_commit": io.git_commit(), "versions": _versions(), "done_before": len(done)}
-        manifest["attempts"].append(attempt)
-        manifest["status"] = "running"
-        io.write_json(out / MANIFEST, manifest, sort_keys=False)  # config dict order matters
+            attempt["done_before"] = len(done)
+            manifest["attempts"].append(attempt)
+            manifest["status"] = "running"
+            io.write_json(out / MANIFEST, manifest)
         todo = [t for t in tasks if t.run_id not in done]
         ok = failed = 0
         bar = tqdm(total=len(tasks), initial=len(done), unit="run", desc="sweep", disable=not progress,
@@ -286,8 +290,8 @@ def run_sweep(out: Path | str, plan: SweepPlan | None = None, executor: Any = No
             bar.close()
             attempt.update(finished_utc=_now(), ok=ok, failed=failed, status=status)
             manifest["status"] = status
-            io.write_json(out / MANIFEST, manifest, sort_keys=False)  # config dict order matters
-    return SweepReport(out, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
+            io.write_json(out / MANIFEST, manifest)
+    return SweepReport(given, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
 
 
 def load_sweep(folder: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:

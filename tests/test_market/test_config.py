@@ -117,3 +117,82 @@ def test_a_scenario_path_without_suffix_is_read_as_a_file(tmp_path):
     path = tmp_path / "myscen"
     path.write_text('name = "mine"\n[world]\nrounds = 7\n')
     assert config_from(str(path)).world.rounds == 7
+
+
+# ------------------------------------------------------------------------------ strict, bounded, finite
+
+def _numeric_fields():
+    from market.config import schema_fields
+
+    return [f for f in schema_fields() if f.kind in ("int", "float")]
+
+
+def test_every_numeric_field_is_bounded_on_both_sides():
+    unbounded = [f.path for f in _numeric_fields() if f.lower is None or f.upper is None]
+    assert unbounded == []
+
+
+def test_every_policy_parameter_is_bounded_and_finite():
+    from market.config import PolicyConfig
+
+    for name in PolicyConfig.model_fields:
+        if name == "name":
+            continue
+        for bad in (float("nan"), float("inf"), -float("inf")):
+            value = [bad] if name == "levels" else bad
+            with pytest.raises(ConfigError, match=f"labs.0.pricing.{name}"):
+                build_config({}, {f"labs.0.pricing.{name}": value})
+
+
+@pytest.mark.parametrize("data, fragment", [
+    ({"world": {"gpu_rent_usd_per_hour": True}}, "world.gpu_rent_usd_per_hour: Input should be a valid number"),
+    ({"world": {"rounds": "60"}}, "world.rounds: Input should be a valid integer"),
+    ({"world": {"rounds": 60.0}}, "world.rounds: Input should be a valid integer"),
+    ({"world": {"data_flywheel": "yes"}}, "world.data_flywheel: Input should be a valid boolean"),
+    ({"world": {"data_flywheel": 1}}, "world.data_flywheel: Input should be a valid boolean"),
+    ({"labs": [{"name": 7}]}, "labs.0.name: Input should be a valid string"),
+    ({"labs": [{"name": "a", "pricing": {"levels": []}}]}, "labs.0.pricing.levels: "),
+])
+def test_types_are_strict(data, fragment):
+    """What a TOML file or a manifest holds is taken with its type: no string, bool or float is coerced."""
+    with pytest.raises(ConfigError) as err:
+        build_config(data)
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    ({"world.gpu_rent_usd_per_hour": "true"}, "world.gpu_rent_usd_per_hour: expected a number, got 'true'"),
+    ({"world.rounds": "6.0"}, "world.rounds: expected an integer, got '6.0'"),
+    ({"world.data_flywheel": "yes"}, "world.data_flywheel: expected a boolean (true or false), got 'yes'"),
+    ({"world.rounds": "5\nworld.x = 1"}, "world.rounds: expected an integer"),
+])
+def test_override_text_is_parsed_for_its_field(overrides, fragment):
+    with pytest.raises(ConfigError) as err:
+        build_config({}, overrides)
+    assert fragment in str(err.value)
+
+
+def test_override_text_for_text_fields_is_taken_as_written():
+    cfg = build_config({}, {"labs.0.name": "123", "labs.1.name": '"quoted"', "labs.2.funding": "efficient"})
+    assert (cfg.labs[0].name, cfg.labs[1].name, cfg.labs[2].funding) == ("123", "quoted", "efficient")
+
+
+def test_integers_are_numbers_for_float_fields():
+    assert build_config({}, {"world.gpu_rent_usd_per_hour": 3}).world.gpu_rent_usd_per_hour == 3.0
+
+
+def test_a_market_needs_a_seller():
+    with pytest.raises(ConfigError, match=r"labs, providers\.n: no seller"):
+        build_config({"labs": []}, {"providers.n": 0})
+
+
+def test_duplicate_lab_names_name_the_repeated_element():
+    with pytest.raises(ConfigError, match=r"labs\.1\.name: 'a' repeats labs\.0\.name"):
+        build_config({"labs": [{"name": "a"}, {"name": "a"}]})
+
+
+def test_a_dumped_config_loads_back_as_json_and_python_data():
+    """Manifests hold the config as JSON (tuples become lists): every field must take back what it dumps."""
+    config = MarketConfig()
+    assert build_config(config.model_dump(mode="json")) == config
+    assert build_config(config.model_dump()) == config

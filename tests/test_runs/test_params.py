@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 
 from market import calibration
-from market.config import ConfigError, WorldConfig, build_config, list_scenarios
+from market.config import ConfigError, WorldConfig, build_config, list_scenarios, schema_fields
 from market.provenance import VALUE_SOURCES, SourceError, comment_for, resolve_source, scenario_comments
 from runs.commands.main import main
-from runs.reports.params import (ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text,
-                         schema_fields)
+from runs.reports.params import ODD_BEGIN, ODD_END, ORIGINS, fmt, format_csv, odd_block, parameter_rows, range_text
 
 SCENARIOS = [None, *list_scenarios()]
 
@@ -23,7 +22,7 @@ def baseline():
 
 def test_one_collapsed_row_per_schema_field_with_unit_range_and_source():
     rows = parameter_rows(collapse=True)
-    assert [r.path for r in rows] == [path for path, _, _ in schema_fields()]
+    assert [r.path for r in rows] == [f.path for f in schema_fields()]
     assert {"labs[].skill", "customers.segments[].wtp_median_usd_per_month"} <= {r.path for r in rows}
     for r in rows:
         assert r.unit and r.range and r.source, r.path
@@ -78,7 +77,7 @@ def test_default_list_values_carry_their_own_source(baseline):
 
 
 def test_value_sources_are_all_used_and_resolve(baseline):
-    fields = {path for path, _, _ in schema_fields()}
+    fields = {f.path for f in schema_fields()}
     used = {(r.path.split(".", 2)[0], r.source) for r in baseline if r.origin == "defaults"}
     texts = {r.source for r in baseline if r.origin == "defaults"}
     for field, table in VALUE_SOURCES.items():
@@ -341,3 +340,13 @@ def test_csv_of_collapsed_rows_keeps_list_values():
     df = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False).set_index("path")
     assert df.loc["labs[].brand_awareness", "value"] == "0.9; 0.15; 0.45; 0.05"
     assert df.loc["labs[].skill", "value"] == "1 (all 4)"
+
+
+def test_a_calibrated_scenarios_estimated_values_keep_kind_estimated(tmp_path):
+    text = ("estimated by tokenmarket calibrate against out/targets.toml (fit: J = 1.2 at trial 3 of 40, 30 of 56 "
+            "targets within tolerance; draws 5-95 %: 0.5 to 0.9)")
+    f = tmp_path / "calibrated.toml"
+    f.write_text(f"[finance]\ninvestor_appetite = 0.75  # {text}\n")
+    rows = {r.path: r for r in parameter_rows(f)}
+    assert rows["finance.investor_appetite"].kind == "estimated" and rows["finance.investor_appetite"].value == 0.75
+    assert rows["finance.investor_appetite"].source == text
