@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from market.config import VERTICALS
+from runs.reports.labels import metric_label, param_label
 
 WIDTH, HEIGHT = 380, 200  # px of one panel; page and report use the same sizes
 MAX_ROWS = 4000  # below Altair's 5,000-row guard; time series are thinned to every k-th round above it
@@ -434,11 +435,11 @@ def outcome_heatmap(runs: pd.DataFrame, x: str, y: str, outcome: str) -> alt.Cha
     cells = hits.groupby(["x", "y"], as_index=False).agg(frequency=("hit", "mean"), n=("hit", "size"))
     name = outcome.removeprefix("outcome_").replace("_", " ")
     return alt.Chart(cells).mark_rect().encode(
-        x=alt.X("x:O", title=x), y=alt.Y("y:O", title=y, sort="descending"),
+        x=alt.X("x:O", title=param_label(x)), y=alt.Y("y:O", title=param_label(y), sort="descending"),
         color=alt.Color("frequency:Q", title="frequency", scale=alt.Scale(domain=[0, 1], scheme="blues")),
         tooltip=_tips(alt.Tooltip("x:O", title=x), alt.Tooltip("y:O", title=y),
                  alt.Tooltip("frequency:Q", format=".0%"), "n:Q"),
-    ).properties(title=f"Outcome '{name}': share of runs", width=WIDTH * 2 // 3, height=HEIGHT)
+    ).properties(title=f"Outcome '{name}': share of runs where it fired", width=WIDTH * 2 // 3, height=HEIGHT)
 
 
 def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> alt.LayerChart:
@@ -448,14 +449,14 @@ def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> al
     """
     q = runs.groupby(param)[metric].describe()[["min", "25%", "50%", "75%", "max", "count"]]
     q = q.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"}).rename_axis("value").reset_index()
-    base = alt.Chart(q).encode(x=alt.X("value:O", title=param))
+    base = alt.Chart(q).encode(x=alt.X("value:O", title=param_label(param)))
     tip = _tips(alt.Tooltip("value:O", title=param), "count:Q",
                 *[alt.Tooltip(f"{c}:Q", format=".3g") for c in ("min", "q1", "median", "q3", "max")])
-    whisker = base.mark_rule().encode(y=alt.Y("min:Q", title=metric), y2="max:Q", tooltip=tip)
+    whisker = base.mark_rule().encode(y=alt.Y("min:Q", title=metric_label(metric)), y2="max:Q", tooltip=tip)
     box = base.mark_bar(size=18, opacity=0.6).encode(y="q1:Q", y2="q3:Q", tooltip=tip)
     median = base.mark_tick(color="black", size=18, thickness=2).encode(y="median:Q", tooltip=tip)
     return alt.layer(whisker, box, median).properties(
-        title=f"{metric} by {param}", width=WIDTH * 2 // 3, height=HEIGHT)
+        title=f"{metric_label(metric)} by {param}", width=WIDTH * 2 // 3, height=HEIGHT)
 
 
 # ----------------------------------------------------------------------------------------------- replicate charts
