@@ -200,7 +200,7 @@ def test_outcome_heatmap_one_cell_per_parameter_pair():
                                   "outcome_dumb_pipe").to_dict()
     assert spec["mark"]["type"] == "rect"
     assert spec["encoding"]["color"]["field"] == "frequency"
-    assert spec["encoding"]["x"]["title"] == "world.gpu_rent_usd_per_hour"
+    assert spec["encoding"]["x"]["title"] == "world.gpu_rent_usd_per_hour ($/GPU-hour)"  # path and unit
     cells = {(r["x"], r["y"]): r for r in data_rows(spec)}
     assert len(cells) == 6 and all(c["n"] == 4 for c in cells.values())
     assert cells[(2, 12)]["frequency"] == 1.0 and cells[(4, 0)]["frequency"] == 0.0

@@ -165,7 +165,8 @@ def test_report_of_a_real_sweep_folder(tmp_path):
     assert main(["report", str(out), "--no-png"]) == 0
     dists = [s for s in embedded_specs((out / REPORT).read_text())
              if "layer" in s and str(s.get("title", "")).endswith(" by world.open_weight_lag_months")]
-    assert dists and all(s["layer"][0]["encoding"]["x"]["title"] == "world.open_weight_lag_months" for s in dists)
+    assert dists and all(s["layer"][0]["encoding"]["x"]["title"] == "world.open_weight_lag_months (months)"
+                         for s in dists)
 
 
 @pytest.mark.browser
