@@ -351,7 +351,7 @@ def test_page_in_headless_chromium(solara_assets, tmp_path):
 def test_control_labels_show_value_and_unit():
     specs = app.model_params("baseline")
     assert app.control_label(specs["rounds"], 60) == "rounds = 60 months"
-    assert app.control_label(specs["gpu_price_x"], 1.25) == "GPU price = 1.25 × the scenario's $/GPU-hour"
+    assert app.control_label(specs["gpu_price_x"], 1.25) == "GPU price = 1.25 × scenario"
     assert app.control_label(specs["n_providers"], 7) == "providers = 7 hosts"
     assert app.control_label(specs["seed"], "3") == "seed (integer ≥ 0)"  # the text box shows its value itself
 
