@@ -479,9 +479,9 @@ def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, st
                               color=colour)
     outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=None), y2="q95:Q")
     inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
-    line = base.mark_line().encode(y="median:Q", tooltip=_tips("group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"),
-                                                         alt.Tooltip("q05:Q", format=".3g"),
-                                                         alt.Tooltip("q95:Q", format=".3g")))
+    line = base.mark_line().encode(y="median:Q", tooltip=_tips(
+        "group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"), alt.Tooltip("q05:Q", format=".3g"),
+        alt.Tooltip("q95:Q", format=".3g")))
     panels = [p for p in dict.fromkeys(df["panel"])]
     return alt.layer(outer, inner, line, data=df).properties(width=WIDTH - 60, height=HEIGHT - 60).facet(
         facet=alt.Facet("panel:N", sort=panels, title=None), columns=columns).resolve_scale(
