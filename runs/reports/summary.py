@@ -44,9 +44,10 @@ def money(x: float, digits: int = 4) -> str:
 def firm_type_table(agents: pd.DataFrame, round_: int) -> pd.DataFrame:
     """Per firm type in ``round_`` (text cells, human units): firms alive, revenue ($/month), its annual run rate
     ($/year), operating profit ($/month), tokens served (Mtok/month), volume-weighted price and unit cost ($/Mtok
-    for labs and hosts, $/month per subscriber for wrappers)."""
+    for labs and hosts, $/month per subscriber for wrappers). No rows when no firm is alive."""
     last = agents[(agents["round"] == round_) & agents["alive"]]
     rows = []
+    columns = ["type", "firms", "revenue/mo", "run rate/yr", "op. profit/mo", "Mtok/mo", "price", "unit cost"]
     for kind, g in last.groupby("type", sort=False):
         tok = g["tokens_mtok"].sum()
         price = (g["price"] * g["tokens_mtok"]).sum() / tok if tok > 0 else float("nan")
@@ -56,7 +57,12 @@ def firm_type_table(agents: pd.DataFrame, round_: int) -> pd.DataFrame:
                      "run rate/yr": money(12 * g["revenue_usd"].sum()),
                      "op. profit/mo": money(g["operating_profit_usd"].sum()),
                      "Mtok/mo": human(tok), "price": f"{human(price)} {per}", "unit cost": f"{human(unit)} {per}"})
-    return pd.DataFrame(rows).set_index("type")
+    return pd.DataFrame(rows, columns=columns).set_index("type")
+
+
+def _firm_types(agents: pd.DataFrame, round_: int) -> str:
+    table = firm_type_table(agents, round_)
+    return "no firm alive" if table.empty else table.to_string()
 
 
 MARKET_ROWS = (("API price ($/Mtok)", "api_price_usd_per_mtok", human),
@@ -99,7 +105,7 @@ def summary_table(result: RunResult) -> str:
         lines += ["", f"outcomes at round {r1} (market/outcomes.py; one entry per verdict):"]
         for verdict in verdict_lines(result.outcomes):
             lines += _wrapped(verdict)
-    lines += ["", f"by firm type, round {r1}:", firm_type_table(result.agents, r1).to_string()]
+    lines += ["", f"by firm type, round {r1}:", _firm_types(result.agents, r1)]
     lines += _wrapped("price and unit cost: each firm's own list price and unit cost, weighted by all paid tokens "
                       "it served, apps included (the API price above is per API token)", indent="")
     return "\n".join(lines)
