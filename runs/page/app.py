@@ -446,7 +446,7 @@ CHARTS = {key: _chart_component(key) for key in RUN_CHARTS}
 GRID = {"display": "grid", "grid-template-columns": "repeat(auto-fill, minmax(620px, 1fr))", "gap": "12px",
         "width": "100%"}
 REDRAW_CHOICES = (1, 2, 5, 10, 20)  # rounds between redraws while playing
-REDRAW_START = 5
+REDRAW_START = 10
 
 
 @solara.component

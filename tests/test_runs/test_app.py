@@ -313,7 +313,7 @@ def test_page_in_headless_chromium(solara_assets, tmp_path):
                     f"(({COLOURED_PIXELS})())", timeout=15_000)
                 for r in (1, 2, 3):
                     page.get_by_role("button", name="Step").click()
-                    page.locator(".tm-round").get_by_text(f"Round {r} of 60").wait_for(timeout=15_000)
+                    page.locator(".tm-round").get_by_text(f"Round {r} of 60").wait_for(timeout=60_000)
                 page.wait_for_function(f"(c => c.length == {n} && c[0] > 200)(({COLOURED_PIXELS})())",
                                        timeout=15_000)  # the price chart's lines are drawn
 
@@ -330,13 +330,13 @@ def test_page_in_headless_chromium(solara_assets, tmp_path):
                 assert slider.get_attribute("aria-valuenow") == "2"
                 for attempt in range(5):  # the slider's new value reaches the server asynchronously
                     page.get_by_role("button", name="Reset").click()
-                    page.locator(".tm-round").get_by_text("Round 0 of 60").wait_for(timeout=15_000)
+                    page.locator(".tm-round").get_by_text("Round 0 of 60").wait_for(timeout=60_000)
                     if page.locator(".tm-settings", has_text=" 2 labs ").count():
                         break
                     page.wait_for_timeout(200 * (attempt + 1))
                 assert page.locator(".tm-settings", has_text=" 2 labs ").count() == 1
                 page.get_by_role("button", name="Step").click()
-                page.locator(".tm-round").get_by_text("Round 1 of 60").wait_for(timeout=15_000)
+                page.locator(".tm-round").get_by_text("Round 1 of 60").wait_for(timeout=60_000)
                 page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
             finally:
                 browser.close()
