@@ -62,6 +62,11 @@ class Firm(mesa.Agent):
         """Post ``price`` for ``product``."""
         raise KeyError(product)
 
+    def price_factor(self, product: Product) -> float:
+        """Multiple of the static best response the firm prices ``product`` at (1: the best response; a lab's API
+        conduct sets another, agents/lab.py)."""
+        return 1.0
+
     def policy_for(self, product: Product) -> PricingPolicy:
         """The pricing rule of ``product`` (one object per product: a learner keeps its own memory)."""
         policy = self.policies.get(product)

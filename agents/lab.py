@@ -8,6 +8,7 @@ from collections import deque
 import mesa
 
 from agents.firms import Firm
+from agents.moves import ChooseByValue, VerticalEntry
 from agents.records import LabRound
 from agents.strategy import allocate_compute
 from agents.types import Product
@@ -20,16 +21,21 @@ class FrontierLab(Firm):
     relative to the frontier model), owned ``gpus`` and their split into ``paid_gpus``, ``free_gpus`` and
     ``training_gpus``, GPU orders in transit, prices (``tier_prices`` $/Mtok per tier, ``plan_prices`` $/month per
     chat plan, ``vertical_plan_prices``: vertical → $/month per plan of its vertical app), vertical apps being
-    built (``building``: vertical → launch round), the surcharge it puts on rival wrappers' tokens in verticals it
-    entered, and the subsidy it has spent pricing below cost ($). ``brand`` is its index among the labs (the
-    awareness bit customers need to consider its apps).
-    Decisions: :meth:`decide_price` (per product), :meth:`allocate`, :meth:`order_capacity`.
+    built (``building``: vertical → launch round), its terms for rival wrappers in verticals it entered
+    (``terms``: vertical → normal, surcharge or cut_off; ``surcharge``: vertical → extra share of the token price),
+    and the subsidy it has spent pricing below cost ($). ``brand`` is its index among the labs (the awareness bit
+    customers need to consider its apps). Its strategic state: ``conduct`` on its API (best_response, penetration,
+    premium: it prices its API tiers at ``api_price_factor`` × the static best response), ``free_tier_size`` (off,
+    small, large), ``publishing`` (whether it publishes its models as open weights).
+    Decisions: :meth:`decide_price` (per product), :meth:`allocate`, :meth:`order_capacity`, and its strategic
+    moves by the rules in ``rules`` (agents/moves.py: move → a rule choosing among forecast values).
     """
 
     kind = "lab"
     record = LabRound
 
-    def __init__(self, model: mesa.Model, cfg, brand: int, vertical_plans, pricing_cfg) -> None:
+    def __init__(self, model: mesa.Model, cfg, brand: int, vertical_plans, pricing_cfg,
+                 min_gain_share: float = 0.002) -> None:
         super().__init__(model, cfg.name, cfg.cash_usd, cfg.funding, cfg.pricing,
                          step_factor=pricing_cfg.max_step_factor, points=pricing_cfg.grid_points,
                          adjustment=pricing_cfg.adjustment)
@@ -50,6 +56,13 @@ class FrontierLab(Firm):
         self.vertical_multiplier: dict[str, float] = {}
         self.subsidy_spent_usd = 0.0
         self.published_quality = 0.0
+        self.conduct, self.api_price_factor = "best_response", 1.0
+        self.free_tier_size = "small" if cfg.free_tier else "off"
+        self.publishing = False
+        self.terms: dict[str, str] = {}
+        rule = ChooseByValue(min_gain_share)
+        self.rules = {"api_conduct": rule, "vertical": VerticalEntry(rule), "rival_terms": rule, "free_tier": rule,
+                      "publish": rule}
 
     # ------------------------------------------------------------------------------------------ model line
 
@@ -75,6 +88,14 @@ class FrontierLab(Firm):
         return self.cfg.vertical_quality.get(vertical, 1.0)
 
     # ------------------------------------------------------------------------------------------ prices
+
+    def set_conduct(self, conduct: str, factor: float) -> None:
+        """Play API ``conduct``: price every API tier at ``factor`` × its static best response from now on."""
+        self.conduct, self.api_price_factor = conduct, float(factor)
+
+    def price_factor(self, product: Product) -> float:
+        """``api_price_factor`` for an API tier, 1 for apps (conduct is an API move)."""
+        return self.api_price_factor if product.kind == "api" else 1.0
 
     def products(self) -> list[Product]:
         out = [Product("api", tier=t) for t in range(len(self.tier_prices))]

@@ -53,6 +53,8 @@ def parabolic_peak(x: np.ndarray, y: np.ndarray, i: int) -> float:
     u = np.log(x[i - 1:i + 2])
     v = y[i - 1:i + 2]
     den = (u[0] - u[1]) * (u[0] - u[2]) * (u[1] - u[2])
+    if not (den != 0 and np.isfinite(v).all()):  # candidates equal in log price, or a profit not defined
+        return float(x[i])
     a = (u[2] * (v[1] - v[0]) + u[1] * (v[0] - v[2]) + u[0] * (v[2] - v[1])) / den
     b = (u[2] ** 2 * (v[0] - v[1]) + u[1] ** 2 * (v[2] - v[0]) + u[0] ** 2 * (v[1] - v[2])) / den
     if not a < 0:
@@ -93,7 +95,8 @@ class BestResponse:
         # The parabola through the best candidate and its neighbours places the best response between grid points
         # (also when the best candidate is the posted price itself).
         target = parabolic_peak(grid, profits, i)
-        step = obs.own_price * (target / obs.own_price) ** self.adjustment  # a partial step in log price
+        goal = target * obs.target_factor  # a lab's campaign prices at a multiple of the static best response
+        step = obs.own_price * (goal / obs.own_price) ** self.adjustment  # a partial step in log price
         lo, hi = obs.own_price / self.step_factor, obs.own_price * self.step_factor
         return PriceDecision(max(MIN_PRICE, min(hi, max(lo, step))), target, current, float(profits[i]))
 

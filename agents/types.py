@@ -52,6 +52,8 @@ class PriceObservation:
         candidate_prices, candidate_profits_usd: (G,) prices the seller's rule asked about and its firm-level
             profit ($/month: all its products and what wrappers buy from it) at each, every other price held, on
             the model's own demand (market/oracle.py) when everyone last posted; None where not evaluated.
+        target_factor: the multiple of the static best response the seller aims at (1; a lab's penetration or
+            premium conduct on its API sets another, docs/design.md "Strategic moves").
     """
 
     product: Product
@@ -65,6 +67,7 @@ class PriceObservation:
     last_profit_usd: float = 0.0
     candidate_prices: np.ndarray | None = None
     candidate_profits_usd: np.ndarray | None = None
+    target_factor: float = 1.0
 
     def cost_basis(self) -> float:
         """Realised unit cost when there was volume, else the marginal cost (same unit as prices)."""
@@ -75,8 +78,9 @@ class PriceObservation:
 
 @dataclass(frozen=True)
 class PriceDecision:
-    """A seller's price choice for one product: the price posted, the best response it moves toward (same unit),
-    and the profits ($/month) the curve gave at the old price and at the target (NaN for rules without a curve)."""
+    """A seller's price choice for one product: the price posted, the static best response (same unit; the price
+    moves toward it × the observation's ``target_factor``), and the profits ($/month) the curve gave at the old price
+    and at the best response (NaN for rules without a curve)."""
 
     price: float
     target: float

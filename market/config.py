@@ -231,21 +231,17 @@ class LabConfig(_Strict):
     training_share: float = F(0.5, "fraction of GPUs", "assumption: labs report roughly half their compute on R&D/training", "training share the fleet is sized for (serving may take it down to min_training_share)", ge=0, le=0.95)
     tiers: list[TierConfig] = Field(default_factory=_default_tiers, min_length=1, max_length=4, description="the lab's model line: a frontier model first, then smaller ones")
     plans: list[PlanConfig] = Field(default_factory=_default_plans, max_length=4, description="paid plans of the lab's chat app (none: no paid app)")
-    free_tier: bool = F(True, "switch", "assumption: every 2025 frontier lab's chat app had a free tier", "offers a free tier (served by its smallest model)")
+    free_tier: bool = F(True, "switch", "assumption: every 2025 frontier lab's chat app had a free tier", "has a free tier on the menu: the lab sizes it (off, small, large) by value at its reviews, starting small (served by its smallest model)")
     pricing: PolicyConfig = Field(default_factory=PolicyConfig, description="how the lab sets its prices")
     brand_awareness: float = F(0.5, "fraction of AI-aware customers", "assumption: half of the people who use AI know a frontier lab's chat app at round 0", "share of AI-aware customers who know the lab's apps at round 0", ge=0, le=1)
     vertical_quality: dict[str, float] = F({}, "× quality in a vertical", "assumption: a lab's models may be better at one job than its overall quality says", "quality multiplier of the lab's models in a vertical (1 where absent)", allowed=f"{{{', '.join(VERTICALS)}}} → multiplier in (0, 5]")
     training_gpus: float = F(150_000, "GPUs", "assumption: a 2024 frontier lab's training spend of ≈ $3B a year (press reports, not in the calibration table) at h100_atcost_usd_per_gpu_hour_estimate", "training compute a lab plans for at least, whatever its serving load", ge=0, le=1e8)
     min_training_share: float = F(0.2, "fraction of GPUs", "assumption: labs protect a core of research compute", "training share that serving may not take", allowed="≤ training_share", ge=0, le=0.95)
     training_efficiency: float = F(1.0, "× effective training compute", "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU", "training compute multiplier", gt=0, le=100)
-    publishes_weights: bool = F(False, "switch", "DESIGN.md Q6", "publishes its model as open weights")
-    vertical_strategy: Literal["none", "build", "acquire", "build_or_acquire"] = F("none", "choice", "DESIGN.md Q5", "how the lab enters verticals its API customers proved")
-    vertical_entry_revenue_usd: float = F(1e8, "$/month", "assumption: a vertical whose wrappers run at ≈ $1.2B a year (Cursor's 2025 run rate) is worth entering", "wrappers' revenue in a vertical that triggers entry", ge=0, le=1e12)
     vertical_build_cost_usd: float = F(5e8, "$", "assumption: a product team and go-to-market for a year", "cost of building a vertical app", ge=0, le=1e12)
     vertical_build_months: int = F(6, "months", "assumption: claude_code_launch_date came about two years after coding wrappers took off; building is faster", "time to launch a built vertical app", ge=0, le=60)
-    acquisition_multiple: float = F(15.0, "× annual revenue", "assumption: 2025 AI-app deals at 15-30× run rate", "price of a wrapper", gt=0, le=200)
-    wrapper_surcharge: float = F(0.5, "fraction of API price", "assumption: labs may price rivals' token supply up after entering", "extra charged to wrappers in verticals the lab entered", ge=0, le=20)
     vertical_app_multiplier: float = F(1.05, "× model quality", "assumption: a lab's own vertical app fits a little better than its raw model", "product multiplier of a lab's vertical app", gt=0, le=5)
+    review_months: int = F(12, "months", "assumption: strategy is set once a year in the annual plan (budget cycle), the span a price campaign is forecast to run (moves.campaign_months); labs' reviews are staggered by their index; a scenario may set a shorter cycle", "months between a lab's strategic reviews (API conduct, vertical entry, terms for rival wrappers, free tier, publishing)", ge=1, le=120)
     capacity_lead_months: int = F(3, "months", "assumption: GPU delivery and data-centre build-out", "lead time of GPU orders", ge=0, le=36)
     target_utilisation: float = F(0.8, "fraction", "deepseek_avg_over_peak_utilisation_derived", "utilisation the fleet is sized for", gt=0.05, le=1)
     opex_usd_per_month: float = F(1e8, "$/month", "assumption: staff and overheads of a frontier lab", "fixed operating cost", ge=0, le=1e11)
@@ -407,6 +403,25 @@ class CapitalConfig(_Strict):
         return self
 
 
+class MovesConfig(_Strict):
+    """Strategic moves chosen by value (``market/moves/``, docs/design.md "Strategic moves"): the forecast each lab
+    judges its options on, the options' definitions, and the menu of what is allowed (the ``allow_*`` switches
+    are conditions, e.g. merger control; they never pick a strategy)."""
+
+    horizon_months: int = F(24, "months", "assumption: two years of explicit forecast, then a terminal value; also the horizon after which a decision's forecast error is recorded", "months a strategic option's cash flows are forecast explicitly", ge=3, le=120)
+    campaign_months: int = F(12, "months", "assumption: a year-long price campaign, revisable at every review", "months a penetration or premium campaign is forecast to last before prices return to the best response", ge=1, le=60)
+    penetration_factor: float = F(0.5, "× the static best response", "assumption: half the static best-response price, in the range of the 2024-25 list-price cuts (deepseek_v32exp_output_cny_per_m: more than half; price_claude_opus45_input_usd_per_m: two thirds)", "API price as a multiple of the static best response during a penetration campaign", gt=0.05, lt=1)
+    premium_factor: float = F(1.5, "× the static best response", "assumption: as far above the best response as a month's largest price move (pricing.max_step_factor)", "API price as a multiple of the static best response during a premium campaign", gt=1, le=10)
+    surcharge_share: float = F(0.5, "fraction of the API price", "assumption: a lab that surcharges rival wrappers' tokens asks half as much again", "extra a lab charges rival wrappers for tokens under the surcharge terms", gt=0, le=20)
+    free_tier_large_cap_mtok: float = F(2.0, "Mtok/month", "assumption: a generous free tier lets a user do four times what the small one allows (customers.free_tier_cap_mtok)", "token cap of a large free tier (the small one is customers.free_tier_cap_mtok)", gt=0, le=1e4)
+    bargaining_weight: float = F(0.5, "acquirer's share of the deal's surplus", "assumption: Nash bargaining with equal power (as capital.customer_sale_share)", "weight of the acquirer in the Nash bargaining that prices an acquisition", ge=0, le=1)
+    min_gain_share: float = F(0.002, "fraction of the status quo's value", "assumption: a firm does not change strategy for a forecast gain smaller than a fifth of a percent of its value, inside the forecast's error", "forecast gain over the current option a lab needs to change a move", ge=0, le=1)
+    sample_per_cell: int = F(60, "customers per (segment, vertical)", "assumption: options' values move by a few per cent of their differences between 60 and 300 customers per cell (the same customers judge every option), so the first 60 of each cell of the demand oracle's sample keep reviews cheap", "customers of the demand oracle's sample a strategic forecast uses per segment and vertical", ge=10, le=20_000)
+    allow_vertical_entry: bool = F(True, "switch", "DESIGN.md Q5: labs may enter verticals (build or acquire)", "labs may enter verticals")
+    allow_acquisitions: bool = F(True, "switch", "DESIGN.md Q5; false is merger control", "labs may acquire wrappers")
+    allow_rival_terms: bool = F(True, "switch", "DESIGN.md Q5: raising rivals' costs is on the menu; false is a non-discrimination rule", "labs may surcharge or cut off rival wrappers in verticals they entered")
+
+
 class OutcomesConfig(_Strict):
     """Thresholds of the outcome detectors (``market/outcomes.py``) and the one parameter of the value-capture
     measures (``market/value.py``); each threshold is a judgement call, stated with its reason here and argued in
@@ -441,7 +456,7 @@ def _default_labs() -> list[LabConfig]:
         LabConfig(name="lab_efficient", funding="efficient", quality=0.93, cash_usd=1e9, compute_per_token=1.0,
                   brand_awareness=0.05, plans=[], opex_usd_per_month=1e7,
                   tiers=[TierConfig(name="frontier", price_usd_per_mtok=0.45)],
-                  training_share=0.3, training_efficiency=3.0, publishes_weights=True, training_gpus=1e4,
+                  training_share=0.3, training_efficiency=3.0, training_gpus=1e4,
                   parent_budget_usd_per_month=1e8),
     ]
 
@@ -486,6 +501,7 @@ class MarketConfig(_Strict):
     wrappers: WrappersConfig = Field(default_factory=WrappersConfig)
     finance: FinanceConfig = Field(default_factory=FinanceConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
+    moves: MovesConfig = Field(default_factory=MovesConfig)
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     forced: list[ForcedMove] = Field(default_factory=list, max_length=100, description="strategic moves imposed on labs (strategy games only)")
     gpu_market: GpuMarketConfig = Field(default_factory=GpuMarketConfig)

@@ -30,7 +30,8 @@ from market.recording import Recorder
 from market.reference import AgentPopulation
 from market.segments import news_between, nest_lambdas
 from market.settlement import settle
-from market.verticals import launch_due_apps, vertical_move
+from market.moves.review import MovesState, review, review_due
+from market.verticals import launch_due_apps
 
 # Model-level figures exposed through Mesa's DataCollector (batch_run, SolaraViz plots); the full set is in
 # the recorder's model.csv rows.
@@ -91,7 +92,9 @@ class TokenMarket(mesa.Model):
         self.population = make_population(self, config.customers, [lab.brand_awareness for lab in config.labs])
         self.weight = config.customers.population_weight
         pc = config.pricing
-        self.labs: list[FrontierLab] = [FrontierLab(self, lab, i, config.wrappers.plans, pc)
+        self.moves = MovesState(self)
+        self.labs: list[FrontierLab] = [FrontierLab(self, lab, i, config.wrappers.plans, pc,
+                                                    min_gain_share=config.moves.min_gain_share)
                                         for i, lab in enumerate(config.labs)]
         self.providers: list[LowVolumeProvider] = [
             LowVolumeProvider(self, f"provider_{i + 1}", config.providers, pc) for i in range(config.providers.n)]
@@ -183,6 +186,7 @@ class TokenMarket(mesa.Model):
         self._learn()                                # 7. quality from training and data; product investment
         fund_and_exit(self)                          # 8. funding rounds, parent transfers, exits
         enter(self)                                  #    entry where expected margins are positive
+        self.moves.after_settlement(self)            #    firms' figures for forecasts; forecast errors due
         self.recorder.record(self, offers, clearing)  # 9. rows of model.csv / agents.csv / events.csv
         self.datacollector.collect(self)
         self.last_clearing = clearing
@@ -237,7 +241,7 @@ class TokenMarket(mesa.Model):
         return DemandOracle(self.sample, state, offers, self.segment_terms, self.lam, self.weight)
 
     def _firms_decide(self) -> demand.Offers:
-        """Firms in random order: strategic moves, wrappers' sourcing reviews, prices (from their profit at
+        """Firms in random order: labs' strategic reviews when due, wrappers' sourcing reviews, prices (from their profit at
         candidate prices when everyone last posted), compute split and GPU orders. Then the demand oracle is
         rebuilt on the new prices and every product's curve evaluated (next month's pricing, this month's
         deviation gains)."""
@@ -248,8 +252,8 @@ class TokenMarket(mesa.Model):
             firm = firms[i]
             if not firm.alive:  # acquired earlier this round
                 continue
-            if isinstance(firm, FrontierLab):
-                vertical_move(self, firm)
+            if isinstance(firm, FrontierLab) and review_due(self, firm):
+                review(self, firm)                  # strategic moves by forecast value (market/moves/)
             if isinstance(firm, WrapperApp):
                 self._maybe_review(firm)
             for product in firm.products():
@@ -297,7 +301,7 @@ class TokenMarket(mesa.Model):
             compute = lab.training_gpus * self.efficiency * lab.cfg.training_efficiency
             lab.quality += quality_gain(compute, lab.last.free_tokens_mtok, w.training_gain,
                                         w.training_ref_gpus, w.data_gain, w.data_ref_mtok, w.data_flywheel)
-            if lab.cfg.publishes_weights and lab.quality >= lab.published_quality + 0.05:
+            if lab.publishing and lab.quality >= lab.published_quality + 0.05:
                 lab.published_quality = lab.quality
                 self.published_quality = max(self.published_quality, lab.quality)
                 self.recorder.event(self, "open_weight_release", lab, None, lab.quality, "quality")

@@ -113,10 +113,13 @@ class OfferBook:
         return up.tier_price(tier) * (1.0 + getattr(up, "surcharge", {}).get(wrapper.vertical, 0.0))
 
     def upstream_offers(self, vertical: str) -> list[UpstreamOffer]:
-        """API tiers a wrapper of ``vertical`` can buy from: alive labs' tiers and hosts, with their price to it
-        ($/Mtok, surcharge included), model quality in the vertical, and size."""
+        """API tiers a wrapper of ``vertical`` can buy from: alive labs' tiers (not those of a lab that cut rival
+        wrappers off in the vertical) and hosts, with their price to it ($/Mtok, surcharge included), model quality
+        in the vertical, and size."""
         out = []
         for f in self.model.alive([*self.model.labs, *self.model.providers]):
+            if isinstance(f, FrontierLab) and f.terms.get(vertical) == "cut_off":
+                continue
             if isinstance(f, FrontierLab):
                 for t in range(len(f.tier_prices)):
                     out.append(UpstreamOffer(f.unique_id, t, f.tier_prices[t] * (1.0 + f.surcharge.get(vertical, 0.0)),
@@ -137,6 +140,8 @@ class OfferBook:
         pool, nest, size = np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64), np.ones(n)
         brand = np.full(n, demand.NO_BRAND, dtype=np.int64)
         owner = np.array([e.firm.unique_id for e in self.entries], dtype=np.int64)
+        free_caps = {"off": 0.0, "small": cc.free_tier_cap_mtok,
+                     "large": self.model.config.moves.free_tier_large_cap_mtok}
         chat_fit = np.full(nv, cc.general_app_fit)
         chat_fit[CHAT] = 1.0
         for j, e in enumerate(self.entries):
@@ -149,8 +154,9 @@ class OfferBook:
                 nest[j], brand[j] = demand.NEST_CHAT, f.brand
                 if e.kind == FREE:
                     t = f.free_tier_index
-                    quality[j], size[j], cap[j] = f.tier_quality(t), f.tier_size(t), cc.free_tier_cap_mtok
+                    quality[j], size[j], cap[j] = f.tier_quality(t), f.tier_size(t), free_caps[f.free_tier_size]
                     pool[j] = self.free_pool[f.unique_id]
+                    alive[j] = f.alive and f.free_tier_size != "off"
                 else:
                     plan = f.cfg.plans[e.product.plan]
                     quality[j], price_month[j], cap[j] = f.quality, f.plan_prices[e.product.plan], plan.cap_mtok

@@ -163,7 +163,9 @@ def priced_products(model, oracle: DemandOracle, firms: list, views: dict[int, F
             k = int(np.flatnonzero(view.rows == j)[0])
             unit = 1.0 if product.kind == "api" else oracle.mean_units(j)
             posted = f.price(product)
-            grid = np.unique(np.append(policy.candidates(posted, float(view.cost_per_mtok[k]) * unit), posted))
+            # A campaign posts a multiple of the best response: the grid is centred where the best response is.
+            centre = posted / f.price_factor(product)
+            grid = np.unique(np.append(policy.candidates(centre, float(view.cost_per_mtok[k]) * unit), posted))
             products.append((f.unique_id, j, product.tier if product.kind == "api" else None, grid))
             meta.append((f, product, grid, posted))
     return products, meta
@@ -187,7 +189,7 @@ def price_observation(model, firm, product: Product) -> PriceObservation:
     return PriceObservation(product=product, own_price=firm.price(product), marginal_cost=mc, unit_cost=unit,
                             quality=quality, rival_prices=rival_prices, rival_qualities=rival_qualities,
                             volume=volume, last_profit_usd=last.gross_profit_usd, candidate_prices=grid,
-                            candidate_profits_usd=profits)
+                            candidate_profits_usd=profits, target_factor=firm.price_factor(product))
 
 
 def _rivals(model, firm, j: int) -> tuple[np.ndarray, np.ndarray, float]:

@@ -218,7 +218,6 @@ VALUE_SOURCES: dict[str, dict[Any, str]] = {
     "labs[].training_gpus": {1e4: "deepseek_v3_training_gpu_hours: ≈ 2,000 GPUs for two months; a 10k cluster"},
     "labs[].training_efficiency": {
         3.0: "assumption: deepseek_v3_training_cost_usd suggests an efficient lab gets several times more per GPU"},
-    "labs[].publishes_weights": {True: "DESIGN.md Q6: the efficient lab publishes open weights"},
     "labs[].opex_usd_per_month": {1e7: "assumption: a lab of a few hundred people"},
     "labs[].parent_budget_usd_per_month": {
         9.4e9: "alphabet_q2_2025_net_income_usd: a third of a quarter's net income a month",

@@ -25,10 +25,11 @@ class Recorder:
     def event(self, model, kind: str, actor, target, amount: float = 0.0, unit: str = "usd",
               vertical: str = "", detail: str = "") -> None:
         """Record an event (entry, exit, funding round, acquisition, vertical launch, upstream switch, decision …):
-        round, kind, actor, target, amount (in ``unit``), the vertical it concerns, if any, and a compact JSON
-        ``detail`` (a decision's options and their forecast values)."""
+        round, kind, actor, target (a firm, or a text such as a decision's option), amount (in ``unit``), the
+        vertical it concerns, if any, and a compact JSON ``detail`` (a decision's options and their forecast
+        values)."""
         self.event_rows.append(dict(round=model.round, kind=kind, actor=getattr(actor, "name", ""),
-                                    target=getattr(target, "name", "") if target is not None else "",
+                                    target=target if isinstance(target, str) else getattr(target, "name", ""),
                                     amount=float(amount), unit=unit,
                                     vertical=vertical or getattr(actor, "vertical", ""), detail=detail))
 
@@ -110,7 +111,8 @@ def _price(firm, kind: str, index: int) -> float:
 
 
 def agent_row(model, firm) -> dict[str, Any]:
-    """One firm's row: identity, prices, unit and marginal cost, volume, money, capacity, quality, deviation gain."""
+    """One firm's row: identity, the API conduct it plays (labs: best_response, penetration or premium; others
+    best_response), prices, unit and marginal cost, volume, money, capacity, quality, deviation gain."""
     last = this_round(model, firm)
     kind = firm.kind
     up = model.book.upstream_of(firm)[0] if kind == "wrapper" else None
@@ -128,7 +130,7 @@ def agent_row(model, firm) -> dict[str, Any]:
     lab = kind == "lab"
     return dict(round=model.round, agent_id=firm.unique_id, type=kind, name=firm.name, funding=firm.funding,
                 vertical=getattr(firm, "vertical", ""), upstream=up.name if up is not None else "",
-                alive=firm.alive, price=price, price_unit=price_unit, unit_cost=unit, marginal_cost=mc,
+                alive=firm.alive, conduct=getattr(firm, "conduct", "best_response"), price=price, price_unit=price_unit, unit_cost=unit, marginal_cost=mc,
                 api_small_price_usd_per_mtok=_price(firm, "api", 1) if lab else np.nan,
                 plan1_price_usd_per_month=_price(firm, "plan", 0) if kind != "provider" else np.nan,
                 plan2_price_usd_per_month=_price(firm, "plan", 1) if kind != "provider" else np.nan,

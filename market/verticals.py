@@ -1,53 +1,29 @@
-"""Labs moving into verticals their API customers proved: build an app or acquire a wrapper (DESIGN.md Q5).
+"""Carrying out labs' strategic moves in the market (the choices are made by value in market/moves/): building and
+launching vertical apps, acquiring wrappers, terms for rival wrappers, free-tier size (DESIGN.md Q5, Q1).
 
-The lab decides (``agents.strategy.choose_vertical_move``) from what it sees — the token bills wrappers in each
-vertical pay it; this module executes: payments through the ledger, new offers in the book, customers of an
-acquired wrapper moved to the lab's app, and the surcharge on rival wrappers' tokens.
+Payments go through the ledger; new offers enter the book; customers of an acquired wrapper move to the lab's app
+with their plan; wrappers cut off by their supplier choose another at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from agents.strategy import VerticalView, choose_vertical_move
-from market.config import VERTICALS
-from market.offers import WRAPPER
+from market.moves.entry import wrapper_plan_prices
+from market.offers import FREE, WRAPPER
 
 
-def _views(model, lab) -> list[VerticalView]:
-    views = []
-    for v in VERTICALS:
-        if v == "general_chat":
-            continue
-        entered = v in lab.vertical_plan_prices or v in lab.building
-        cands = tuple((w.unique_id, w.last.revenue_usd, lab.cfg.acquisition_multiple * 12.0 * w.last.revenue_usd)
-                      for w in model.alive(model.wrappers) if w.vertical == v and w.last.revenue_usd > 0)
-        revenue = sum(c[1] for c in cands)
-        views.append(VerticalView(v, revenue, lab.last.bills_in(v), entered, cands))
-    return views
-
-
-def vertical_move(model, lab) -> None:
-    """Let ``lab`` decide one vertical move and carry it out (build: pay now, launch later; acquire: now)."""
+def start_build(model, lab, vertical: str) -> None:
+    """Pay for building an app in ``vertical`` now; it launches after ``vertical_build_months``."""
     cfg = lab.cfg
-    move = choose_vertical_move(cfg.vertical_strategy, _views(model, lab), lab.cash_usd,
-                                cfg.vertical_entry_revenue_usd, cfg.vertical_build_cost_usd)
-    if move is None:
-        return
-    kind, vertical, target = move
-    if kind == "build":
-        model.ledger.post(lab, "staff", cfg.vertical_build_cost_usd, "vertical_build")
-        lab.building[vertical] = model.round + cfg.vertical_build_months
-        model.recorder.event(model, "vertical_build_started", lab, None, cfg.vertical_build_cost_usd,
-                             vertical=vertical)
-    else:
-        acquire(model, lab, model.agent_by_id(target))
+    model.ledger.post(lab, "staff", cfg.vertical_build_cost_usd, "vertical_build")
+    lab.building[vertical] = model.round + cfg.vertical_build_months
+    model.recorder.event(model, "vertical_build_started", lab, None, cfg.vertical_build_cost_usd, vertical=vertical)
 
 
 def _open_vertical_app(model, lab, vertical: str, multiplier: float, prices: list[float]) -> list[int]:
     lab.vertical_multiplier[vertical] = multiplier
     lab.vertical_plan_prices[vertical] = list(prices)
-    lab.surcharge[vertical] = lab.cfg.wrapper_surcharge
     return model.book.add_vertical_app(lab, vertical)
 
 
@@ -57,18 +33,15 @@ def launch_due_apps(model, lab) -> None:
         if due > model.round:
             continue
         del lab.building[vertical]
-        rivals = [w.plan_prices for w in model.alive(model.wrappers) if w.vertical == vertical]
-        defaults = [p.price_usd_per_month for p in lab.vertical_plans]
-        prices = [float(np.mean([r[k] for r in rivals])) if rivals else defaults[k] for k in range(len(defaults))]
-        _open_vertical_app(model, lab, vertical, lab.cfg.vertical_app_multiplier, prices)
+        _open_vertical_app(model, lab, vertical, lab.cfg.vertical_app_multiplier,
+                           wrapper_plan_prices(model, vertical, lab))
         model.recorder.event(model, "vertical_launch", lab, None, 0.0, vertical=vertical)
 
 
-def acquire(model, lab, wrapper) -> None:
-    """``lab`` buys ``wrapper``: pays its owners the price (a revenue multiple), takes over its cash, product
-    and customers (who keep their plan, now the lab's vertical app's, without a switching cost)."""
-    price = lab.cfg.acquisition_multiple * 12.0 * wrapper.last.revenue_usd
-    model.ledger.post(lab, "sellers_of_firms", price, "acquisition")
+def acquire(model, lab, wrapper, price_usd: float) -> None:
+    """``lab`` buys ``wrapper`` for ``price_usd`` (paid to its owners) and takes over its cash, product and
+    customers (who keep their plan, now the lab's vertical app's, without a switching cost)."""
+    model.ledger.post(lab, "sellers_of_firms", price_usd, "acquisition")
     if wrapper.cash_usd >= 0:
         model.ledger.post(wrapper, lab, wrapper.cash_usd, "acquired_cash")
     else:
@@ -79,4 +52,30 @@ def acquire(model, lab, wrapper) -> None:
     model.population.reassign(np.array(old), np.array(new_ids[:len(old)]))
     wrapper.alive = False
     wrapper.acquired_by = lab.name
-    model.recorder.event(model, "acquisition", lab, wrapper, price, vertical=wrapper.vertical)
+    model.recorder.event(model, "acquisition", lab, wrapper, price_usd, vertical=wrapper.vertical)
+
+
+def set_terms(model, lab, vertical: str, option: str) -> None:
+    """Terms for rival wrappers in ``vertical``: ``normal``, ``surcharge`` (``moves.surcharge_share`` on the
+    token price) or ``cut_off`` (no sales; wrappers buying from the lab there choose another supplier at once)."""
+    lab.terms[vertical] = option
+    lab.surcharge[vertical] = model.config.moves.surcharge_share if option == "surcharge" else 0.0
+    if option != "cut_off":
+        return
+    for w in model.alive(model.wrappers):
+        if w.vertical != vertical:
+            continue
+        if w.pending_upstream is not None and w.pending_upstream[0][0] == lab.unique_id:
+            w.pending_upstream = None
+        if w.upstream_id == lab.unique_id:
+            w.upstream = None
+            model.review_sourcing(w, forced=True)
+
+
+def set_free_tier(model, lab, size: str) -> None:
+    """Size the lab's free tier: ``off`` closes it (its users choose again next round), ``small`` or ``large``
+    set its cap (customers.free_tier_cap_mtok, moves.free_tier_large_cap_mtok)."""
+    lab.free_tier_size = size
+    lab.offers_free_tier = size != "off"
+    if size == "off":
+        model.population.drop_offers(np.array(model.book.ids(lab, FREE)))

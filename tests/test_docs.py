@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs" / "ODD.md"
 ASSUMPTIONS = ROOT / "docs" / "assumptions.md"
 README = ROOT / "README.md"
-CONFIG_ROOTS = ("world.", "customers.", "labs[].", "providers.", "wrappers.", "finance.", "outcomes.")
+CONFIG_ROOTS = ("world.", "customers.", "labs[].", "providers.", "wrappers.", "finance.", "outcomes.", "moves.")
 
 
 def _section(text: str, heading: str) -> str:

@@ -19,7 +19,7 @@ ORDER = 55
 EPILOG = """examples:
   tokenmarket compare commodity_pipe differentiated --replicates 10 --rounds 72 \\
       --set customers.n_customers=100000 --out out/q3
-  tokenmarket compare loss_leader_growth_money loss_leader_disciplined_money --replicates 20 --workers 2 --out out/q4
+  tokenmarket compare api_war_growth_money api_war_disciplined_money --replicates 20 --workers 2 --out out/q4
   tokenmarket compare baseline baseline --set-b world.open_weight_lag_months=0 --replicates 10 --out out/lag
   tokenmarket compare --out out/q3 --resume              # continue a killed comparison
   tokenmarket compare ... --dask-scheduler tcp://10.0.0.5:8786

@@ -18,12 +18,11 @@ class Pair:
 
 SHIPPED_PAIRS: tuple[Pair, ...] = (
     Pair("Q2", "no_scale_economies", "baseline", "serving cost flat in volume vs the calibrated cost curve"),
-    Pair("Q3", "commodity_pipe", "differentiated", "open weights close behind and many skilled hosts vs quality "
-                                                    "gaps, slow open weights and high switching costs"),
-    Pair("Q4", "loss_leader_growth_money", "loss_leader_disciplined_money", "investors fund growth vs margins"),
-    Pair("Q5", "vertical_takeover_coding", "baseline", "the frontier labs' vertical strategy (build or acquire) vs "
-                                                             "staying out"),
-    Pair("Q6", "self_funded_giant", "baseline", "investors weigh growth and margins equally (appetite "
-                                                     "0.5) vs the calibrated 0.7"),
-    Pair("Q1", "open_weight_shock", "baseline", "near-frontier weights published at once vs the calibrated lag"),
+    Pair("Q3", "commodity_pipe", "differentiated", "open weights 2 months and 0.01 behind the frontier vs 24 months "
+                                                    "and 0.3"),
+    Pair("Q4", "api_war_growth_money", "api_war_disciplined_money", "investors' appetite 1 (revenue multiple) vs 0 "
+                                                                   "(discounted cash flow)"),
+    Pair("Q4", "switching_costs_high", "baseline", "switching costs ×3 vs the calibrated ones"),
+    Pair("Q5", "baseline", "merger_control", "acquisitions allowed vs forbidden"),
+    Pair("Q6", "giant_small_parent", "baseline", "the giant's parent budget 0.1 $B vs 9.4 $B a month"),
 )

@@ -39,7 +39,7 @@ from runs.reports.report import render_html, run_sections, verdict_badges
 SCENARIO_ENV = "TOKENMARKET_VIZ_SCENARIO"  # set by `tokenmarket viz --scenario`
 PAGE_CUSTOMERS = 20_000  # simulated customers on the page (the schema's 1M is for batch runs): keeps it fast
 CUSTOMER_CHOICES = (5_000, 20_000, 100_000, 1_000_000)
-AS_SCENARIO = "(as in scenario)"  # start value of a choice lever whose elements differ (e.g. per-lab strategies)
+AS_SCENARIO = "(as in scenario)"  # start value of a choice lever whose elements differ (e.g. per-lab settings)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ LEVERS: tuple[Lever, ...] = (
           ("world.gpu_rent_usd_per_hour", "world.gpu_owned_usd_per_hour"),
           kind="scale", page_min=0.25, page_max=4.0, step=0.05, unit="× scenario"),
     Lever("scale_economies", "scale economies", ("world.scale_economies",)),
-    Lever("vertical_strategy", "lab vertical strategy", ("labs.*.vertical_strategy",)),
+    Lever("allow_acquisitions", "acquisitions allowed (merger control off)", ("moves.allow_acquisitions",)),
 )
 
 

@@ -2,6 +2,12 @@
 
 Targets are soft (the rows are estimates and mix 2024-26 dates), so each check is an order of magnitude — within a
 stated factor — of the row it names. The model is not fitted to them: they come out of the calibrated inputs.
+
+The checks are of the calibrated inputs, so the labs play the status quo of their strategic moves at the first
+review (best-response conduct, no vertical entry, the small free tier: ``forced``). Left to choose, the first lab
+to review (round 1) closes its free tier and starts builds, and its free users choosing again lift round 1's lab
+revenue to ≈ $14.5B a year and lab subscribers to ≈ 42M (seed 0, 20,000 customers): a strategic choice's effect,
+not the inputs' scale.
 """
 
 import pytest
@@ -13,7 +19,10 @@ from market.simulate import run_once
 
 @pytest.fixture(scope="module")
 def first():
-    r = run_once(config_from(None, {"customers.n_customers": 20_000, "world.rounds": 2}), 0)
+    labs = [lab.name for lab in config_from(None).labs]
+    status_quo = [{"firm": name, "move": move, "option": option} for name in labs for move, option in
+                  (("api_conduct", "best_response"), ("vertical", "stay_out"), ("free_tier", "small"))]
+    r = run_once(config_from(None, {"customers.n_customers": 20_000, "world.rounds": 2, "forced": status_quo}), 0)
     return r.model.iloc[0], r.agents[r.agents["round"] == 1]
 
 
@@ -25,7 +34,7 @@ def test_frontier_lab_revenue_is_2025_scale(first):
     m, _ = first
     # OpenAI 2024 revenue plus Anthropic's early-2025 run rate: ≈ $4.7B a year for two of the three frontier labs.
     target = cal.value("openai_revenue_2024_usd") + cal.value("anthropic_run_rate_2025_01_usd")
-    assert within(12 * m["revenue_labs_usd"], target, 3)   # measured ≈ $7.8B a year
+    assert within(12 * m["revenue_labs_usd"], target, 3)   # measured ≈ $10B a year
 
 
 def test_host_revenue_is_inference_cloud_scale(first):
@@ -54,4 +63,4 @@ def test_frontier_api_prices_come_out_at_list_prices(first):
 def test_paying_app_users_are_chatgpt_plus_scale(first):
     _, a = first
     subs = a.loc[a["type"] == "lab", "subscribers"].sum()
-    assert within(subs, cal.value("chatgpt_plus_subscribers_2024_06"), 5)   # ≈ 30M over three labs vs 7.7M
+    assert within(subs, cal.value("chatgpt_plus_subscribers_2024_06"), 5)   # ≈ 20M over three labs vs 7.7M

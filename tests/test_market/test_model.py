@@ -70,7 +70,7 @@ def test_identical_competitive_providers_converge_to_unit_cost():
     # market and sells no apps, flat cost curve (no scale economies), no capacity limit: Bertrand undercutting
     # drives both prices to unit cost, within one 5 % step.
     cfg = build_config({}, {
-        "labs": [{"name": "publisher", "plans": [], "free_tier": False, "publishes_weights": True,
+        "labs": [{"name": "publisher", "plans": [], "free_tier": False,
                   "tiers": [{"name": "frontier", "price_usd_per_mtok": 1000.0}], "pricing": {"name": "cost_plus", "markup": 50.0}}],
         "wrappers.per_vertical": {"coding": 0, "customer_support": 0, "writing": 0, "general_chat": 0},
         "providers.n": 2, "providers.entry": False, "providers.policy": {"name": "competitive", "step": 0.05, "floor_markup": 0.0},

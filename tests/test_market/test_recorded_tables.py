@@ -82,9 +82,10 @@ def test_model_totals_equal_the_sums_over_agents_every_round(scenario):
 
 
 def test_totals_hold_in_exit_and_acquisition_months():
-    # Labs that build or buy (vertical_takeover_coding), wrappers with little cash and investors who fund only
-    # profit: exits and acquisitions happen within two years.
-    r = recorded("vertical_takeover_coding", **{"wrappers.cash_usd": 2e6, "finance.investor_appetite": 0.0})
+    # A lab made to buy wrappers (a forced move), wrappers with little cash and investors who fund only profit:
+    # exits and acquisitions happen within two years.
+    r = recorded("baseline", **{"wrappers.cash_usd": 2e6, "finance.investor_appetite": 0.0,
+                                "forced": [{"firm": "lab_investor_a", "move": "vertical", "option": "acquire"}]})
     kinds = set(r.events["kind"])
     assert {"exit", "acquisition"} <= kinds
     assert_totals_add_up(r.model, r.agents)

@@ -1,4 +1,5 @@
-"""Issue 3 mechanisms, each against a known value: quality, compute allocation, funding, vertical moves, entry."""
+"""Issue 3 mechanisms, each against a known value: quality, compute allocation, funding, entry; money and capacity
+invariants with vertical moves (the moves themselves: tests/test_market/test_moves_model.py)."""
 
 import math
 
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.strategy import VerticalView, affordable_gpus, allocate_compute, choose_vertical_move
+from agents.strategy import affordable_gpus, allocate_compute
 from market.finance import investors_fund
 from market.model import TokenMarket
 from market.quality import open_weight_quality, quality_gain
@@ -70,34 +71,6 @@ def test_investors_fund_by_appetite(appetite, growth_now, margin_profit, expecte
     assert investors_fund(growth_now, 100.0, margin_profit, appetite) is expected
 
 
-def test_vertical_move_rules():
-    views = [VerticalView("coding", 2e8, 5e7, False, ((7, 1e7, 1.8e9), (8, 2e7, 3.6e9))),
-             VerticalView("writing", 5e7, 9e7, False, ())]
-    # Acquire the largest affordable wrapper (half of $5B cash = $2.5B: only wrapper 7 fits).
-    assert choose_vertical_move("build_or_acquire", views, 5e9, 1e8, 5e8) == ("acquire", "coding", 7)
-    assert choose_vertical_move("build", views, 5e9, 1e8, 5e8) == ("build", "coding", None)
-    assert choose_vertical_move("build", views, 5e8, 1e8, 5e8) is None          # cannot pay twice the build
-    assert choose_vertical_move("none", views, 5e9, 1e8, 5e8) is None
-    assert choose_vertical_move("build", views, 5e9, 3e8, 5e8) is None          # below the revenue trigger
-
-
-def test_acquisition_moves_customers_and_conserves_money():
-    cfg = small_config(**{"labs.0.vertical_strategy": "acquire", "labs.0.vertical_entry_revenue_usd": 0.0,
-                          "labs.0.cash_usd": 1e12, "world.rounds": 6})
-    model = TokenMarket(cfg, rng=2)
-    for _ in range(6):
-        model.step()
-        assert abs(model.ledger.total()) <= 1e-9 * model.ledger.scale()
-    _, _, events = model.recorder.frames()
-    bought = events[events.kind == "acquisition"]
-    assert len(bought) >= 1
-    for name in bought.target:
-        wrapper = next(w for w in model.wrappers if w.name == name)
-        assert not wrapper.alive and wrapper.acquired_by == "lab_investor_a"
-        assert not np.isin(model.choice, model.book.ids(wrapper)).any()
-    assert model.labs[0].vertical_plan_prices  # it sells vertical apps now
-
-
 def test_providers_enter_when_margins_are_positive():
     # Hosts priced far above cost with free entry: newcomers arrive.
     cfg = small_config(**{"providers.policy": {"name": "cost_plus", "markup": 3.0}, "providers.entry_margin_min": 0.1,
@@ -114,11 +87,13 @@ def test_providers_enter_when_margins_are_positive():
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), appetite=st.floats(0, 1), strategy=st.sampled_from(["none", "build", "acquire"]),
+@given(seed=st.integers(0, 10_000), appetite=st.floats(0, 1), entry=st.sampled_from(["chosen", "build", "acquire"]),
        lag=st.integers(0, 24))
-def test_money_and_capacity_invariants_hold_with_entry_exit_and_acquisitions(seed, appetite, strategy, lag):
-    cfg = small_config(**{"finance.investor_appetite": appetite, "labs.0.vertical_strategy": strategy,
-                          "labs.1.vertical_strategy": strategy, "labs.0.vertical_entry_revenue_usd": 0.0,
+def test_money_and_capacity_invariants_hold_with_entry_exit_and_acquisitions(seed, appetite, entry, lag):
+    forced = [] if entry == "chosen" else [{"firm": lab, "move": "vertical", "option": entry}
+                                            for lab in ("lab_investor_a", "lab_investor_b")]
+    cfg = small_config(**{"finance.investor_appetite": appetite, "forced": forced, "labs.0.review_months": 4,
+                          "labs.1.review_months": 4,
                           "world.open_weight_lag_months": lag, "world.rounds": 10, "customers.n_customers": 1500})
     model = TokenMarket(cfg, rng=seed)
     for _ in range(10):

@@ -77,8 +77,8 @@ def test_replicates_share_seeds_and_draws_across_arms(tmp_path):
 def test_a_draw_a_scenario_rejects_stops_the_study_before_any_run(tmp_path):
     draws = tmp_path / "draws.csv"
     pd.DataFrame({"draw": [0], "labs.3.skill": [1.2]}).to_csv(draws, index=False)  # the loss-leader pair has 2 labs
-    with pytest.raises(StudyError, match="--draws: draw 0 does not apply to scenario 'loss_leader_growth_money'"):
-        make_plan("outcomes", [("x", "loss_leader_growth_money", {})], 2, draws_file=str(draws))
+    with pytest.raises(StudyError, match="--draws: draw 0 does not apply to scenario 'api_war_growth_money'"):
+        make_plan("outcomes", [("x", "api_war_growth_money", {})], 2, draws_file=str(draws))
 
 
 # ----------------------------------------------------------------------------------------------- running
@@ -187,11 +187,11 @@ def test_resume_of_a_folder_that_is_not_a_study_exits_2(tmp_path, capsys):
 
 def test_compare_end_to_end_writes_tables_and_a_self_contained_report(tmp_path, capsys):
     out = tmp_path / "cmp"
-    argv = ["compare", "loss_leader_growth_money", "loss_leader_disciplined_money", "--replicates", "2", "--rounds",
+    argv = ["compare", "api_war_growth_money", "api_war_disciplined_money", "--replicates", "2", "--rounds",
             "3", "--set", "customers.n_customers=1000", "--workers", "1", "--quiet", "--no-png", "--out", str(out)]
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert "loss_leader_growth_money" in text and "95% Wilson interval" in text and "3 months (2024-10)" in text
+    assert "api_war_growth_money" in text and "95% Wilson interval" in text and "3 months (2024-10)" in text
     for name in ("manifest.json", "design.csv", "runs.csv", "rounds.csv", "series.csv", "differences.csv",
                  "frequencies.csv", "frequency_differences.csv", "report.html"):
         assert (out / name).is_file(), name

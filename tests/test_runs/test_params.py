@@ -101,7 +101,7 @@ def test_scenario_values_differ_from_baseline_and_give_the_files_reason(baseline
     untouched = rows["world.gpu_rent_usd_per_hour"]
     assert untouched.value == base[untouched.path].value and untouched.origin == "schema"
     # A restated default value keeps the default's source, not the [[labs]] table's comment.
-    restated = {r.path: r for r in parameter_rows("differentiated")}["labs.1.tiers.0.price_usd_per_mtok"]
+    restated = {r.path: r for r in parameter_rows("giant_small_parent")}["labs.1.tiers.0.price_usd_per_mtok"]
     assert restated.value == 5.61 and restated.origin == "defaults"
 
 
@@ -203,7 +203,7 @@ def test_formatting_helpers():
 # ------------------------------------------------------------------------------------------------ the CLI
 
 def test_cli_csv_parses_with_one_row_per_value(capsys, baseline):
-    assert main(["params", "--scenario", "differentiated", "--format", "csv"]) == 0
+    assert main(["params", "--scenario", "switching_costs_high", "--format", "csv"]) == 0
     df = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype=str, keep_default_na=False)
     assert list(df.columns) == ["path", "value", "unit", "range", "kind", "keys", "titles", "dates", "source",
                                 "origin", "description"]
@@ -234,7 +234,7 @@ def test_cli_default_table_and_collapse(capsys):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--format", "json"], "unknown format 'json'; allowed: table, csv, markdown"),
-    (["--scenario", "nope"], "unknown scenario 'nope'; shipped: baseline"),
+    (["--scenario", "nope"], "unknown scenario 'nope'; shipped: api_war_disciplined_money, api_war_growth_money, baseline"),
     (["--set", "world.bogus=1"], "world.bogus: unknown key"),
     (["--set", "novalue"], "expected key=value"),
     (["--check"], "--check: only with --odd"),
@@ -310,12 +310,12 @@ def test_collapsed_rows_name_the_scenario_defaults_and_overrides_that_set_them()
     assert pipe["providers.n"].source.startswith("A crowded hosting market")
     assert pipe["customers.api_fit"].origin == "scenario" and "same protocol" in pipe["customers.api_fit"].source
     assert pipe["world.gpu_rent_usd_per_hour"].origin == "schema"
-    takeover = {r.path: r for r in parameter_rows("vertical_takeover_coding", {"labs.3.skill": "2"}, collapse=True)}
-    strategy = takeover["labs[].vertical_strategy"]
-    assert strategy.origin == "scenario [0, 1, 2]; schema [3]"
-    assert strategy.source.startswith("[0, 1, 2] build_or_acquire: Everything as in baseline")
-    assert strategy.source.endswith("; [3] none: DESIGN.md Q5")
-    skill = takeover["labs[].skill"]
+    giant = {r.path: r for r in parameter_rows("giant_small_parent", {"labs.3.skill": "2"}, collapse=True)}
+    budget = giant["labs[].parent_budget_usd_per_month"]
+    assert budget.origin == "schema [0, 1]; scenario [2]; defaults [3]"
+    assert budget.source.startswith("[0, 1] 0: alphabet_q2_2025_net_income_usd")
+    assert "[2] 1e8: the frugal lab's parent budget instead of 9.4e9" in budget.source
+    skill = giant["labs[].skill"]
     assert skill.origin == "schema [0, 1, 2]; --set [3]" and "[3] 2: --set labs.3.skill=2" in skill.source
     assert skill.kind == "code, override"
 

@@ -1,0 +1,64 @@
+"""Outcome frequencies the mechanisms give, pinned at a small scale (4 seeds × 10,000 customers × 36 rounds) with
+stated tolerances; the table over 10 seeds at 100,000 customers and 72 months is in docs/scenarios.md
+(benchmarks/outcome_frequencies.py).
+
+Both sides of each pair let firms choose; they differ in one condition. The claims, measured at this scale (labs
+review once a year, ``labs[].review_months``):
+* Q4/Q6 (investors' appetite): labs choose penetration at about a third of their conduct reviews under growth money
+  (0.33) and an eighth under disciplined money (0.13): investors who pay for revenue make buying it pay more often.
+  The loss-leading detector (a below-cost price the firm chose, docs/outcomes.md) fires in 4 of 4 seeds under
+  growth money and 1 of 4 under disciplined money.
+* Q5 (merger control): acquisitions vanish under merger control and labs build on both sides, a little more often
+  under merger control (0.36 of vertical decisions against 0.28): some blocked purchases become builds. The
+  takeover detector counts only the labs' organic sales (acquired revenue apart) and fires in none of 4 seeds on
+  either side: at this scale and horizon the labs' own apps do not win a vertical.
+Tolerances: one seed of four for detector counts, 0.1 for choice shares.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+SEEDS, CUSTOMERS, ROUNDS = range(4), 10_000, 36
+
+
+def _runs(scenario: str) -> list:
+    from market.config import config_from
+    from market.simulate import run_once
+
+    cfg = config_from(scenario, {"customers.n_customers": CUSTOMERS, "world.rounds": ROUNDS})
+    return [run_once(cfg, seed) for seed in SEEDS]
+
+
+def _count(runs, flag: str) -> int:
+    return sum(bool(r.flags()[flag]) for r in runs)
+
+
+def _share(runs, move: str, option: str) -> float:
+    chosen = total = 0
+    for r in runs:
+        d = r.events[r.events["kind"] == "decision"]
+        mine = d[d["detail"].map(lambda s: json.loads(s)["move"]) == move]
+        chosen += int((mine["target"] == option).sum())
+        total += len(mine)
+    return chosen / total
+
+
+def test_growth_money_makes_penetration_pay_more_often_than_disciplined_money():
+    growth, disciplined = _runs("api_war_growth_money"), _runs("api_war_disciplined_money")
+    assert _share(growth, "api_conduct", "penetration") == pytest.approx(0.33, abs=0.1)
+    assert _share(disciplined, "api_conduct", "penetration") == pytest.approx(0.13, abs=0.1)
+    assert _count(growth, "loss_leading") >= 3
+    assert _count(disciplined, "loss_leading") <= 2
+
+
+def test_merger_control_removes_acquisitions_and_no_side_shows_an_organic_takeover():
+    allowed, control = _runs("baseline"), _runs("merger_control")
+    assert _share(control, "vertical", "acquire") == 0.0
+    assert _share(allowed, "vertical", "acquire") == pytest.approx(0.34, abs=0.1)
+    assert _share(allowed, "vertical", "build") == pytest.approx(0.28, abs=0.1)
+    assert _share(control, "vertical", "build") == pytest.approx(0.36, abs=0.1)
+    for runs in (allowed, control):
+        assert _count(runs, "vertical_takeover") <= 1
