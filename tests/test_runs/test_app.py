@@ -355,7 +355,7 @@ def test_page_in_headless_chromium(solara_assets, tmp_path):
 def test_control_labels_show_value_and_unit():
     specs = app.model_params("baseline")
     assert app.control_label(specs["rounds"], 60) == "rounds = 60 months"
-    assert app.control_label(specs["gpu_price_x"], 1.25) == "GPU price = 1.25 × scenario"
+    assert app.control_label(specs["gpu_supply_x"], 1.25) == "GPU supply = 1.25 × scenario"
     assert app.control_label(specs["n_providers"], 7) == "providers = 7 hosts"
     assert app.control_label(specs["seed"], "3") == "seed (integer ≥ 0)"  # the text box shows its value itself
 
@@ -364,8 +364,8 @@ def test_pending_changes_name_the_moved_controls():
     specs = app.model_params("baseline")
     applied = {k: v["value"] for k, v in specs.items()}
     assert app.pending_changes(applied, applied, specs) == []
-    assert app.pending_changes({**applied, "gpu_price_x": 2.0, "seed": "5"}, applied, specs) == [
-        "seed (integer ≥ 0)", "GPU price"]
+    assert app.pending_changes({**applied, "gpu_supply_x": 2.0, "seed": "5"}, applied, specs) == [
+        "seed (integer ≥ 0)", "GPU supply"]
 
 
 def test_the_model_stops_exactly_at_the_horizon():
