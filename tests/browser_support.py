@@ -61,10 +61,11 @@ def chromium_available() -> bool:
     return os.access(CHROMIUM, os.X_OK)
 
 
-def launch_chromium(playwright, **kwargs):
-    """Launch headless /usr/bin/chromium with flags that work in containers, offline."""
+def launch_chromium(playwright, extra_args: tuple[str, ...] = (), **kwargs):
+    """Launch headless /usr/bin/chromium with flags that work in containers, offline (plus ``extra_args``,
+    e.g. ``--js-flags=--expose-gc`` to measure the heap after a collection)."""
     return playwright.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **kwargs)
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args], headless=True, **kwargs)
 
 
 def block_external(context_or_page) -> list[str]:

@@ -20,6 +20,7 @@ EPILOG = """examples:
   tokenmarket params                                  # baseline, one row per value (labs.0.skill, …)
   tokenmarket params --scenario commodity_pipe --format csv > params.csv
   tokenmarket params --collapse --format markdown     # one row per schema field (labs[].skill)
+  tokenmarket params --grep gpu                       # rows whose path, unit or description mention "gpu"
   tokenmarket params --odd docs/ODD.md                # regenerate the ODD parameter table
   tokenmarket params --odd docs/ODD.md --check        # exit 1 if that table is stale
 """
@@ -33,7 +34,7 @@ def _format(text: str) -> str:
 
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the parameter rows, or write/check the ODD table; returns the exit status (1: ODD table stale)."""
-    from runs.reports.params import format_csv, format_markdown, format_table, parameter_rows
+    from runs.reports.params import format_csv, format_markdown, format_table, grep_rows, parameter_rows
 
     overrides = parse_sets(args.set)
     if args.odd is not None:
@@ -41,6 +42,11 @@ def cmd_params(args: argparse.Namespace) -> int:
     if args.check:
         raise UsageError("--check: only with --odd FILE")
     rows = parameter_rows(args.scenario, overrides, collapse=args.collapse)
+    if args.grep is not None:
+        rows = grep_rows(rows, args.grep)
+        if not rows:
+            print(f"no parameter matches {args.grep!r} (searched: path, unit, description, source)")
+            return 1
     print({"table": format_table, "csv": format_csv, "markdown": format_markdown}[args.format](rows), end="")
     return 0
 
@@ -85,6 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="aligned table (long cells cut; default), csv (everything) or markdown")
     p.add_argument("--collapse", action="store_true",
                    help="one row per schema field (labs[].skill, values of all labs) instead of one per value")
+    p.add_argument("--grep", default=None, metavar="TEXT",
+                   help="only rows whose path, unit, description or source contain TEXT (case-insensitive; "
+                        "exit 1 when none)")
     p.add_argument("--odd", default=None, metavar="FILE",
                    help="rewrite the generated parameter table of FILE (e.g. docs/ODD.md) for the baseline")
     p.add_argument("--check", action="store_true", help="with --odd: exit 1 if the table is stale, write nothing")

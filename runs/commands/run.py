@@ -62,9 +62,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from market.simulate import run_once
     from runs import io
-    from runs.reports.summary import summary_table
+    from runs.reports.horizon import horizon_warning
+    from runs.reports.summary import next_hint, summary_table
 
     plan = _planned(args)
+    beyond = horizon_warning(plan.config.world.rounds)
+    if beyond:
+        print(f"tokenmarket run: {beyond}", file=sys.stderr)
     started = dt.datetime.now(dt.timezone.utc)
     out = Path(args.out) if args.out is not None else Path("output") / f"{plan.run_id}-{started:%Y%m%d-%H%M%S}"
     with io.claim(out) as target:
@@ -88,6 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             force=args.force, csv_mode=plan.csv)
     print(summary_table(result))
     print(f"\nwrote {out}/ ({', '.join(manifest.files)})")
+    print(next_hint(str(out)))
     return 0
 
 

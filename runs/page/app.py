@@ -17,6 +17,7 @@ that was moved overrides it. A lever whose path is not in the schema yet is left
 
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
@@ -24,14 +25,16 @@ from typing import Any, Literal, get_args, get_origin
 import numpy as np
 import pandas as pd
 import solara
-from mesa.visualization import SolaraViz
 from pydantic import BaseModel
 
 from market import outcomes as detectors
 from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario, resolve
 from market.model import TokenMarket
+from runs.page.copy_button import CopyButton
+from runs.page.vega import VegaChart, spec_json
 from runs.reports.charts import RUN_CHARTS, RunFrames, lab_shares_from
-from runs.reports.report import verdict_badges
+from runs.reports.horizon import horizon_warning
+from runs.reports.report import render_html, run_sections, verdict_badges
 
 SCENARIO_ENV = "TOKENMARKET_VIZ_SCENARIO"  # set by `tokenmarket viz --scenario`
 PAGE_CUSTOMERS = 20_000  # simulated customers on the page (the schema's 1M is for batch runs): keeps it fast
@@ -56,19 +59,21 @@ class Lever:
     page_min: float | None = None
     page_max: float | None = None
     step: float | None = None
+    unit: str | None = None  # shown next to the value; None: the schema's unit of the field
 
 
 LEVERS: tuple[Lever, ...] = (
-    Lever("n_labs", "labs (first N)", ("labs",), kind="count"),
-    Lever("n_providers", "providers", ("providers.n",), page_max=20),
-    Lever("open_weight_quality", "open model at the start (quality)", ("open_weights.initial_quality",),
-          page_max=1.2, step=0.01),
-    Lever("switching_cost_x", "switching cost ×", ("customers.segments.*.switching_cost_usd",),
-          kind="scale", page_min=0.0, page_max=5.0, step=0.1),
+    Lever("rounds", "rounds", ("world.rounds",), page_max=240, unit="months"),
+    Lever("n_labs", "labs (first N)", ("labs",), kind="count", unit="labs"),
+    Lever("n_providers", "providers", ("providers.n",), page_max=20, unit="hosts"),
+    Lever("open_weight_quality", "open model at the start", ("open_weights.initial_quality",),
+          page_max=1.2, step=0.01, unit="quality"),
+    Lever("switching_cost_x", "switching cost", ("customers.segments.*.switching_cost_usd",),
+          kind="scale", page_min=0.0, page_max=5.0, step=0.1, unit="× scenario"),
     Lever("investor_appetite", "investor appetite", ("capital.appetites",), kind="single", page_min=0.0,
-          page_max=1.0, step=0.05),
-    Lever("gpu_supply_x", "GPU supply ×", ("gpu_market.supply_share",),
-          kind="scale", page_min=0.5, page_max=4.0, step=0.05),
+          page_max=1.0, step=0.05, unit="(1 = growth)"),
+    Lever("gpu_supply_x", "GPU supply", ("gpu_market.supply_share",),
+          kind="scale", page_min=0.5, page_max=4.0, step=0.05, unit="× scenario"),
     Lever("scale_economies", "scale economies", ("world.scale_economies",)),
     Lever("allow_acquisitions", "acquisitions allowed (merger control off)", ("moves.allow_acquisitions",)),
 )
@@ -126,7 +131,16 @@ def _base_data(scenario: str, n_customers: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- sliders
 
 def lever_spec(lever: Lever, base: dict[str, Any]) -> dict[str, Any]:
-    """SolaraViz parameter dict of one lever: start value from ``base`` config data, range from the schema."""
+    """Control spec of one lever (type, label, value, unit, range): start value from ``base`` config data, range
+    and unit from the schema (the lever's own ``unit`` where the schema's would mislead, e.g. a multiplier)."""
+    spec = _lever_spec(lever, base)
+    unit = lever.unit
+    if unit is None and lever.kind == "field":
+        unit = field_meta(*schema_field(lever.paths[0])).get("unit")
+    return {**spec, "unit": unit if unit and unit not in ("bool", "flag", "choice", "switch") else ""}
+
+
+def _lever_spec(lever: Lever, base: dict[str, Any]) -> dict[str, Any]:
     if lever.kind == "scale":
         lo, hi = lever.page_min or 0.0, lever.page_max or 4.0
         for path in lever.paths:  # never offer a multiplier the schema would reject at this base
@@ -213,7 +227,7 @@ def page_config(scenario_name: str, n_customers: int, levers: dict[str, Any]) ->
     if unknown:
         raise ConfigError(f"page levers: unknown {unknown}; allowed: {sorted(by_name)}")
     data = _base_data(scenario_name, int(n_customers))
-    start = initial_params(startup_scenario())
+    start = initial_params(scenario_name)  # the controls are re-seeded from the scenario chosen
     overrides: dict[str, Any] = {}
     for name, value in levers.items():
         lever = by_name[name]
@@ -231,16 +245,34 @@ def page_config(scenario_name: str, n_customers: int, levers: dict[str, Any]) ->
     return build_config(data, overrides)
 
 
+PAGE_ROUNDS = 60  # rounds drawn at most: past it the page shows every k-th round (the last always), so a
+# long run costs the tab and the server no more than a 60-round one; reports draw every round
+
+
+def shown_rounds(df: pd.DataFrame, limit: int = PAGE_ROUNDS) -> pd.DataFrame:
+    """Rows of ``df`` (with a ``round`` column) at every k-th round, k = ⌈rounds / limit⌉, plus the last round."""
+    if df.empty or "round" not in df:
+        return df
+    last = int(df["round"].max())
+    k = -(-last // limit)
+    if k <= 1:
+        return df
+    keep = (df["round"] % k == 0) | (df["round"] == last)
+    return df[keep]
+
+
 class PageMarket(TokenMarket):
     """TokenMarket built from page parameters (scenario, population, seed, levers) via ``market.config``.
 
-    ``scenario`` is what SolaraViz's reset passes (a mesa Scenario) and is ignored: the page's scenario
-    selector is ``scenario_name``.
+    ``page_params`` keeps the parameters it was asked for (the controls compare against them to show "changes
+    pending"). :meth:`step` does nothing once the horizon ``world.rounds`` is reached, so no play loop or redraw
+    interval can step past it.
     """
 
-    def __init__(self, *, scenario: Any = None, scenario_name: str | None = None, seed: Any = 0,
-                 n_customers: int = PAGE_CUSTOMERS, **levers: Any) -> None:
+    def __init__(self, *, scenario_name: str | None = None, seed: Any = 0, n_customers: int = PAGE_CUSTOMERS,
+                 **levers: Any) -> None:
         name = scenario_name or startup_scenario()
+        self.page_params = dict(scenario_name=name, seed=seed, n_customers=n_customers, **levers)
         self.page_error: str | None = None
         try:
             config, rng = page_config(name, n_customers, levers), parse_seed(seed)
@@ -252,13 +284,26 @@ class PageMarket(TokenMarket):
         self.scenario_name = name
         self._frames: tuple[int, RunFrames, dict] | None = None
 
-    def _refresh(self) -> None:
+    @property
+    def horizon(self) -> int:
+        """Rounds this run lasts (``world.rounds``, months)."""
+        return int(self.config.world.rounds)
+
+    def step(self) -> None:
+        """One round, unless the horizon is reached (then ``running`` is False and nothing happens)."""
+        if self.round >= self.horizon:
+            self.running = False
+            return
+        super().step()
+
+    def _refresh(self) -> None:  # detectors on every round; the charts' tables thinned to PAGE_ROUNDS
         if self._frames is None or self._frames[0] != self.round:
             model, agents, events = self.recorder.frames()
             found = detectors.detect(model, agents, events, self.config.outcomes, self.config.finance)
             model = model.join(found.per_round) if len(model) else model
             shares = lab_shares_from(self.config.model_dump())  # fallback if the live split is missing
-            self._frames = (self.round, RunFrames(model, agents, events, shares), found.verdicts)
+            model, agents = shown_rounds(model), shown_rounds(agents)
+            self._frames = (self.round, RunFrames(model, agents, events, shares, self.horizon), found.verdicts)
 
     def frames(self) -> RunFrames:
         """This round's tables, the model table with the detectors' per-round ``outcome_*`` columns (computed
@@ -272,7 +317,7 @@ class PageMarket(TokenMarket):
         return self._frames[2]
 
 
-# ----------------------------------------------------------------------------------------------- components
+# ----------------------------------------------------------------------------------------------- text
 
 def settings_text(model: PageMarket) -> str:
     """The settings of ``model`` as they took effect: scenario, seed, population, then each lever's value(s)."""
@@ -288,16 +333,18 @@ def settings_text(model: PageMarket) -> str:
     return " · ".join(parts)
 
 
-KEY_FIGURES = (("api_price_usd_per_mtok", "API price ${:.3g}/Mtok"),
-               ("api_unit_cost_usd_per_mtok", "unit cost ${:.3g}/Mtok"), ("lerner_api", "Lerner API {:.2f}"),
-               ("lerner_api_marginal_cost", "on marginal cost {:.2f}"),
-               ("lerner_app", "apps {:.2f}"),
-               ("app_share_of_gross_profit", "apps' share of gross profit {:.0%}"), ("hhi_api", "HHI API {:,.0f}"))
+KEY_FIGURES = (("api_price_usd_per_mtok", "API price", "${:.3g}/Mtok"),
+               ("api_unit_cost_usd_per_mtok", "API unit cost", "${:.3g}/Mtok"),
+               ("lerner_api", "Lerner, API", "{:.2f}"),
+               ("lerner_api_marginal_cost", "Lerner on marginal cost", "{:.2f}"),
+               ("lerner_app", "Lerner, apps", "{:.2f}"),
+               ("app_share_of_gross_profit", "apps' share of gross profit", "{:.0%}"),
+               ("hhi_api", "HHI, API", "{:,.0f}"))
 
 
 def key_figures(row: pd.Series) -> str:
     """This round's market figures (model row) in one line; figures missing from the row are skipped."""
-    return "This round: " + " · ".join(fmt.format(row[col]) for col, fmt in KEY_FIGURES
+    return "This round: " + " · ".join(f"{label} {fmt.format(row[col])}" for col, label, fmt in KEY_FIGURES
                                        if col in row and pd.notna(row[col]))
 
 
@@ -308,16 +355,57 @@ def _short(text: str) -> str:
         return text
 
 
-def Summary(model: PageMarket):
+def control_label(spec: dict[str, Any], value: Any) -> str:
+    """A control's label with its current value and unit (``GPU price × = 1.25 × the scenario's $/GPU-hour``)."""
+    if spec["type"] in ("Checkbox", "InputText", "Select"):  # the value is on show already
+        return spec["label"]
+    shown = f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}" \
+        if isinstance(value, int) else str(value)
+    return f"{spec['label']} = {shown} {spec.get('unit') or ''}".rstrip()
+
+
+def pending_changes(values: dict[str, Any], applied: dict[str, Any], specs: dict[str, dict]) -> list[str]:
+    """Labels of the controls whose value differs from what the running model was built with."""
+    return [specs[k]["label"] for k in specs if k in values and values[k] != applied.get(k)]
+
+
+def run_command(model: PageMarket) -> str:
+    """The ``tokenmarket run`` command that reproduces the running model (scenario, seed, rounds, population and
+    every config value the page's levers changed, as ``--set`` overrides of the scenario's config)."""
+    base = _base_data(model.scenario_name, model.config.customers.n_customers)
+    mine = model.config.model_dump()
+    parts = ["tokenmarket", "run", "--scenario", model.scenario_name, "--seed", str(model.seed),
+             "--rounds", str(model.horizon)]
+    if len(mine["labs"]) != len(base["labs"]):  # "first N labs" is not a --set: the other labs' fields are cut
+        return ("# the page keeps the first {} labs, which `tokenmarket run` cannot express with --set;"
+                " use a scenario file with those labs\n").format(len(mine["labs"])) + " ".join(parts)
+    parts += ["--set", f"customers.n_customers={model.config.customers.n_customers}"]
+    for lever in (lv for lv in LEVERS if available(lv) and lv.kind != "count" and lv.name != "rounds"):
+        for path in lever.paths:
+            for p in _expand(mine, path):
+                new, old = _get(mine, p)[0], _get(base, p)[0]
+                if new != old:
+                    parts += ["--set", f"{p}={str(new).lower() if isinstance(new, bool) else new}"]
+    return " ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------- components
+
+@solara.component
+def Summary(model: PageMarket, shown: int = 0):  # shown: as in the charts, a new value redraws
     """Round, the effective settings of this model, outcome badges and the verdicts in words: the detectors
-    run on the rounds so far every round, so a badge appears in the round its outcome fires."""
+    run on the rounds so far every time the page redraws, so a badge appears in the round its outcome fires."""
     frames = model.frames()
     verdicts = model.verdicts()
     with solara.Column(style={"padding": "8px"}) as main:
-        solara.v.Html(tag="h3", children=[f"Round {model.round} of {model.config.world.rounds}"], class_="tm-round")
+        solara.v.Html(tag="h3", children=[f"Round {model.round} of {model.horizon}"], class_="tm-round")
         if model.page_error:
             solara.v.Alert(type="error", dense=True, children=[model.page_error], class_="tm-error")
-        solara.v.Html(tag="div", class_="tm-settings", children=[settings_text(model)])
+        beyond = horizon_warning(model.horizon)
+        if beyond:
+            solara.v.Alert(type="warning", dense=True, text=True, children=[beyond], class_="tm-horizon")
+        solara.v.Html(tag="div", class_="tm-settings", children=[settings_text(model)],
+                      style_="font-size: 13px; color: #444")
         with solara.Row(style={"flex-wrap": "wrap"}):
             for badge in verdict_badges(verdicts):
                 solara.v.Chip(children=[badge], color="warning", class_="outcome-badge ma-1")
@@ -326,29 +414,173 @@ def Summary(model: PageMarket):
                           children=[solara.v.Html(tag="div", children=[line])
                                     for line in detectors.verdict_lines(verdicts)])
         if not frames.model.empty:
-            solara.v.Html(tag="div", class_="tm-figures", children=[key_figures(frames.model.iloc[-1])],
-                          style_="margin-top: 8px")
+            KeyFigures(frames.model)
     return main
+
+
+@solara.component
+def KeyFigures(model_rows: pd.DataFrame):
+    """One card per key market figure: this round's value and a sparkline of the run so far."""
+    last = model_rows.iloc[-1]
+    with solara.Row(style={"flex-wrap": "wrap", "gap": "6px", "margin-top": "6px"}, classes=["tm-figures"]):
+        for col, label, fmt in KEY_FIGURES:
+            if col not in model_rows or pd.isna(last[col]):
+                continue
+            with solara.v.Sheet(outlined=True, rounded=True, class_="pa-2 tm-kpi",
+                                style_="min-width: 150px; font-size: 12px"):
+                solara.v.Html(tag="div", children=[label], style_="color: #666")
+                solara.v.Html(tag="div", children=[fmt.format(last[col])], style_="font-size: 18px")
+                values = model_rows[col].astype(float).tolist()
+                if len(values) > 1:
+                    solara.v.Sparkline(value=values[-120:], height=24, line_width=2, smooth=True,
+                                       color="#1f4e9c", padding=2)
+    return None
 
 
 def _chart_component(key: str):
     title, build = RUN_CHARTS[key]
 
-    def ChartComponent(model: PageMarket):
-        return solara.FigureAltair(build(model.frames()))
+    @solara.component
+    def ChartComponent(model: PageMarket, shown: int):  # shown: the round drawn; a new value redraws
+        spec = solara.use_memo(lambda: spec_json(build(model.frames())), [model, shown])
+        return VegaChart.element(spec=spec, name=key)
 
     ChartComponent.__name__ = ChartComponent.__qualname__ = f"Chart_{key}"
     ChartComponent.__doc__ = title
     return ChartComponent
 
 
-COMPONENTS = [Summary, *[_chart_component(key) for key in RUN_CHARTS]]
+CHARTS = {key: _chart_component(key) for key in RUN_CHARTS}
+GRID = {"display": "grid", "grid-template-columns": "repeat(auto-fill, minmax(620px, 1fr))", "gap": "12px",
+        "width": "100%"}
+REDRAW_CHOICES = (1, 2, 5, 10, 20)  # rounds between redraws while playing
+REDRAW_START = 10
+
+
+@solara.component
+def Control(name: str, spec: dict[str, Any], value: Any, on_value):
+    """One control of the settings card, its label showing value and unit."""
+    label = control_label(spec, value)
+    if spec["type"] == "Select":
+        solara.Select(label=label, value=value, values=list(spec["values"]), on_value=on_value)
+    elif spec["type"] == "Checkbox":
+        solara.Checkbox(label=label, value=value, on_value=on_value)
+    elif spec["type"] == "InputText":
+        solara.InputText(label=label, value=str(value), on_value=on_value, continuous_update=False)
+    elif spec["type"] == "SliderInt":
+        solara.SliderInt(label=label, value=value, min=spec["min"], max=spec["max"], step=spec.get("step", 1),
+                         on_value=on_value)
+    else:
+        solara.SliderFloat(label=label, value=value, min=spec["min"], max=spec["max"], step=spec["step"],
+                           on_value=on_value)
 
 
 @solara.component
 def Page():
-    """The page: one model per browser tab (built on first render of the tab's page)."""
-    params = solara.use_memo(model_params, [])
-    model = solara.use_memo(lambda: solara.reactive(PageMarket(**{k: v["value"] for k, v in params.items()})), [])
-    SolaraViz(model, components=COMPONENTS, model_params=params, name="tokenmarket · LLM inference market",
-              play_interval=200)
+    """The page: one model per browser tab, built on first render of the tab's page.
+
+    State: ``specs``/``values`` (the controls: ranges and what they show), the model, ``shown`` (the round the
+    charts show: they redraw when it changes), ``mode`` (None, "play" or "end": the stepping task runs while it is
+    set) and ``every`` (rounds between redraws while playing).
+    """
+    specs = solara.use_reactive(solara.use_memo(model_params, []))
+    values = solara.use_reactive(solara.use_memo(lambda: {k: v["value"] for k, v in specs.value.items()}, []))
+    model = solara.use_reactive(solara.use_memo(lambda: PageMarket(**values.value), []))
+    shown = solara.use_reactive(0)
+    mode = solara.use_reactive(None)
+    every = solara.use_reactive(REDRAW_START)
+    m = model.value
+
+    def stepping():
+        # Plays ("play": redraws every k rounds) or runs to the horizon ("end": redraws once, at the end).
+        while mode.value and m.round < m.horizon:
+            m.step()
+            if mode.value == "play" and (m.round % every.value == 0 or m.round >= m.horizon):
+                shown.set(m.round)
+        mode.set(None)
+        if model.value is m:  # not reset meanwhile
+            shown.set(m.round)
+
+    solara.lab.use_task(stepping, dependencies=[mode.value is not None, m], prefer_threaded=True)
+
+    def step():
+        m.step()
+        shown.set(m.round)
+
+    def reset():
+        mode.set(None)
+        model.set(PageMarket(**values.value))
+        shown.set(0)
+
+    def set_value(name: str, value: Any) -> None:
+        if name == "scenario_name" and value != values.value.get("scenario_name"):
+            fresh = model_params(value)  # re-seed the controls from the chosen scenario; keep population, seed
+            specs.set(fresh)
+            values.set({**{k: v["value"] for k, v in fresh.items()}, "scenario_name": value,
+                        "n_customers": values.value["n_customers"], "seed": values.value["seed"]})
+        else:
+            values.set({**values.value, name: value})
+
+    pending = pending_changes(values.value, m.page_params, specs.value)
+    at_end = m.round >= m.horizon
+    solara.Title("tokenmarket")
+    with solara.AppBar():
+        solara.AppBarTitle("tokenmarket · LLM inference market")
+    with solara.Sidebar():
+        with solara.Card("Run", margin=0, classes=["tm-run"]):
+            with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}):
+                solara.Button("Reset", color="primary", on_click=reset, outlined=not pending)
+                solara.Button("❚❚ Pause" if mode.value else "▶ Play", color="primary",
+                              on_click=lambda: mode.set(None if mode.value else "play"), disabled=at_end)
+                solara.Button("Step", color="primary", on_click=step, disabled=bool(mode.value) or at_end)
+                solara.Button("Run to end", color="primary", on_click=lambda: mode.set("end"),
+                              disabled=bool(mode.value) or at_end)
+            solara.Select(label="redraw every (rounds, while playing)", value=every.value,
+                          values=list(REDRAW_CHOICES), on_value=every.set)
+            solara.Text(f"Round {m.round} of {m.horizon}" + (" · end of the run" if at_end else ""),
+                        classes=["tm-round-side"])
+        with solara.Card("Settings", margin=0, classes=["tm-params"]):
+            if pending:
+                solara.v.Alert(type="info", dense=True, text=True, class_="tm-pending",
+                               children=["changes pending — press Reset to apply: " + ", ".join(pending)])
+            for name, spec in specs.value.items():
+                Control(name, spec, values.value.get(name, spec["value"]),
+                        lambda value, name=name: set_value(name, value))
+        with solara.Card("Take away", margin=0, classes=["tm-downloads"]):
+            Downloads(m, shown.value)
+    with solara.Column(style={"padding": "0 8px"}):
+        Summary(m, shown.value)
+        with solara.Div(style=GRID):
+            for key, component in CHARTS.items():
+                component(m, shown.value).key(f"chart-{key}")
+
+
+@solara.component
+def Downloads(model: PageMarket, shown: int):
+    """Download buttons for this run's tables (CSV, as `tokenmarket run` writes them) and the equivalent command."""
+    def table(i: int):
+        return lambda: model.recorder.frames()[i].to_csv(index=False).encode()
+
+    with solara.Column(gap="4px"):
+        for i, name in enumerate(("model.csv", "agents.csv", "events.csv")):
+            solara.FileDownload(table(i), filename=name, label=f"Download {name}")
+        solara.FileDownload(lambda: page_report(model).encode(), filename="report.html",
+                            label="Download report.html")
+        command = run_command(model)
+        solara.v.Textarea(v_model=command, label="the same run from a terminal", readonly=True, rows=3,
+                          auto_grow=True, class_="tm-command", style_="font-family: monospace; font-size: 11px")
+        CopyButton.element(text=command, label="Copy command")
+    return None
+
+
+def page_report(model: PageMarket) -> str:
+    """The run so far as a self-contained report.html (the charts of ``tokenmarket report``, the settings, the
+    verdicts and the equivalent command)."""
+    frames, verdicts = model.frames(), model.verdicts()
+    facts = [("scenario", model.scenario_name), ("seed", str(model.seed)),
+             ("rounds", f"{model.round} of {model.horizon}"), ("settings", settings_text(model)),
+             ("command", run_command(model))]
+    lines = "".join(f"<p>{html.escape(line)}</p>" for line in detectors.verdict_lines(verdicts))
+    return render_html(f"tokenmarket page run: {model.scenario_name}", run_sections(frames), facts,
+                       verdict_badges(verdicts), png_links=False,
+                       extra_html=f"<h2>Outcome verdicts</h2>{lines}" if model.round else "")

@@ -13,6 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 
 APP = "runs.page.app"
 HOST = "127.0.0.1"
@@ -38,7 +42,8 @@ def solara_env(scenario: str | None) -> dict[str, str]:
     local asset cache) on even in a VS Code terminal."""
     from runs.page.app import SCENARIO_ENV
 
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_ASSETS_PROXY": "True"}
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_ASSETS_PROXY": "True",
+           "SOLARA_THEME_SHOW_BANNER": "False"}  # no "This website runs on Solara" over the charts
     if scenario:
         env[SCENARIO_ENV] = str(scenario)
     return env
@@ -69,12 +74,28 @@ def prepare_assets(quiet: bool = False) -> bool:
         return False
 
 
+def announce_when_ready(proc, url: str, timeout_s: float = 300.0) -> bool:
+    """Print ``url`` once the server answers it (solara takes seconds to import before it listens), so the address
+    shown is one that works; give up when the server exits or after ``timeout_s``. Returns whether it answered."""
+    deadline = time.monotonic() + timeout_s
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with opener.open(url, timeout=5):
+                print(f"tokenmarket viz: serving {url}  (Ctrl-C stops)", file=sys.stderr, flush=True)
+                return True
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.25)
+    return False
+
+
 def serve(port: int, scenario: str | None, *, open_browser: bool = True) -> int:
     """Run the solara server until it exits, Ctrl-C or SIGTERM; returns its exit status (0 when stopped)."""
     cmd = solara_command(port, open_browser=open_browser)
-    print(f"tokenmarket viz: serving http://{HOST}:{port}/  (Ctrl-C stops)", file=sys.stderr)
+    print(f"tokenmarket viz: starting the page server on port {port} …", file=sys.stderr)
     # The server runs in its own process group; SIGTERM/SIGINT to this process stop the whole group.
     proc = subprocess.Popen(cmd, env=solara_env(scenario), start_new_session=True)
+    threading.Thread(target=announce_when_ready, args=(proc, f"http://{HOST}:{port}/"), daemon=True).start()
 
     def stop(signum, frame):  # noqa: ARG001
         raise KeyboardInterrupt

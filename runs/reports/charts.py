@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from market.config import VERTICALS
+from runs.reports.labels import metric_label, param_label
 
 WIDTH, HEIGHT = 380, 200  # px of one panel; page and report use the same sizes
 MAX_ROWS = 4000  # below Altair's 5,000-row guard; time series are thinned to every k-th round above it
@@ -33,19 +34,22 @@ EVENT_ORDER = ("entry", "exit", "acquisition", "vertical_build_started", "vertic
 @dataclass(frozen=True)
 class RunFrames:
     """The tables of one run: model.csv, agents.csv, events.csv rows, and each lab's configured compute split
-    (``lab_shares``: name → (training share of GPUs, free-tier share of serving GPUs))."""
+    (``lab_shares``: name → (training share of GPUs, free-tier share of serving GPUs)); ``horizon``: the rounds the
+    run will last when it is still running (the page), so the timeline's axis spans the whole run from the start
+    (None: up to the last round recorded)."""
 
     model: pd.DataFrame
     agents: pd.DataFrame
     events: pd.DataFrame
     lab_shares: dict[str, tuple[float, float]] = field(default_factory=dict)
+    horizon: int | None = None
 
 
 # ----------------------------------------------------------------------------------------------- helpers
 
 def _empty(title: str, message: str = "no data yet: press Step") -> alt.Chart:
     return (alt.Chart(pd.DataFrame({"text": [message]})).mark_text(size=14, color="gray")
-            .encode(text="text:N").properties(title=title, width=WIDTH, height=HEIGHT))
+            .encode(text=alt.Text("text:N")).properties(title=title, width=WIDTH, height=HEIGHT))
 
 
 def thin_rounds(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> pd.DataFrame:
@@ -65,15 +69,74 @@ def firm_names(agents: pd.DataFrame) -> list[str]:
     return list(agents.sort_values(["agent_id", "round"]).drop_duplicates("name")["name"])
 
 
-def _firm_color(all_names: list[str], names_here: list[str], title: str = "firm") -> alt.Color:
-    """Colour by firm, the same colour for a firm in every chart, legend listing only ``names_here``."""
-    colour = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(all_names)}
-    here = [n for n in all_names if n in set(names_here)]
-    legend = (alt.Legend(symbolLimit=0, labelLimit=140) if len(here) <= LEGEND_RIGHT_MAX else
-              alt.Legend(orient="bottom", columns=3, symbolLimit=0, labelLimit=115, labelFontSize=9, symbolSize=30,
+LAB_COLOURS = ("#1f4e9c", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22",
+               "#393b79", "#843c39", "#637939")  # bold, far apart: the labs are the story of most charts
+VERTICAL_HUES = {"general_chat": 195.0, "coding": 95.0, "customer_support": 30.0, "writing": 290.0}  # degrees
+
+
+def _hsl(h: float, s: float, lightness: float) -> str:
+    """'#rrggbb' of a colour given hue (degrees), saturation and lightness (0-1)."""
+    import colorsys
+
+    r, g, b = colorsys.hls_to_rgb((h % 360) / 360, lightness, s)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def firm_colours(agents: pd.DataFrame) -> dict[str, str]:
+    """A fixed, distinct colour per firm of a run (name → '#rrggbb'), the same in every chart.
+
+    Labs take bold colours (:data:`LAB_COLOURS`, then golden-angle hues); hosts (``provider``) muted golden-angle
+    hues (low saturation); wrappers light, saturated shades of one hue family per vertical (:data:`VERTICAL_HUES`).
+    Colours never repeat: a clash moves to the next shade.
+    """
+    if agents.empty:
+        return {}
+    firms = agents.sort_values(["agent_id", "round"]).drop_duplicates("name")
+    vertical = firms["vertical"] if "vertical" in firms else pd.Series("", index=firms.index)
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+
+    def take(colour_at) -> str:
+        k = 0
+        while (c := colour_at(k)) in used:
+            k += 1
+        used.add(c)
+        return c
+
+    for (_, row), vert in zip(firms.iterrows(), vertical):
+        kind = str(row.get("type", ""))
+        i = counters.get(kind if kind != "wrapper" else f"wrapper:{vert}", 0)
+        counters[kind if kind != "wrapper" else f"wrapper:{vert}"] = i + 1
+        if kind == "lab":
+            out[row["name"]] = take(lambda k, i=i: LAB_COLOURS[i + k] if i + k < len(LAB_COLOURS) else
+                                    _hsl(137.508 * (i + k), 0.75, 0.35))
+        elif kind == "wrapper":
+            hue = VERTICAL_HUES.get(str(vert), 0.0)
+            out[row["name"]] = take(lambda k, i=i, hue=hue: _hsl(hue + 9 * ((i + k) // 4), 0.75,
+                                                                0.52 + 0.08 * ((i + k) % 4)))
+        else:
+            out[row["name"]] = take(lambda k, i=i: _hsl(15 + 137.508 * (i + k), 0.3, 0.45))
+    return out
+
+
+def _firm_color(all_names: list[str] | dict[str, str], names_here: list[str], title: str = "firm") -> alt.Color:
+    """Colour by firm, the same colour for a firm in every chart (``all_names``: :func:`firm_colours`, or names
+    in order for palette colours), legend listing only ``names_here``; full names in the legend (no cut)."""
+    colour = all_names if isinstance(all_names, dict) else {
+        n: PALETTE[i % len(PALETTE)] for i, n in enumerate(all_names)}
+    here = [n for n in colour if n in set(names_here)]
+    legend = (alt.Legend(symbolLimit=0, labelLimit=0) if len(here) <= LEGEND_RIGHT_MAX else
+              alt.Legend(orient="bottom", columns=2, symbolLimit=0, labelLimit=0, labelFontSize=9, symbolSize=30,
                          rowPadding=0, title=None))
     return alt.Color("name:N", title=title, sort=here,
                      scale=alt.Scale(domain=here, range=[colour[n] for n in here]), legend=legend)
+
+
+def _tips(*items: str | alt.Tooltip) -> list[alt.Tooltip]:
+    """Tooltip channels; shorthand strings made explicit (altair resolves a string channel through its whole
+    class table, ≈ 20 ms each, which dominated the page's time per round)."""
+    return [alt.Tooltip(t) if isinstance(t, str) else t for t in items]
 
 
 def _round_x() -> alt.X:
@@ -195,9 +258,9 @@ def price_cost_chart(agents: pd.DataFrame) -> alt.Chart:
                                                                           "unit_cost": "unit cost"}}))
     return alt.Chart(long).mark_line().encode(
         x=_round_x(), y=alt.Y("usd_per_mtok:Q", title="$/Mtok (log)", scale=alt.Scale(type="log")),
-        color=_firm_color(firm_names(agents), list(sellers["name"].unique()), "seller"),
+        color=_firm_color(firm_colours(agents), list(sellers["name"].unique()), "seller"),
         strokeDash=alt.StrokeDash("measure:N", title="", sort=["API price", "unit cost"]),
-        tooltip=["round:Q", "name:N", "measure:N", alt.Tooltip("usd_per_mtok:Q", format=".3f")],
+        tooltip=_tips("round:Q", "name:N", "measure:N", alt.Tooltip("usd_per_mtok:Q", format=".3f")),
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -212,8 +275,8 @@ def market_share_chart(agents: pd.DataFrame) -> alt.Chart:
     return alt.Chart(shares).mark_area().encode(
         x=alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("share:Q", stack="normalize", title="share", axis=alt.Axis(format="%")),
-        color=_firm_color(firm_names(agents), list(shares["name"].unique())),
-        tooltip=["round:Q", "market:N", "name:N", alt.Tooltip("share:Q", format=".1%")],
+        color=_firm_color(firm_colours(agents), list(shares["name"].unique())),
+        tooltip=_tips("round:Q", "market:N", "name:N", alt.Tooltip("share:Q", format=".1%")),
     ).properties(width=(WIDTH - 60) // cols, height=HEIGHT // 2 - 30).facet(
         facet=alt.Facet("market:N", sort=markets, title=None), columns=cols).properties(title=title)
 
@@ -232,7 +295,7 @@ def gross_profit_share_chart(model: pd.DataFrame) -> alt.Chart:
     return alt.Chart(long).mark_line(point=len(df) < 30).encode(
         x=_round_x(), y=alt.Y("share:Q", title="share of gross profit", axis=alt.Axis(format="%")),
         color=alt.Color("layer:N", sort=["pipe (API)", "apps"], scale=alt.Scale(range=["#4c78a8", "#e45756"])),
-        tooltip=["round:Q", "layer:N", alt.Tooltip("share:Q", format=".1%")],
+        tooltip=_tips("round:Q", "layer:N", alt.Tooltip("share:Q", format=".1%")),
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -256,7 +319,7 @@ def value_capture_chart(model: pd.DataFrame) -> alt.Chart:
         x=_round_x(), y=alt.Y("usd:Q", stack="normalize", title="share of value", axis=alt.Axis(format="%")),
         color=alt.Color("owner:N", sort=order, scale=alt.Scale(domain=order, range=list(PALETTE[:5]))),
         order=alt.Order("owner_order:Q"),
-        tooltip=["round:Q", "owner:N", alt.Tooltip("usd:Q", format="$,.3s", title="$/month")],
+        tooltip=_tips("round:Q", "owner:N", alt.Tooltip("usd:Q", format="$,.3s", title="$/month")),
     ).transform_calculate(owner_order=f"indexof({order!r}, datum.owner)").properties(
         title=title, width=WIDTH, height=HEIGHT)
 
@@ -272,8 +335,8 @@ def lerner_chart(model: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     lines = alt.Chart(long).mark_line(point=len(model) < 30).encode(
         x=_round_x(), y=alt.Y("lerner:Q", title="Lerner index"),
         color=alt.Color("layer:N", sort=["pipe (API)", "apps"], scale=alt.Scale(range=["#4c78a8", "#e45756"])),
-        tooltip=["round:Q", "layer:N", alt.Tooltip("lerner:Q", format=".3f")])
-    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="y:Q")
+        tooltip=_tips("round:Q", "layer:N", alt.Tooltip("lerner:Q", format=".3f")))
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y=alt.Y("y:Q"))
     return alt.layer(lines, zero).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -285,9 +348,9 @@ def cash_runway_chart(agents: pd.DataFrame) -> alt.VConcatChart | alt.Chart:
         return _empty(title)
     df = agents[["round", "name"]].assign(cash_musd=agents["cash_usd"] / 1e6, runway_months=runway_months(agents))
     df = thin_rounds(df, MAX_ROWS // 2)
-    base = alt.Chart(df).encode(x=_round_x(), color=_firm_color(firm_names(agents), list(df["name"].unique())))
-    tip = ["round:Q", "name:N", alt.Tooltip("cash_musd:Q", format=",.1f", title="cash ($M)"),
-           alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)")]
+    base = alt.Chart(df).encode(x=_round_x(), color=_firm_color(firm_colours(agents), list(df["name"].unique())))
+    tip = _tips("round:Q", "name:N", alt.Tooltip("cash_musd:Q", format=",.1f", title="cash ($M)"),
+           alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)"))
     cash = base.mark_line().encode(
         y=alt.Y("cash_musd:Q", title="cash ($M, symlog)", scale=alt.Scale(type="symlog", constant=10),
                 axis=alt.Axis(values=[0, 10, 100, 1e3, 1e4, 1e5, 1e6], format=",.0f")),
@@ -312,7 +375,7 @@ def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float,
         y=alt.Y("gpus:Q", stack="zero", title="GPUs", axis=alt.Axis(format=".2~s")),
         color=alt.Color("use:N", sort=uses, scale=alt.Scale(domain=uses, range=["#54a24b", "#eeca3b", "#4c78a8", "#b279a2"])),
         order=alt.Order("use_order:Q"),
-        tooltip=["round:Q", "name:N", "use:N", alt.Tooltip("gpus:Q", format=",.0f")],
+        tooltip=_tips("round:Q", "name:N", "use:N", alt.Tooltip("gpus:Q", format=",.0f")),
     ).transform_calculate(
         use_order="indexof(['training', 'free tier', 'paid serving', 'inference R&D'], datum.use)"
     ).properties(width=WIDTH // 2 - 10, height=HEIGHT // 2 - 10).facet(
@@ -320,8 +383,10 @@ def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float,
         columns=2).properties(title=title)
 
 
-def events_chart(events: pd.DataFrame, last_round: int | None = None) -> alt.Chart:
-    """Events timeline: one mark per (round, kind), sized by how many happened, actors in the tooltip."""
+def events_chart(events: pd.DataFrame, last_round: int | None = None, x_max: int | None = None) -> alt.Chart:
+    """Events timeline: one mark per (round, kind), sized by how many happened, actors in the tooltip. The round
+    axis runs to ``x_max`` (the run's horizon on the page, so the spec stays the same round to round), else to
+    ``last_round`` (the last round recorded)."""
     title = "Events: entries, exits, acquisitions, vertical launches, funding rounds"
     if events.empty:
         return _empty(title, f"no events in rounds 1–{last_round}" if last_round else "no data yet: press Step")
@@ -330,14 +395,14 @@ def events_chart(events: pd.DataFrame, last_round: int | None = None) -> alt.Cha
                 actors=("actor", lambda s: ", ".join(sorted(set(map(str, s)))[:6]))))
     agg = thin_rounds(agg)
     kinds = [k for k in EVENT_ORDER if k in set(agg["kind"])] + sorted(set(agg["kind"]) - set(EVENT_ORDER))
-    x_max = max(int(agg["round"].max()), last_round or 0)
+    x_max = max(int(agg["round"].max()), x_max or last_round or 0)
     return alt.Chart(agg).mark_circle(opacity=0.8).encode(
         x=alt.X("round:Q", title="round (month)", scale=alt.Scale(domain=[0, x_max]),
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("kind:N", sort=kinds, title=None),
         color=alt.Color("kind:N", sort=kinds, legend=None),
         size=alt.Size("n:Q", legend=None, scale=alt.Scale(domainMin=1, range=[60, 400])),
-        tooltip=["round:Q", "kind:N", "n:Q", "actors:N", alt.Tooltip("amount_usd:Q", format="$,.3s")],
+        tooltip=_tips("round:Q", "kind:N", "n:Q", "actors:N", alt.Tooltip("amount_usd:Q", format="$,.3s")),
     ).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -353,7 +418,7 @@ RUN_CHARTS: dict[str, tuple[str, RunChart]] = {
     "cash": ("Cash and runway per firm", lambda f: cash_runway_chart(f.agents)),
     "compute": ("Compute split per lab", lambda f: compute_split_chart(f.agents, f.lab_shares)),
     "events": ("Events timeline", lambda f: events_chart(
-        f.events, int(f.model["round"].max()) if not f.model.empty else None)),
+        f.events, int(f.model["round"].max()) if not f.model.empty else None, f.horizon)),
 }
 
 
@@ -374,11 +439,11 @@ def outcome_heatmap(runs: pd.DataFrame, x: str, y: str, outcome: str) -> alt.Cha
     cells = hits.groupby(["x", "y"], as_index=False).agg(frequency=("hit", "mean"), n=("hit", "size"))
     name = outcome.removeprefix("outcome_").replace("_", " ")
     return alt.Chart(cells).mark_rect().encode(
-        x=alt.X("x:O", title=x), y=alt.Y("y:O", title=y, sort="descending"),
+        x=alt.X("x:O", title=param_label(x)), y=alt.Y("y:O", title=param_label(y), sort="descending"),
         color=alt.Color("frequency:Q", title="frequency", scale=alt.Scale(domain=[0, 1], scheme="blues")),
-        tooltip=[alt.Tooltip("x:O", title=x), alt.Tooltip("y:O", title=y),
-                 alt.Tooltip("frequency:Q", format=".0%"), "n:Q"],
-    ).properties(title=f"Outcome '{name}': share of runs", width=WIDTH * 2 // 3, height=HEIGHT)
+        tooltip=_tips(alt.Tooltip("x:O", title=x), alt.Tooltip("y:O", title=y),
+                 alt.Tooltip("frequency:Q", format=".0%"), "n:Q"),
+    ).properties(title=f"Outcome '{name}': share of runs where it fired", width=WIDTH * 2 // 3, height=HEIGHT)
 
 
 def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> alt.LayerChart:
@@ -388,14 +453,14 @@ def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> al
     """
     q = runs.groupby(param)[metric].describe()[["min", "25%", "50%", "75%", "max", "count"]]
     q = q.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"}).rename_axis("value").reset_index()
-    base = alt.Chart(q).encode(x=alt.X("value:O", title=param))
-    tip = [alt.Tooltip("value:O", title=param), "count:Q",
-           *[alt.Tooltip(f"{c}:Q", format=".3g") for c in ("min", "q1", "median", "q3", "max")]]
-    whisker = base.mark_rule().encode(y=alt.Y("min:Q", title=metric), y2="max:Q", tooltip=tip)
+    base = alt.Chart(q).encode(x=alt.X("value:O", title=param_label(param)))
+    tip = _tips(alt.Tooltip("value:O", title=param), "count:Q",
+                *[alt.Tooltip(f"{c}:Q", format=".3g") for c in ("min", "q1", "median", "q3", "max")])
+    whisker = base.mark_rule().encode(y=alt.Y("min:Q", title=metric_label(metric)), y2="max:Q", tooltip=tip)
     box = base.mark_bar(size=18, opacity=0.6).encode(y="q1:Q", y2="q3:Q", tooltip=tip)
     median = base.mark_tick(color="black", size=18, thickness=2).encode(y="median:Q", tooltip=tip)
     return alt.layer(whisker, box, median).properties(
-        title=f"{metric} by {param}", width=WIDTH * 2 // 3, height=HEIGHT)
+        title=f"{metric_label(metric)} by {param}", width=WIDTH * 2 // 3, height=HEIGHT)
 
 
 # ----------------------------------------------------------------------------------------------- replicate charts
@@ -418,9 +483,9 @@ def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, st
                               color=colour)
     outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=None), y2="q95:Q")
     inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
-    line = base.mark_line().encode(y="median:Q", tooltip=["group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"),
-                                                         alt.Tooltip("q05:Q", format=".3g"),
-                                                         alt.Tooltip("q95:Q", format=".3g")])
+    line = base.mark_line().encode(y="median:Q", tooltip=_tips(
+        "group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"), alt.Tooltip("q05:Q", format=".3g"),
+        alt.Tooltip("q95:Q", format=".3g")))
     panels = [p for p in dict.fromkeys(df["panel"])]
     return alt.layer(outer, inner, line, data=df).properties(width=WIDTH - 60, height=HEIGHT - 60).facet(
         facet=alt.Facet("panel:N", sort=panels, title=None), columns=columns).resolve_scale(
@@ -440,9 +505,9 @@ def difference_chart(diffs: pd.DataFrame, title: str, labels: dict[str, str] | N
     base = alt.Chart().encode(x=alt.X("round:Q", title="round (month)", axis=alt.Axis(tickMinStep=1, format="d")))
     band = base.mark_area(opacity=0.25, color="#4c78a8").encode(y=alt.Y("ci_low:Q", title=None), y2="ci_high:Q")
     line = base.mark_line(color="#4c78a8").encode(
-        y="mean_difference:Q", tooltip=["round:Q", alt.Tooltip("mean_difference:Q", format=".3g"),
+        y="mean_difference:Q", tooltip=_tips("round:Q", alt.Tooltip("mean_difference:Q", format=".3g"),
                                         alt.Tooltip("ci_low:Q", format=".3g"), alt.Tooltip("ci_high:Q", format=".3g"),
-                                        "n_pairs:Q"])
+                                        "n_pairs:Q"))
     zero = base.mark_rule(color="gray", strokeDash=[4, 4]).encode(y="zero:Q")
     panels = [p for p in dict.fromkeys(df["panel"])]
     return alt.layer(band, line, zero, data=df).properties(width=WIDTH - 60, height=HEIGHT - 60).facet(
@@ -462,8 +527,8 @@ def frequency_chart(freq: pd.DataFrame, group: str, title: str) -> alt.LayerChar
     offset = alt.YOffset("group:N", sort=order)
     colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
                        scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
-    tip = ["group:N", "outcome:N", "fired:Q", "runs:Q", alt.Tooltip("frequency:Q", format=".0%"),
-           alt.Tooltip("wilson_low:Q", format=".0%"), alt.Tooltip("wilson_high:Q", format=".0%")]
+    tip = _tips("group:N", "outcome:N", "fired:Q", "runs:Q", alt.Tooltip("frequency:Q", format=".0%"),
+                alt.Tooltip("wilson_low:Q", format=".0%"), alt.Tooltip("wilson_high:Q", format=".0%"))
     rule = alt.Chart(df).mark_rule(strokeWidth=2).encode(
         x=alt.X("wilson_low:Q", title="frequency (95 % Wilson interval)", scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%")), x2="wilson_high:Q", y=y, yOffset=offset, color=colour, tooltip=tip)

@@ -282,6 +282,13 @@ def _collapsed(field: str, values: list[tuple[str, Any, str, str]], own: Source,
 COLUMNS = ("path", "value", "unit", "range", "kind", "keys", "titles", "dates", "source", "origin", "description")
 
 
+def grep_rows(rows: list[ParamRow], text: str) -> list[ParamRow]:
+    """The rows whose path, unit, description or source contain ``text`` (case-insensitive), in order."""
+    needle = text.lower()
+    return [r for r in rows if any(needle in str(getattr(r, f) or "").lower()
+                                   for f in ("path", "unit", "description", "source"))]
+
+
 def value_text(row: ParamRow) -> str:
     """The row's value as text; a collapsed list field's element values are joined by "; " (or, all equal,
     written once with their number)."""

@@ -19,6 +19,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from runs.reports.labels import CAPTIONS, metric_label
 from runs.reports.charts import (RUN_CHARTS, RunFrames, as_flag, lab_shares_from, metric_distribution_chart,
                          outcome_flags, outcome_heatmap, run_charts)
 from market.outcomes import verdict_lines
@@ -139,9 +140,10 @@ def run_sections(frames: RunFrames) -> list[Section]:
         missing.append("no api_tokens_mtok column in agents.csv: API shares are by paid tokens (API + own apps)")
     if not any(c.startswith("customers_") for c in frames.agents):
         missing.append("no customers_<vertical> columns in agents.csv: vertical shares are not shown")
-    notes = {"shares": "; ".join(missing) + "."} if missing else {}
+    notes = {"shares": " Note: " + "; ".join(missing) + "."} if missing else {}
     charts = run_charts(frames)
-    return [Section(key, RUN_CHARTS[key][0], chart, notes.get(key, "")) for key, chart in charts.items()]
+    return [Section(key, RUN_CHARTS[key][0], chart, CAPTIONS.get(key, "") + notes.get(key, ""))
+            for key, chart in charts.items()]
 
 
 def sweep_sections(runs: pd.DataFrame, x: str | None = None, y: str | None = None) -> list[Section]:
@@ -169,9 +171,13 @@ def sweep_sections(runs: pd.DataFrame, x: str | None = None, y: str | None = Non
     out = []
     if y is not None:
         out += [Section(f"heatmap_{o}", f"Outcome frequency: {o.removeprefix('outcome_')}",
-                        outcome_heatmap(runs, x, y, o)) for o in outcomes]
+                        outcome_heatmap(runs, x, y, o),
+                        f"Share of the runs in each cell of {x} × {y} where the detector fired (0: never, 1: every "
+                        f"run); the tooltip gives the number of runs per cell.") for o in outcomes]
     for p in params:
-        out += [Section(f"dist_{m}_by_{p}", f"{m} by {p}", metric_distribution_chart(runs, p, m))
+        out += [Section(f"dist_{m}_by_{p}", f"{metric_label(m)} by {p}", metric_distribution_chart(runs, p, m),
+                        f"Spread over the runs at each value of {p}: whiskers min–max, box the middle half, tick "
+                        f"the median. Overlapping boxes mean the parameter does not separate the outcomes.")
                 for m in chosen[:4]]
     return out
 
@@ -201,7 +207,8 @@ def render_html(title: str, sections: list[Section], facts: list[tuple[str, str]
         '<span class="none">no outcome detector fired (or none recorded)</span>'
     body = []
     for i, s in enumerate(sections):
-        link = f'<p class="png"><a href="{FIGURES}/{s.key}.png">PNG</a></p>' if png_links else ""
+        link = (f'<p class="png"><a href="{FIGURES}/{s.key}.png">PNG</a> · <a href="{FIGURES}/{s.key}.svg">SVG</a></p>'
+                if png_links else "")
         embed = (f'vegaEmbed("#chart{i}", {_script_json(s.chart.to_dict())}, {{"actions": false, "renderer": "svg"}})'
                  f'.catch(e => document.getElementById("chart{i}").textContent = "chart failed: " + e);')
         body.append(f'<section><h2>{html.escape(s.title)}</h2><div id="chart{i}"></div>'
@@ -240,15 +247,37 @@ def html_table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
 
 
 def write_pngs(folder: Path, sections: list[Section], scale: float = 2.0) -> list[Path]:
-    """One PNG per section under ``folder/figures/`` (vl-convert, ``scale``× pixel density)."""
+    """One PNG (vl-convert, ``scale``× pixel density, for slides) and one SVG (vector, for papers) per section
+    under ``folder/figures/``."""
     import vl_convert
 
     paths = []
     for s in sections:
-        path = folder / FIGURES / f"{s.key}.png"
-        atomic_write_bytes(path, vl_convert.vegalite_to_png(s.chart.to_dict(), scale=scale))
-        paths.append(path)
+        spec = s.chart.to_dict()
+        png, svg = folder / FIGURES / f"{s.key}.png", folder / FIGURES / f"{s.key}.svg"
+        atomic_write_bytes(png, vl_convert.vegalite_to_png(spec, scale=scale))
+        atomic_write_text(svg, vl_convert.vegalite_to_svg(spec))
+        paths += [png, svg]
     return paths
+
+
+def sweep_provenance(folder: Path, runs: pd.DataFrame) -> list[tuple[str, str]]:
+    """What a sweep ran, from its manifest.json ``plan`` and ``attempts`` and runs.csv: scenario, overrides,
+    rounds, seeds and the commit(s) it ran from. Facts the folder does not hold are said to be missing."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    plan = manifest.get("plan") or {}
+    rounds = plan.get("rounds") or (plan.get("base_config") or {}).get("world", {}).get("rounds")
+    seeds = sorted({int(s) for s in runs["seed"].dropna()}) if "seed" in runs else []
+    seed_text = (f"{len(seeds)} seeds, {seeds[0]}–{seeds[-1]}" if len(seeds) > 3 else ", ".join(map(str, seeds)))
+    commits = sorted({str(a.get("git_commit")) for a in manifest.get("attempts", []) if a.get("git_commit")})
+    missing = "not recorded (no manifest.json plan)"
+    return [("scenario", str(plan.get("scenario") or ("baseline" if plan else missing))),
+            ("overrides", json.dumps(plan.get("overrides") or {}) if plan else missing),
+            ("rounds", str(rounds) if rounds else missing), ("seeds", seed_text or "not in runs.csv"),
+            ("git commit", ", ".join(commits) or missing)]
 
 
 def _run_facts(frames: RunFrames, manifest: dict) -> list[tuple[str, str]]:
@@ -367,7 +396,8 @@ def write_report(folder: Path, *, png: bool = True, x: str | None = None, y: str
         sections = more + sections
         title = f"tokenmarket sweep report: {folder.name}"
         facts = [("runs", str(len(runs))), ("parameters", ", ".join(params) or "none (replicates only)"),
-                 ("outcomes", ", ".join(outcomes) or "none recorded in runs.csv")]
+                 ("outcomes", ", ".join(outcomes) or "none recorded in runs.csv"),
+                 *sweep_provenance(folder, runs)]
         badges = [f"{o.removeprefix('outcome_').replace('_', ' ')}: {as_flag(runs[o]).mean():.0%} "
                   "of runs" for o in outcomes]
     elif (folder / "model.csv").is_file():

@@ -201,7 +201,7 @@ def test_outcome_heatmap_one_cell_per_parameter_pair():
                                   "outcome_dumb_pipe").to_dict()
     assert spec["mark"]["type"] == "rect"
     assert spec["encoding"]["color"]["field"] == "frequency"
-    assert spec["encoding"]["x"]["title"] == "gpu_market.reference_rent_usd_per_hour"
+    assert spec["encoding"]["x"]["title"].startswith("gpu_market.reference_rent_usd_per_hour (")  # path and unit
     cells = {(r["x"], r["y"]): r for r in data_rows(spec)}
     assert len(cells) == 6 and all(c["n"] == 4 for c in cells.values())
     assert cells[(2, 12)]["frequency"] == 1.0 and cells[(4, 0)]["frequency"] == 0.0
@@ -216,3 +216,31 @@ def test_metric_distribution_one_row_per_parameter_value():
     assert sorted(rows) == [0, 6, 12] and all(r["count"] == 8 for r in rows.values())
     median = runs.groupby("open_weights.distill_lag_months")["lerner_api_last"].median()
     assert rows[6]["median"] == pytest.approx(median[6])
+
+
+def test_firm_colours_are_distinct_and_wrappers_share_their_verticals_hue():
+    import colorsys
+
+    from runs.reports.charts import VERTICAL_HUES, firm_colours
+
+    rows = [dict(agent_id=i, round=1, type="lab", name=f"lab_{i}", vertical="") for i in range(6)]
+    rows += [dict(agent_id=10 + i, round=1, type="provider", name=f"provider_{i}", vertical="") for i in range(20)]
+    rows += [dict(agent_id=40 + 4 * i + k, round=1, type="wrapper", name=f"{v}_wrapper_{i}", vertical=v)
+             for i in range(6) for k, v in enumerate(VERTICAL_HUES)]
+    colours = firm_colours(pd.DataFrame(rows))
+    assert len(colours) == len(rows) == len(set(colours.values()))  # 50 firms, no colour twice
+    for name, colour in colours.items():
+        if "_wrapper_" in name:
+            r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+            hue = colorsys.rgb_to_hls(r, g, b)[0] * 360
+            base = VERTICAL_HUES[name.split("_wrapper_")[0]]
+            assert abs((hue - base + 180) % 360 - 180) < 30, (name, hue, base)  # within the vertical's family
+
+
+def test_firm_legends_give_full_names():
+    from runs.reports.charts import price_cost_chart
+
+    agents = pd.DataFrame([dict(agent_id=i, round=1, type="provider", name=f"a_very_long_provider_name_{i}",
+                                price=1.0, unit_cost=0.5, vertical="") for i in range(3)])
+    legend = price_cost_chart(agents).to_dict()["encoding"]["color"]["legend"]
+    assert legend["labelLimit"] == 0  # vega: no cut

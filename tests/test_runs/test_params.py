@@ -350,3 +350,26 @@ def test_a_calibrated_scenarios_estimated_values_keep_kind_estimated(tmp_path):
     rows = {r.path: r for r in parameter_rows(f)}
     assert rows["capital.growth_multiple"].kind == "estimated" and rows["capital.growth_multiple"].value == 3.5
     assert rows["capital.growth_multiple"].source == text
+
+
+
+def test_params_grep_keeps_matching_rows_only(capsys):
+    from runs.commands.main import main
+
+    assert main(["params", "--grep", "GPU_RENT"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines()[2:] if line.strip()]
+    assert lines and all("gpu_rent" in line.lower() for line in lines)
+    assert main(["params", "--grep", "no-such-parameter-text"]) == 1
+    assert "no parameter matches" in capsys.readouterr().out
+
+
+def test_scenarios_lists_pairs_and_horizons_within_100_columns(capsys):
+    from runs.commands.main import main
+    from runs.compare.pairs import SHIPPED_PAIRS
+
+    assert main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    for pair in SHIPPED_PAIRS:
+        assert f"{pair.a} vs {pair.b}" in out
+    assert "baseline " in out and " 60 mo " in out and "Horizon: " in out

@@ -1,6 +1,7 @@
 """`tokenmarket report`: a self-contained report.html (no CDN) plus PNGs for run and sweep folders; exit 2 on
 a missing or unusable folder."""
 
+import html
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from runs.reports.charts import RUN_CHARTS
 from runs.commands.main import main
+from runs.reports.labels import CAPTIONS
 from runs.reports.report import REPORT, js_bundle
 from tests.browser_support import CHROMIUM_SKIP_REASON, chromium_available, launch_chromium
 
@@ -49,6 +51,10 @@ def test_run_report_is_self_contained_with_pngs(run_dir, capsys):
     pngs = sorted((run_dir / "figures").glob("*.png"))
     assert [p.stem for p in pngs] == sorted(RUN_CHARTS)
     assert all(p.read_bytes()[:8] == PNG_MAGIC and p.stat().st_size > 5000 for p in pngs)
+    svgs = sorted((run_dir / "figures").glob("*.svg"))
+    assert [p.stem for p in svgs] == sorted(RUN_CHARTS) and all("<svg" in p.read_text()[:300] for p in svgs)
+    for key in RUN_CHARTS:  # one caption per chart, saying what to read
+        assert html.escape(CAPTIONS[key]) in text
 
 
 def test_report_states_missing_share_columns(tmp_path, run_dir):
@@ -128,7 +134,10 @@ def test_sweep_report_heatmaps_and_distributions(tmp_path):
     dists = [s for s in specs if "layer" in s]
     assert len(dists) == 2 * 2  # two parameters × two metrics
     assert "dumb pipe: 33% of runs" in text
+    for fact in ("scenario", "overrides", "rounds", "seeds", "git commit"):  # provenance block
+        assert f"<th>{fact}</th>" in text
     assert len(list((folder / "figures").glob("*.png"))) == len(specs)
+    assert len(list((folder / "figures").glob("*.svg"))) == len(specs)
 
 
 def test_sweep_report_axis_choice_and_errors(tmp_path, capsys):
@@ -137,14 +146,14 @@ def test_sweep_report_axis_choice_and_errors(tmp_path, capsys):
     assert main(["report", str(folder), "--no-png", "--x", "open_weights.distill_lag_months",
                  "--y", "gpu_market.reference_rent_usd_per_hour"]) == 0
     spec = next(s for s in embedded_specs((folder / REPORT).read_text()) if s.get("mark", {}).get("type") == "rect")
-    assert spec["encoding"]["x"]["title"] == "open_weights.distill_lag_months"
+    assert spec["encoding"]["x"]["title"].startswith("open_weights.distill_lag_months (")  # path and unit
     assert main(["report", str(folder), "--x", "world.nope"]) == 2
     assert "world.nope" in capsys.readouterr().err
     # Replicates only: no parameter varies, so the page shows the spread of the metrics over the runs.
     pd.DataFrame({"run_id": ["a", "b"], "lerner_api_last": [0.1, 0.2]}).to_csv(folder / "runs.csv", index=False)
     assert main(["report", str(folder), "--no-png"]) == 0
     specs = embedded_specs((folder / REPORT).read_text())
-    assert any("lerner_api_last" in json.dumps(s) for s in specs)
+    assert any("Lerner index, API" in json.dumps(s) and "last round" in json.dumps(s) for s in specs)
     assert main(["report", str(folder), "--x", "gpu_market.reference_rent_usd_per_hour"]) == 2
     assert "is not a column of runs.csv" in capsys.readouterr().err
 
@@ -156,7 +165,8 @@ def test_report_of_a_real_sweep_folder(tmp_path):
     assert main(["report", str(out), "--no-png"]) == 0
     dists = [s for s in embedded_specs((out / REPORT).read_text())
              if "layer" in s and str(s.get("title", "")).endswith(" by open_weights.distill_lag_months")]
-    assert dists and all(s["layer"][0]["encoding"]["x"]["title"] == "open_weights.distill_lag_months" for s in dists)
+    assert dists and all(s["layer"][0]["encoding"]["x"]["title"].startswith("open_weights.distill_lag_months (")
+                         for s in dists)
 
 
 @pytest.mark.browser
