@@ -114,7 +114,8 @@ def test_long_run_in_the_browser(long_run_url, tmp_path):
                   f"{wall_per_round:.3f} s wall "
                   f"(load average {os.getloadavg()[0]:.1f})")
             assert heap_end < 2 * heap_10
-            assert cpu_per_round < 0.3
+            # Time per round is printed above, not asserted (DEVELOPERS.md: speed is measured, never a timed test;
+            # on a loaded machine the same code measured 0.17 s and 0.35 s).
             assert page.get_by_role("button", name="Step").is_disabled()  # stopped at the horizon, not past it
 
             assert page.evaluate(DRAWINGS_CUT) == []
