@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--report", default=None, metavar="DIR", help="write DIR/report.html of a finished calibration")
     mode.add_argument("--population-check", action="store_true",
                       help="print the baseline's moments at --customers and at the full population, and their "
-                           "differences (written to --out/population_check.csv when --out is given)")
+                           "differences (with --out: population_check.csv and the figure population_check.svg)")
     p.add_argument("--full-customers", type=_int("--full-customers", 100), default=None,
                    help="population of --population-check's full run (default: the scenario's n_customers)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -163,7 +163,7 @@ def _population_check(args: argparse.Namespace) -> int:
     from market.config import config_from
     from runs import io
     from runs.calibration import CalibrationError
-    from runs.calibration.population import CHECK, population_check
+    from runs.calibration.population import CHECK, FIGURE, population_chart, population_check
 
     plan = _plan(args)
     full = args.full_customers or config_from(args.scenario, _sets(args.set)).customers.n_customers
@@ -179,6 +179,11 @@ def _population_check(args: argparse.Namespace) -> int:
     if args.out:
         io.write_csv(Path(args.out) / CHECK, table)
         print(f"wrote {Path(args.out) / CHECK}")
+        import vl_convert
+
+        svg = vl_convert.vegalite_to_svg(population_chart(table, plan.customers, full).to_dict())
+        io.atomic_write_text(Path(args.out) / FIGURE, svg)
+        print(f"wrote {Path(args.out) / FIGURE}")
     return 0
 
 

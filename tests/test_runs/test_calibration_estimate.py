@@ -262,3 +262,19 @@ def test_the_report_renders_every_chart(done):
     for spec in specs:
         assert "<svg" in vl_convert.vegalite_to_svg(spec)
     assert render(out) == text
+
+
+def test_population_check_gives_each_size_its_miss_and_a_figure(files):
+    plan = plan_for(files, trials=4)
+    table = population_check(plan, full_customers=4000, executor=SerialExecutor(), simulate=sized_stub).set_index("target")
+    x = table.loc["x_2024_12"]
+    assert x["dz"] == pytest.approx(x["z_reduced"] - x["z_full"], abs=1e-12)
+    assert x["z_reduced"] != pytest.approx(x["z_full"], abs=1e-3)   # the stub's moment depends on the size
+    assert table.loc["y_2025_06", "z_reduced"] == pytest.approx(table.loc["y_2025_06", "z_full"], abs=1e-12)
+    from runs.calibration.population import population_chart
+
+    spec = population_chart(table.reset_index(), 1000, 4000).to_dict()
+    points = [layer for layer in spec["layer"] if layer["mark"]["type"] == "circle"]
+    rows = spec["datasets"][points[0]["data"]["name"]]
+    assert sorted(r["target"] for r in rows) == sorted(table.index)
+    assert "1,000" in spec["layer"][0]["encoding"]["y"]["title"]

@@ -301,3 +301,10 @@ def test_shipped_parameters_are_valid_and_at_most_twelve():
         assert p.lo < p.hi and p.reason
         u = p.to_unit(p.from_unit(0.3))
         assert u == pytest.approx(0.3, abs=1e-8)   # unit coordinates invert
+
+
+def test_shipped_priors_contain_the_assumed_defaults():
+    # A prior that excludes the hand-set default could not tell whether the data moved a parameter or the range did.
+    params = load_parameters(None, {})
+    outside = [(p.path, p.default, p.lo, p.hi) for p in params.parameters if not p.lo <= p.default <= p.hi]
+    assert not outside, f"defaults outside their prior ranges: {outside}"
