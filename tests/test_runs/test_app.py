@@ -274,6 +274,36 @@ def test_viz_prepares_assets_then_runs_solara(monkeypatch, capsys, assets_fail):
     assert ("npm not found" in err) == assets_fail
 
 
+def test_viz_prints_the_address_only_once_the_server_answers(capsys):
+    import http.server
+    import threading
+    import time
+
+    from runs.page.server import announce_when_ready
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+
+    class Running:  # the server process as announce_when_ready sees it: still running
+        def poll(self):
+            return None
+
+    result = {}
+    waiter = threading.Thread(target=lambda: result.update(ok=announce_when_ready(Running(), url, timeout_s=30)))
+    waiter.start()
+    time.sleep(1.0)  # nothing listens yet: nothing printed
+    assert "serving" not in capsys.readouterr().err and waiter.is_alive()
+    server = http.server.HTTPServer(("127.0.0.1", port), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        waiter.join(timeout=20)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result == {"ok": True}
+    assert f"serving {url}" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------------------------- browser
 
 @pytest.fixture(scope="session")
