@@ -481,6 +481,13 @@ def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> al
 
 # ----------------------------------------------------------------------------------------------- replicate charts
 
+SHORT_LABEL = ("abs(datum.value) >= 1e12 ? format(datum.value / 1e12, ',.3~f') + 'T' : "
+               "abs(datum.value) >= 1e9 ? format(datum.value / 1e9, ',.3~f') + 'B' : "
+               "abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.3~f') + 'M' : "
+               "abs(datum.value) >= 1e4 ? format(datum.value / 1e3, ',.3~f') + 'k' : format(datum.value, ',.3~f')")
+GROUP_TITLES = {"point_label": "design point", "arm": "scenario"}  # legend titles of band charts' groups
+
+
 def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, str] | None = None,
                columns: int = 2) -> alt.FacetChart | alt.Chart:
     """Median line with 50 % (q25–q75) and 90 % (q05–q95) bands over rounds, one colour per value of ``group``
@@ -493,11 +500,13 @@ def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, st
     df["panel"] = df["metric"].map(lambda m: (labels or {}).get(m, m))
     df = thin_rounds(df)
     order = list(dict.fromkeys(df["group"]))
-    colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
+    colour = alt.Color("group:N", title=GROUP_TITLES.get(group, group), sort=order,
+                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0),
                        scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
     base = alt.Chart().encode(x=alt.X("round:Q", title="round (month)", axis=alt.Axis(tickMinStep=1, format="d")),
                               color=colour)
-    outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=None), y2="q95:Q")
+    outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=None, axis=alt.Axis(labelExpr=SHORT_LABEL)),
+                                                y2="q95:Q")
     inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
     line = base.mark_line().encode(y="median:Q", tooltip=_tips(
         "group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"), alt.Tooltip("q05:Q", format=".3g"),
