@@ -58,7 +58,8 @@ SCENE = """() => [...document.querySelectorAll('.tm-chart')].map(chart => {
     });
     walk(view.scenegraph().root, 0, 0);
     return out; })"""
-TOOLTIP = "[...document.querySelectorAll('.vg-tooltip.visible')].map(e => e.textContent).join()"  # shown tooltips
+TOOLTIP = """() => [...document.querySelectorAll('.tm-tooltip')].filter(e => e.style.display !== 'none')
+    .map(e => e.innerText).join()"""  # the text of the charts' tooltips on show
 LEGENDED = {"prices", "shares", "gross_profit", "value", "lerner", "cash", "compute"}  # charts with a colour legend
 
 
@@ -184,7 +185,7 @@ def test_long_run_in_the_browser(long_run_url, tmp_path):
             page.wait_for_timeout(500)
             charts_settled(page, len(app.RUN_CHARTS))
             assert layout_faults(page.evaluate(SCENE)) == []
-            page.screenshot(path=str(SHOTS or tmp_path) + "/page.png", full_page=True)
+            page.screenshot(path=str(SHOTS or tmp_path) + "/page_1600.png", full_page=True)
 
             with page.expect_download() as info:
                 page.get_by_role("button", name="Download model.csv").click()
