@@ -550,7 +550,7 @@ def frequency_chart(freq: pd.DataFrame, group: str, title: str) -> alt.LayerChar
     order = list(dict.fromkeys(df["group"]))
     y = alt.Y("outcome:N", title=None, sort=list(dict.fromkeys(df["outcome"])))
     offset = alt.YOffset("group:N", sort=order)
-    colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
+    colour = alt.Color("group:N", title=GROUP_TITLES.get(group, group), sort=order, legend=alt.Legend(labelLimit=0),
                        scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
     tip = _tips("group:N", "outcome:N", "fired:Q", "runs:Q", alt.Tooltip("frequency:Q", format=".0%"),
                 alt.Tooltip("wilson_low:Q", format=".0%"), alt.Tooltip("wilson_high:Q", format=".0%"))

@@ -2,6 +2,7 @@
 browser (solara.render), the `viz` command, and end to end in headless chromium (marked ``browser``)."""
 
 import json
+import re
 import subprocess
 from types import SimpleNamespace
 
@@ -450,3 +451,10 @@ def test_run_past_the_calibrated_horizon_is_flagged():
 
     assert horizon_warning(built_horizon()) is None
     assert "extrapolation" in horizon_warning(built_horizon() + 1)
+
+
+def test_settings_line_has_human_numbers_and_no_list_brackets():
+    model = app.PageMarket(**small(switching_cost_x=2.0))
+    text = app.settings_text(model)
+    assert not re.search(r"\de[+-]\d", text)  # 2400 shows as 2.4k, not 2.4e+03
+    assert "investor appetite: 0.7 ·" in text  # a list setting shows its values, not "(0.7,)" or "[0.7]"
