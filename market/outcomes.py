@@ -520,12 +520,14 @@ def detect(model_df: pd.DataFrame, agents_df: pd.DataFrame | None, events_df: pd
 # ------------------------------------------------------------------------------------------- in words
 
 def _money(x: float | None) -> str:
+    """Dollars in short scale with the sign before the $ (−413800 → '−$413.80k'); 'n/a' when missing."""
     if x is None or not math.isfinite(x):
         return "n/a"
+    sign = "−" if x < 0 else ""
     for unit, div in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(x) >= div:
-            return f"${x / div:,.2f}{unit}"
-    return f"${x:,.0f}"
+            return f"{sign}${abs(x) / div:,.2f}{unit}"
+    return f"{sign}${abs(x):,.0f}"
 
 
 def _pct(x: float | None) -> str:

@@ -18,6 +18,7 @@ from runs.compare.study import Study
 from runs.io import atomic_write_text
 from runs.reports.charts import band_chart, difference_chart, frequency_chart
 from runs.reports.report import REPORT, Section, html_table, render_html, write_pngs
+from runs.reports.summary import human
 
 LABELS = dict(S.KEY_SERIES)
 
@@ -88,7 +89,8 @@ def study_sections(study: Study) -> tuple[list[Section], str, list[str]]:
                                 {"frequency_a": ".0%", "frequency_b": ".0%", "difference": "+.0%"})
                    + f"<h2>Differences at the horizon ({html.escape(name_of[a])} − {html.escape(name_of[b])})</h2>"
                    + html_table(_final_differences(diffs).reset_index(drop=True),
-                                {c: ".4g" for c in ("mean_difference", "ci_low", "ci_high", "median_difference")}))
+                                {c: lambda v: human(v, 4) for c in ("mean_difference", "ci_low", "ci_high",
+                                                                     "median_difference")}))
         for o in freq["outcome"].unique():
             f = freq[freq["outcome"] == o].set_index("arm")
             badges.append(f"{o.replace('_', ' ')}: {name_of[a]} {f.loc[a, 'fired']}/{f.loc[a, 'runs']} · "

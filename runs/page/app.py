@@ -328,7 +328,9 @@ def settings_text(model: PageMarket) -> str:
         if lever.kind == "count":
             parts.append(f"{len(_get(data, lever.paths[0])[0])} labs")
             continue
-        values = [v for path in lever.paths for v in dict.fromkeys(map(str, _get(data, path)))]
+        flat = [x for path in lever.paths for v in _get(data, path)
+                for x in (v if isinstance(v, (list, tuple)) else [v])]  # capital.appetites is a list
+        values = list(dict.fromkeys(map(str, flat)))
         parts.append(f"{lever.label.removesuffix(' ×')}: {'/'.join(_short(v) for v in values)}")
     return " · ".join(parts)
 
@@ -349,10 +351,17 @@ def key_figures(row: pd.Series) -> str:
 
 
 def _short(text: str) -> str:
+    """A number's text in short scale, 3 significant figures, never scientific notation (2400.0 → '2.4k')."""
+    if text in ("True", "False"):
+        return text
     try:
-        return f"{float(text):.3g}"
+        x = float(text)
     except ValueError:
         return text
+    for unit, div in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{unit}"
+    return f"{x:.3g}" if x == 0 or abs(x) >= 1e-3 else f"{x:.1e}"
 
 
 def control_label(spec: dict[str, Any], value: Any) -> str:

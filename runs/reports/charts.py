@@ -340,26 +340,42 @@ def lerner_chart(model: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     return alt.layer(lines, zero).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
+MONEY_LABEL = ("datum.value == 0 ? '$0' : "
+               "abs(datum.value) >= 1e9 ? '$' + format(datum.value / 1e9, ',.3~f') + 'B' : "
+               "abs(datum.value) >= 1e6 ? '$' + format(datum.value / 1e6, ',.3~f') + 'M' : "
+               "'$' + format(datum.value / 1e3, ',.3~f') + 'k'")  # axis labels of dollars: $1.5B, $300M, $20k
+FIRM_TYPES = (("lab", "labs"), ("provider", "hosts"), ("wrapper", "wrappers"))  # agents.csv type → panel title
+
+
 def cash_runway_chart(agents: pd.DataFrame) -> alt.VConcatChart | alt.Chart:
-    """Cash ($M, symlog scale: labs' billions and wrappers' millions on one axis) and runway (months, capped)
-    per firm per round, stacked vertically."""
-    title = "Cash and runway per firm"
+    """Cash ($M, linear) and runway (months, capped) per firm per round, one row of panels per firm type (labs,
+    hosts, wrappers), each row with its own cash scale and its own legend: a lab's billions and a wrapper's
+    millions are read on separate axes. Types with no firm in the run are left out."""
+    title = "Cash and runway per firm, by firm type"
     if agents.empty:
         return _empty(title)
-    df = agents[["round", "name"]].assign(cash_musd=agents["cash_usd"] / 1e6, runway_months=runway_months(agents))
+    df = agents[["round", "name", "type", "cash_usd"]].assign(cash_musd=agents["cash_usd"] / 1e6,
+                                                              runway_months=runway_months(agents))
     df = thin_rounds(df, MAX_ROWS // 2)
-    base = alt.Chart(df).encode(x=_round_x(), color=_firm_color(firm_colours(agents), list(df["name"].unique())))
+    colours = firm_colours(agents)
     tip = _tips("round:Q", "name:N", alt.Tooltip("cash_musd:Q", format=",.1f", title="cash ($M)"),
-           alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)"))
-    cash = base.mark_line().encode(
-        y=alt.Y("cash_musd:Q", title="cash ($M, symlog)", scale=alt.Scale(type="symlog", constant=10),
-                axis=alt.Axis(values=[0, 10, 100, 1e3, 1e4, 1e5, 1e6], format=",.0f")),
-        tooltip=tip).properties(width=WIDTH, height=HEIGHT // 2)
-    runway = base.mark_line().encode(
-        y=alt.Y("runway_months:Q", title=f"runway (months, ≤ {RUNWAY_CAP_MONTHS:.0f})",
-                scale=alt.Scale(domain=[0, RUNWAY_CAP_MONTHS])), tooltip=tip).properties(
-        width=WIDTH, height=HEIGHT // 2)
-    return alt.vconcat(cash, runway, title=title, spacing=8)
+                alt.Tooltip("runway_months:Q", format=".1f", title="runway (months)"))
+    kinds = list(FIRM_TYPES) + [(k, k) for k in sorted(set(df["type"]) - {t for t, _ in FIRM_TYPES})]
+    rows = []
+    for kind, label in kinds:
+        names = list(df.loc[df["type"] == kind, "name"].unique())
+        if not names:
+            continue
+        base = alt.Chart(df).transform_filter(alt.FieldOneOfPredicate(field="type", oneOf=[kind])).encode(
+            x=_round_x(), color=_firm_color(colours, names, label), tooltip=tip)
+        cash = base.mark_line().encode(
+            y=alt.Y("cash_usd:Q", title=f"{label}: cash", axis=alt.Axis(labelExpr=MONEY_LABEL))).properties(
+            width=WIDTH // 2, height=HEIGHT // 2)
+        runway = base.mark_line().encode(
+            y=alt.Y("runway_months:Q", title=f"runway (months, ≤ {RUNWAY_CAP_MONTHS:.0f})",
+                    scale=alt.Scale(domain=[0, RUNWAY_CAP_MONTHS]))).properties(width=WIDTH // 2, height=HEIGHT // 2)
+        rows.append(alt.hconcat(cash, runway, spacing=12).resolve_scale(y="independent"))
+    return alt.vconcat(*rows, title=title, spacing=14).resolve_scale(y="independent", color="independent")
 
 
 def compute_split_chart(agents: pd.DataFrame, lab_shares: dict[str, tuple[float, float]]) -> alt.Chart:
@@ -465,6 +481,13 @@ def metric_distribution_chart(runs: pd.DataFrame, param: str, metric: str) -> al
 
 # ----------------------------------------------------------------------------------------------- replicate charts
 
+SHORT_LABEL = ("abs(datum.value) >= 1e12 ? format(datum.value / 1e12, ',.3~f') + 'T' : "
+               "abs(datum.value) >= 1e9 ? format(datum.value / 1e9, ',.3~f') + 'B' : "
+               "abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.3~f') + 'M' : "
+               "abs(datum.value) >= 1e4 ? format(datum.value / 1e3, ',.3~f') + 'k' : format(datum.value, ',.3~f')")
+GROUP_TITLES = {"point_label": "design point", "arm": "scenario"}  # legend titles of band charts' groups
+
+
 def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, str] | None = None,
                columns: int = 2) -> alt.FacetChart | alt.Chart:
     """Median line with 50 % (q25–q75) and 90 % (q05–q95) bands over rounds, one colour per value of ``group``
@@ -477,11 +500,13 @@ def band_chart(bands: pd.DataFrame, group: str, title: str, labels: dict[str, st
     df["panel"] = df["metric"].map(lambda m: (labels or {}).get(m, m))
     df = thin_rounds(df)
     order = list(dict.fromkeys(df["group"]))
-    colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
+    colour = alt.Color("group:N", title=GROUP_TITLES.get(group, group), sort=order,
+                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0),
                        scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
     base = alt.Chart().encode(x=alt.X("round:Q", title="round (month)", axis=alt.Axis(tickMinStep=1, format="d")),
                               color=colour)
-    outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=None), y2="q95:Q")
+    outer = base.mark_area(opacity=0.15).encode(y=alt.Y("q05:Q", title=None, axis=alt.Axis(labelExpr=SHORT_LABEL)),
+                                                y2="q95:Q")
     inner = base.mark_area(opacity=0.3).encode(y="q25:Q", y2="q75:Q")
     line = base.mark_line().encode(y="median:Q", tooltip=_tips(
         "group:N", "round:Q", alt.Tooltip("median:Q", format=".3g"), alt.Tooltip("q05:Q", format=".3g"),
@@ -525,7 +550,7 @@ def frequency_chart(freq: pd.DataFrame, group: str, title: str) -> alt.LayerChar
     order = list(dict.fromkeys(df["group"]))
     y = alt.Y("outcome:N", title=None, sort=list(dict.fromkeys(df["outcome"])))
     offset = alt.YOffset("group:N", sort=order)
-    colour = alt.Color("group:N", title=group, sort=order, legend=alt.Legend(labelLimit=320),
+    colour = alt.Color("group:N", title=GROUP_TITLES.get(group, group), sort=order, legend=alt.Legend(labelLimit=0),
                        scale=alt.Scale(domain=order, range=list(PALETTE[:len(order)]) or None))
     tip = _tips("group:N", "outcome:N", "fired:Q", "runs:Q", alt.Tooltip("frequency:Q", format=".0%"),
                 alt.Tooltip("wilson_low:Q", format=".0%"), alt.Tooltip("wilson_high:Q", format=".0%"))

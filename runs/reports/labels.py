@@ -23,8 +23,9 @@ CAPTIONS = {  # chart key of runs.reports.charts.RUN_CHARTS → what to read in 
     "value": "Who keeps the value the market creates each month: consumers (surplus), labs, independent apps, "
              "hosts and GPU suppliers, as shares of the month's total.",
     "lerner": "Mark-up over unit cost, revenue-weighted, in the API and app layers; near 0 means price at cost.",
-    "cash": "Cash per firm (symlog $M) and runway = cash ÷ burn (months; drawn at the cap when not burning). "
-            "Future funding is not counted in runway.",
+    "cash": "Cash per firm (left) and runway = cash ÷ burn (right; months, drawn at the cap when not burning), "
+            "one row per firm type with its own cash scale: labs, hosts, wrappers. Future funding is not counted "
+            "in runway.",
     "compute": "Each lab's GPUs by use: training, the free tier and paid serving.",
     "events": "Entries, exits, acquisitions, vertical launches, funding rounds and upstream switches, one mark per "
               "round and kind, sized by count.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,15 +230,17 @@ table.data td.num{{text-align:right;font-variant-numeric:tabular-nums}}</style>
 """
 
 
-def html_table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
-    """An escaped HTML table of ``df`` (``formats``: column → format spec for numbers; NaN shown as n/a)."""
+def html_table(df: pd.DataFrame, formats: dict[str, str | Callable[[float], str]] | None = None) -> str:
+    """An escaped HTML table of ``df`` (``formats``: column → format spec, or function, for numbers; NaN shown as
+    n/a)."""
     formats = formats or {}
 
     def cell(col: str, v) -> str:
         if isinstance(v, (float, np.floating)) and not np.isfinite(v):
             return '<td class="num">n/a</td>'
         if col in formats and isinstance(v, (int, float, np.integer, np.floating)):
-            return f'<td class="num">{html.escape(format(v, formats[col]))}</td>'
+            f = formats[col]
+            return f'<td class="num">{html.escape(f(v) if callable(f) else format(v, f))}</td>'
         return f"<td>{html.escape(str(v))}</td>"
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)

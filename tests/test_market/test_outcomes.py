@@ -332,3 +332,11 @@ def test_summary_metrics_last_and_nan_safe_mean():
     assert s["last_b"] == 1.0 and s["mean_b"] == pytest.approx(2 / 3)
     assert math.isnan(s["last_d"]) and math.isnan(s["mean_d"])
     assert summary_metrics(pd.DataFrame()) == {"rounds": 0}
+
+
+@pytest.mark.parametrize("x, text", [(-413_800.0, "−$413.80k"), (4.44e9, "$4.44B"), (-12.0, "−$12"), (0.0, "$0"),
+                                     (float("nan"), "n/a")])
+def test_verdict_money_puts_the_sign_before_the_dollar(x, text):
+    from market.outcomes import _money
+
+    assert _money(x) == text

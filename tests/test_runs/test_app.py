@@ -2,6 +2,7 @@
 browser (solara.render), the `viz` command, and end to end in headless chromium (marked ``browser``)."""
 
 import json
+import re
 import subprocess
 from types import SimpleNamespace
 
@@ -274,6 +275,36 @@ def test_viz_prepares_assets_then_runs_solara(monkeypatch, capsys, assets_fail):
     assert ("npm not found" in err) == assets_fail
 
 
+def test_viz_prints_the_address_only_once_the_server_answers(capsys):
+    import http.server
+    import threading
+    import time
+
+    from runs.page.server import announce_when_ready
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+
+    class Running:  # the server process as announce_when_ready sees it: still running
+        def poll(self):
+            return None
+
+    result = {}
+    waiter = threading.Thread(target=lambda: result.update(ok=announce_when_ready(Running(), url, timeout_s=30)))
+    waiter.start()
+    time.sleep(1.0)  # nothing listens yet: nothing printed
+    assert "serving" not in capsys.readouterr().err and waiter.is_alive()
+    server = http.server.HTTPServer(("127.0.0.1", port), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        waiter.join(timeout=20)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result == {"ok": True}
+    assert f"serving {url}" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------------------------- browser
 
 @pytest.fixture(scope="session")
@@ -420,3 +451,10 @@ def test_run_past_the_calibrated_horizon_is_flagged():
 
     assert horizon_warning(built_horizon()) is None
     assert "extrapolation" in horizon_warning(built_horizon() + 1)
+
+
+def test_settings_line_has_human_numbers_and_no_list_brackets():
+    model = app.PageMarket(**small(switching_cost_x=2.0))
+    text = app.settings_text(model)
+    assert not re.search(r"\de[+-]\d", text)  # 2400 shows as 2.4k, not 2.4e+03
+    assert "investor appetite: 0.7 ·" in text  # a list setting shows its values, not "(0.7,)" or "[0.7]"

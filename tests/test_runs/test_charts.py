@@ -45,8 +45,11 @@ def test_price_cost_lines_per_api_seller_on_log_scale(run):
 
 def test_firm_colours_agree_across_charts(run):
     price = charts.price_cost_chart(run.agents).to_dict()["encoding"]["color"]["scale"]
-    cash = charts.cash_runway_chart(run.agents).to_dict()["vconcat"][0]["encoding"]["color"]["scale"]
-    colour = dict(zip(cash["domain"], cash["range"]))
+    colour = {}
+    for row in charts.cash_runway_chart(run.agents).to_dict()["vconcat"]:
+        scale = row["hconcat"][0]["encoding"]["color"]["scale"]
+        colour.update(zip(scale["domain"], scale["range"]))
+    assert set(price["domain"]) <= set(colour)
     assert all(colour[n] == c for n, c in zip(price["domain"], price["range"]))
 
 
@@ -109,13 +112,24 @@ def test_runway_is_cash_over_burn_capped_when_not_burning():
     np.testing.assert_allclose(charts.runway_months(agents), [10.0, charts.RUNWAY_CAP_MONTHS, 0.0])
 
 
-def test_cash_runway_stacks_two_line_charts(run):
+def test_cash_is_split_by_firm_type_each_row_with_its_own_scale(run):
     spec = charts.cash_runway_chart(run.agents).to_dict()
-    assert len(spec["vconcat"]) == 2
-    assert [c["encoding"]["y"]["field"] for c in spec["vconcat"]] == ["cash_musd", "runway_months"]
+    types = [t for t, _ in charts.FIRM_TYPES if t in set(run.agents["type"])]
+    assert len(types) == 3 and len(spec["vconcat"]) == 3  # labs, hosts, wrappers in the small config
+    assert spec["resolve"]["scale"] == {"y": "independent", "color": "independent"}
     rows = data_rows(spec)
     assert len(rows) == len(run.agents)
     assert max(r["runway_months"] for r in rows) <= charts.RUNWAY_CAP_MONTHS
+    for kind, row in zip(types, spec["vconcat"]):
+        cash, runway = row["hconcat"]
+        assert [cash["encoding"]["y"]["field"], runway["encoding"]["y"]["field"]] == ["cash_usd", "runway_months"]
+        assert cash["transform"] == [{"filter": {"field": "type", "oneOf": [kind]}}]
+        firms = set(run.agents.loc[run.agents["type"] == kind, "name"])
+        assert set(cash["encoding"]["color"]["scale"]["domain"]) == firms
+        assert "scale" not in cash["encoding"]["y"]  # the y scale comes from this row's data only: no shared domain
+    # a run without hosts has no hosts row
+    no_hosts = charts.cash_runway_chart(run.agents[run.agents["type"] != "provider"]).to_dict()
+    assert len(no_hosts["vconcat"]) == 2
 
 
 def test_compute_split_uses_each_labs_recorded_allocation(run):

@@ -181,3 +181,16 @@ def test_sweep_into_an_unusable_folder_fails_before_any_run(capsys):
     code = main(["sweep", "--set", "customers.n_customers=2000", "--rounds", "2", "--replicates", "1",
                  "--out", "/proc/tokenmarket-sweep", "--quiet"])
     assert code == 2 and "cannot" in capsys.readouterr().err
+
+
+def test_a_run_past_the_calibrated_horizon_warns_and_the_summary_points_to_the_report(tmp_path, capsys, monkeypatch):
+    from runs.reports import horizon
+
+    out = tmp_path / "r"
+    assert run(["--out", str(out)]) == 0  # 4 rounds, within the horizon: no warning
+    captured = capsys.readouterr()
+    assert "horizon" not in captured.err and f"next: tokenmarket report {out}" in captured.out
+    monkeypatch.setattr(horizon, "built_horizon", lambda: 3)  # a 3-month horizon: the same 4 rounds go past it
+    assert run(["--out", str(tmp_path / "r2")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 4 rounds run past the 3-month horizon" in err and "extrapolation" in err

@@ -5,6 +5,7 @@ the flag). Market outcomes are never asserted here: only what the machinery does
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -199,6 +200,8 @@ def test_compare_end_to_end_writes_tables_and_a_self_contained_report(tmp_path, 
     assert runs.groupby("replicate")["seed"].nunique().eq(1).all()  # common random numbers
     html = (out / "report.html").read_text()
     assert "cdn" not in html.lower() and "Outcome frequencies" in html and "Paired differences" in html
+    horizon_table = html.split("Differences at the horizon", 1)[1].split("</table>", 1)[0]
+    assert "<td" in horizon_table and not re.search(r"\de[+-]\d", horizon_table)  # human units, never 1.5e+08
     (out / "report.html").unlink()
     assert main(["report", str(out), "--no-png"]) == 0 and (out / "report.html").is_file()
     assert main([*argv[:-2], "--out", str(out)]) == 2  # the folder is taken
