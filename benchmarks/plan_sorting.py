@@ -18,7 +18,12 @@ from value and price. The module docstring of market/demand.py gives the mechani
 x = a(1 − pa/2B) and keeps B(1 − pa/2B)², which falls with need a at a given benefit B, while a flat plan's
 surplus B·φ(min(1, c/a)) − P does not fall with a until the cap binds.
 
+A counterfactual changes a condition with ``--set KEY=VALUE`` (repeatable), e.g.
+``--set customers.segments.1.wtp_usage_corr=0``: with willingness to pay drawn independently of need, any sorting
+left comes from how value and payment vary with need alone.
+
 Usage: python benchmarks/plan_sorting.py [--scenario baseline] [--customers 200000] [--rounds 24] [--seed 0]
+                                        [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from market.config import config_from  # noqa: E402
+from market.config import config_from, parse_overrides  # noqa: E402
 from market.model import TokenMarket  # noqa: E402
 from market.offers import API, FREE  # noqa: E402
 
@@ -108,8 +113,10 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=200_000)
     ap.add_argument("--rounds", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
-    cfg = config_from(args.scenario, {"customers.n_customers": args.customers})
+    overrides = parse_overrides(dict(item.split("=", 1) for item in args.set))
+    cfg = config_from(args.scenario, {"customers.n_customers": args.customers, **overrides})
     t0 = time.process_time()
     model = TokenMarket(cfg, rng=args.seed)
     for _ in range(args.rounds):
@@ -117,7 +124,7 @@ def main() -> None:
     by_class, by_need = tables(model)
     fmt = lambda x: f"{x:.3g}"  # noqa: E731
     pd.set_option("display.width", 200)
-    print(f"{args.scenario}: {args.customers:,} customers, after {args.rounds} rounds, seed {args.seed} "
+    print(f"{args.scenario} {' '.join(args.set)}: {args.customers:,} customers, after {args.rounds} rounds, seed {args.seed} "
           f"({time.process_time() - t0:.0f} s CPU)\n")
     print("Per segment and class of offer: real customers (M), mean need and use (Mtok/month), share at the cap, "
           "mean payment ($/month)")
