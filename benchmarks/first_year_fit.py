@@ -15,8 +15,11 @@ tolerances, clamped as the calibration clamps one-sided targets). Year 1 is July
 window counts as year 1 when it ends by round 11). Then the rows of groups 2-4 of ``market/data/path_targets.csv``
 that no target reads in the run's span: dated after it, or left out of the fit (with the table's reason).
 
+``--free-tier small`` (or off, large) imposes that free-tier size on every lab (``MarketConfig.forced``) instead of
+letting each choose it by value: a diagnostic of what the labs' free-tier choice does to users and plan prices.
+
 Usage: python benchmarks/first_year_fit.py [--scenario baseline] [--customers 100000] [--rounds 24] [--seeds 0,1]
-                                          [--csv FILE]
+                                          [--free-tier chosen|off|small|large] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from market import path_targets  # noqa: E402
-from market.config import config_from  # noqa: E402
+from market.config import MOVES, config_from  # noqa: E402
 from market.simulate import run_once  # noqa: E402
 from runs.calibration.moments import mean_errors, moment_frame  # noqa: E402
 from runs.calibration.targets import TargetTable, load_targets  # noqa: E402
@@ -164,12 +167,16 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=24)
     ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--free-tier", default="chosen", choices=("chosen", *MOVES["free_tier"]))
     ap.add_argument("--csv", default=None, help="also write the table here")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     full = load_targets()
     cut = selected(full, args.rounds)
     cfg = config_from(args.scenario, {"customers.n_customers": args.customers})
+    if args.free_tier != "chosen":
+        forced = [{"firm": lab.name, "move": "free_tier", "option": args.free_tier} for lab in cfg.labs]
+        cfg = config_from(args.scenario, {"customers.n_customers": args.customers, "forced": forced})
     frames, agents = [], []
     t0 = time.process_time()
     for seed in seeds:
@@ -180,7 +187,7 @@ def main() -> None:
     table = fit(cut, frames)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_colwidth", 40)
-    print(f"{args.scenario}: {args.customers:,} customers, {args.rounds} rounds (round 0 = July 2024), seeds "
+    print(f"{args.scenario} (free tiers: {args.free_tier}): {args.customers:,} customers, {args.rounds} rounds (round 0 = July 2024), seeds "
           f"{seeds}; targets of runs/calibration/targets.toml on groups 2-4; {cpu:.0f} s CPU")
     for year in (1, 2):
         part = table[table["year"] == year]
