@@ -3,7 +3,7 @@
 Usage: python benchmarks/outcome_frequencies.py [--seeds 10] [--customers 1000000] [--rounds 72] [--workers 2]
        [--pairs q4_funding,q5_merger_control,...] [--out results.jsonl]
 
-Each pair differs in one stated condition (``PAIRS``); both sides let firms choose. Per scenario and seed the run's
+Each pair (runs/compare/pairs.py) differs in one stated condition; both sides let firms choose. Per scenario and seed the run's
 outcome flags (the detectors of market/outcomes.py) and counts of its strategic decisions (events.csv kind
 ``decision``) are written, one JSON line per run, to ``--out`` (runs already there are not run again, so an
 interrupted table resumes). The table gives, per pair and side, in how many seeds each detector fired with a
@@ -14,27 +14,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from runs.compare.pairs import SHIPPED_PAIRS, Pair
+from runs.compare.stats import wilson_interval
+
 OUTCOMES = ("dumb_pipe", "loss_leading", "loss_leading_recouped", "vertical_takeover")
 CHOICES = ("penetration", "premium", "build", "acquire", "surcharge", "cut_off", "free_off", "free_large", "publish")
 
-# (key, question, side A, side B, the one condition that differs)
-PAIRS = (
-    ("q4_funding", "Q4/Q6 loss leading and who pays", "api_war_growth_money", "api_war_disciplined_money",
-     "investors' appetite 1 (revenue multiple) vs 0 (discounted cash flow)"),
-    ("q4_switching", "Q4 lock-in", "switching_costs_high", "baseline", "switching costs ×3 vs the calibrated ones"),
-    ("q3_open_weights", "Q3 dumb pipe", "commodity_pipe", "differentiated",
-     "open weights 2 months and 0.01 behind the frontier vs 24 months and 0.3"),
-    ("q5_merger_control", "Q5 vertical takeover", "baseline", "merger_control", "acquisitions allowed vs forbidden"),
-    ("q6_parent", "Q6 who funds the losses", "baseline", "giant_small_parent",
-     "the giant's parent budget 9.4 $B vs 0.1 $B a month"),
-    ("q2_scale", "Q2 scale economies", "baseline", "no_scale_economies", "serving cost falls with volume vs flat"),
-)
+
+
+def pair_key(pair: Pair) -> str:
+    """A short name for ``--pairs``: the question and the two scenarios, e.g. ``Q5:baseline-merger_control``."""
+    return f"{pair.question}:{pair.a}-{pair.b}"
 
 
 def run_one(job: tuple[str, int, int, int]) -> dict:
@@ -63,16 +58,6 @@ def run_one(job: tuple[str, int, int, int]) -> dict:
             "cpu_s": time.process_time() - start}
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion k / n (95 % by default)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def table(rows: list[dict], pairs, seeds: int) -> str:
     """Markdown table: per pair and side, detector counts over seeds (Wilson 95 %) and choices per review."""
     by = {}
@@ -80,14 +65,15 @@ def table(rows: list[dict], pairs, seeds: int) -> str:
         by.setdefault(r["scenario"], []).append(r)
     lines = ["| pair (condition) | scenario | " + " | ".join(OUTCOMES) + " | choices per 100 lab reviews |",
              "|---|---|" + "---|" * len(OUTCOMES) + "---|"]
-    for key, question, a, b, condition in pairs:
-        for side in (a, b):
+    for pair in pairs:
+        question, condition = pair.question, pair.differs
+        for side in (pair.a, pair.b):
             got = by.get(side, [])[:seeds]
             n = len(got)
             cells = []
             for k in OUTCOMES:
                 hits = sum(r["flags"][k] for r in got)
-                lo, hi = wilson(hits, n)
+                lo, hi = wilson_interval(hits, n)
                 cells.append(f"{hits}/{n} [{lo:.2f}, {hi:.2f}]" if n else "–")
             reviews = sum(r["reviews"] for r in got)
             choice = Counter()
@@ -104,11 +90,16 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=72)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--pairs", default=",".join(p[0] for p in PAIRS))
+    ap.add_argument("--pairs", default=",".join(pair_key(p) for p in SHIPPED_PAIRS),
+                    help="comma-separated pair keys (question:a-b; default: every shipped pair)")
     ap.add_argument("--out", default=None, help="JSON lines of finished runs (read first: finished runs are skipped)")
     args = ap.parse_args()
-    pairs = [p for p in PAIRS if p[0] in args.pairs.split(",")]
-    scenarios = list(dict.fromkeys(s for p in pairs for s in p[2:4]))
+    wanted = args.pairs.split(",")
+    unknown = sorted(set(wanted) - {pair_key(p) for p in SHIPPED_PAIRS})
+    if unknown:
+        ap.error(f"--pairs: unknown {unknown} (allowed: {[pair_key(p) for p in SHIPPED_PAIRS]})")
+    pairs = [p for p in SHIPPED_PAIRS if pair_key(p) in wanted]
+    scenarios = list(dict.fromkeys(s for p in pairs for s in (p.a, p.b)))
     done: list[dict] = []
     out = Path(args.out) if args.out else None
     if out is not None and out.exists():
