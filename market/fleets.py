@@ -17,8 +17,11 @@
 * **Set-up.** Labs arrive owning the GPUs their lasting uses want at their owned cost (if owning beats renting
   at the reference rent; ``agents.compute.lasting_uses``); the rentable stock is the path's stock at round 0 less those fleets; the outside demand is
   calibrated so that the rent clears at ``gpu_market.reference_rent_usd_per_hour`` (``gpu_market.initial_state``).
-  A config whose stock at round 0 cannot cover the labs' fleets and the hosts' needs is refused
-  (:class:`market.config.ConfigError` naming ``gpu_market.supply_share``).
+  When the labs' wanted fleets exceed the stock left after renters' needs (hosts' GPUs and labs' rented inference
+  R&D at the reference rent), every lab owns the same share of its wanted fleet (``initial_fleet_share``, pro rata
+  as on scarce deliveries) and rents the rest at a round-0 rent above the reference. Only a config whose stock at
+  round 0 cannot cover the renters' needs alone is refused (:class:`market.config.ConfigError` naming
+  ``gpu_market.supply_share``).
 """
 
 from __future__ import annotations
@@ -86,26 +89,39 @@ class GpuMarket:
     # ------------------------------------------------------------------------------------------ the round
 
     def start(self, model, clearing) -> None:
-        """Set-up (module docstring): labs' initial owned fleets, the initial state, the round-0 clearing."""
+        """Set-up (module docstring): labs' initial owned fleets, rationed to the installed base; the initial
+        state; the round-0 clearing.
+
+        Raises:
+            ConfigError: naming ``gpu_market.supply_share`` when the renters' needs alone (hosts' GPUs and labs'
+                rented inference R&D at the reference rent) reach the path's stock at round 0.
+        """
         decisions = {lab.unique_id: model.compute_decision(lab, clearing, initial=True) for lab in model.alive(model.labs)}
+        ref = self.cfg.reference_rent_usd_per_hour
+        hosts = [host_schedule(model, p, clearing) for p in model.alive(model.providers)]
+        renters = (sum(s.gpus_at(ref, "above") for s in hosts)
+                   + sum(gpus_wanted([u for u in d.uses if u not in lasting_uses(d.uses)], ref) for d in decisions.values()))
+        stock = stock_at(self.path, 0, self.cfg.life_months)
+        if renters >= stock:
+            raise ConfigError(
+                f"gpu_market.supply_share: {self.cfg.supply_share} gives {stock:,.0f} GPUs at round 0, which cannot "
+                f"cover what renters (hosts, labs' inference R&D) want at the reference rent ({renters:,.0f}); "
+                f"allowed: a share whose round-0 stock exceeds {renters:,.0f} GPUs")
+        wanted = {}
         for lab in model.alive(model.labs):
             obs = lab.compute_observation
             if obs.rent_usd_per_hour >= obs.owned_cost_usd_per_hour:
-                lab.owned_gpus = gpus_wanted(lasting_uses(decisions[lab.unique_id].uses), obs.owned_cost_usd_per_hour)
+                wanted[lab.unique_id] = gpus_wanted(lasting_uses(decisions[lab.unique_id].uses), obs.owned_cost_usd_per_hour)
+        share = initial_fleet_share(sum(wanted.values()), stock - renters)
+        for lab in model.alive(model.labs):
+            if lab.unique_id in wanted:
+                lab.owned_gpus = wanted[lab.unique_id] * share
         owned = sum(lab.owned_gpus for lab in model.alive(model.labs))
         for lab in model.alive(model.labs):  # with the fleets known, the schedules are what they rent beyond them
             decisions[lab.unique_id] = model.compute_decision(lab, clearing, initial=True)
-        schedules = [self._lab_schedule(d) for d in decisions.values()]
-        schedules += [host_schedule(model, p, clearing) for p in model.alive(model.providers)]
-        stock = stock_at(self.path, 0, self.cfg.life_months)
-        inside = sum(s.gpus_at(self.cfg.reference_rent_usd_per_hour, "above") for s in schedules)
-        if stock - owned <= inside:
-            raise ConfigError(
-                f"gpu_market.supply_share: {self.cfg.supply_share} gives {stock:,.0f} GPUs at round 0, which cannot "
-                f"cover the labs' owned fleets ({owned:,.0f}) and what renters want at the reference rent "
-                f"({inside:,.0f}); allowed: a share whose round-0 stock exceeds {owned + inside:,.0f} GPUs")
-        self.state = initial_state(self.path, self.cfg.life_months, owned, schedules,
-                                   self.cfg.reference_rent_usd_per_hour, self.cfg.outside_demand_elasticity)
+        schedules = [self._lab_schedule(d) for d in decisions.values()] + hosts
+        self.state = initial_state(self.path, self.cfg.life_months, owned, schedules, ref,
+                                   self.cfg.outside_demand_elasticity)
         self._clear(model, decisions, schedules)
 
     def world_moves(self, model) -> None:
@@ -159,6 +175,22 @@ class GpuMarket:
                 lab.take_fleet(float(next(got)))
         for p in model.alive(model.providers):
             p.gpus = float(next(got))
+
+
+def initial_fleet_share(wanted_gpus: float, installed_gpus: float) -> float:
+    """The share of their wanted fleets labs own at round 0: 1 when the installed base left after the renters'
+    needs covers them, else installed / wanted (pro rata, the rule ``place_orders`` applies to scarce deliveries).
+
+    A lab cannot arrive owning GPUs the market's stock does not hold: ``wanted_gpus`` are the GPUs its lasting
+    uses want at its owned cost, ``installed_gpus`` the path's stock at round 0 less what renters want at the
+    reference rent (GPUs, both). A rationed lab then wants to rent the rest, so the round-0 rent clears above the
+    reference rent: the scarcity shows as a price, not as GPUs that do not exist (assumption: fleets bought before
+    the run came from the same installed base). Returns a number in [0, 1]. Raises ValueError for negative
+    inputs.
+    """
+    if not (wanted_gpus >= 0 and installed_gpus >= 0):
+        raise ValueError(f"wanted_gpus={wanted_gpus!r}, installed_gpus={installed_gpus!r}: must be ≥ 0")
+    return 1.0 if wanted_gpus <= installed_gpus else installed_gpus / wanted_gpus
 
 
 def host_schedule(model, host, clearing) -> DemandSchedule:

@@ -128,6 +128,30 @@ def test_owners_value_reaches_outcomes_for_every_firm():
     json.dumps(result.outcomes)  # outcomes.json is written from this dict
 
 
+def test_initial_fleet_share_rations_pro_rata_to_the_installed_base():
+    from market.fleets import initial_fleet_share
+    assert initial_fleet_share(800.0, 1000.0) == 1.0  # the base covers the wanted fleets: owned as wanted
+    assert initial_fleet_share(897_095.0, 821_741.0) == pytest.approx(821_741 / 897_095)  # 0.916 (hand)
+    assert initial_fleet_share(0.0, 0.0) == 1.0
+    with pytest.raises(ValueError, match="installed_gpus"):
+        initial_fleet_share(1.0, -1.0)
+
+
+def test_differentiated_at_1000_customers_starts_with_fleets_rationed_to_the_stock():
+    """Seed 5 of ``differentiated`` at 1,000 customers: labs' wanted fleets (897,095 GPUs) exceed the round-0
+    stock of gpu_market.supply_share (821,757); before the fix the run was refused at round 0."""
+    from market.config import config_from
+    from market.gpu_market import stock_at
+    cfg = config_from("differentiated", {"customers.n_customers": 1000, "world.rounds": 2})
+    model = TokenMarket(cfg, rng=5)
+    stock = stock_at(model.gpus.path, 0, cfg.gpu_market.life_months)
+    owned = sum(lab.owned_gpus for lab in model.alive(model.labs))
+    assert 0 < owned < stock
+    assert owned + model.gpus.state.rentable_gpus == pytest.approx(stock, rel=1e-12)
+    assert model.gpus.rent > cfg.gpu_market.reference_rent_usd_per_hour  # the scarcity shows as a price
+    model.step()
+
+
 def test_a_supply_share_too_small_for_round_zero_is_refused_naming_the_field():
     with pytest.raises(ConfigError, match=r"gpu_market\.supply_share"):
         TokenMarket(small_config(**{"gpu_market.supply_share": 1e-4}), rng=1)

@@ -209,14 +209,14 @@ def test_outcomes_over_draws_records_each_runs_parameters(tmp_path, capsys):
     draws = tmp_path / "draws.csv"
     pd.DataFrame({"draw": [0, 1], "world.efficiency_gain_per_year": [0.1, 0.6]}).to_csv(draws, index=False)
     out = tmp_path / "freq"
-    assert main(["outcomes", "baseline", "commodity_pipe", "--replicates", "2", "--rounds", "2", "--draws",
+    assert main(["outcomes", "baseline", "differentiated", "--replicates", "2", "--rounds", "2", "--draws",
                  str(draws), "--set", "customers.n_customers=1000", "--workers", "1", "--quiet", "--out",
                  str(out)]) == 0
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(runs["world.efficiency_gain_per_year"]) == [0.1, 0.1, 0.6, 0.6]
     freq = pd.read_csv(out / "frequencies.csv")
-    assert set(freq["scenario"]) == {"baseline", "commodity_pipe"} and (freq["runs"] == 2).all()
-    assert "commodity_pipe" in capsys.readouterr().out
+    assert set(freq["scenario"]) == {"baseline", "differentiated"} and (freq["runs"] == 2).all()
+    assert "differentiated" in capsys.readouterr().out
 
 
 def test_local_processes_and_dask_give_the_serial_numbers(tmp_path):
