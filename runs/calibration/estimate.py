@@ -24,7 +24,6 @@ the journal holds for them.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import sys
@@ -40,6 +39,7 @@ import pandas as pd
 
 from market.config import ConfigError, config_from
 from runs import io
+from runs.sweeps.loop import now_utc as _now
 from runs.calibration import CalibrationError
 from runs.calibration.moments import MomentRun, check_columns, objective
 from runs.calibration.parameters import ParameterSet, parse_parameters, load_parameters
@@ -429,6 +429,3 @@ def read_manifest(out: Path) -> dict[str, Any]:
         raise CalibrationError(f"{path}: not a calibration manifest")
     return data
 
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

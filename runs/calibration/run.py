@@ -11,6 +11,7 @@ from typing import Any
 
 from market.config import ConfigError
 from runs import io
+from runs.sweeps.loop import check_resume
 from runs.calibration import CalibrationError, outputs
 from runs.calibration.estimate import (FORMAT_VERSION, MANIFEST, TRIALS, CalibrationPlan, CalibrationReport, _now,
                                        check_outputs, read_manifest, read_trials, repair, run_trials)
@@ -58,9 +59,8 @@ def calibrate(out: Path | str, plan: CalibrationPlan | None = None, executor: An
         if resume:
             manifest = read_manifest(out)
             stored = CalibrationPlan.from_dict(manifest["plan"])
-            if plan is not None and (diff := plan.differences(stored)):
-                raise CalibrationError(f"--resume: the plan differs from the one in {out / MANIFEST} "
-                                       f"({', '.join(diff)}); give only --trials to continue it, or use another --out")
+            check_resume(plan, stored, out / MANIFEST, CalibrationError,
+                         hint="give only --trials to continue it, or use another --out")
             if trials is not None and trials < 1:
                 raise CalibrationError(f"--trials: {trials} out of range (allowed: ≥ 1)")
             plan = CalibrationPlan.from_dict({**manifest["plan"], "trials": trials or (plan or stored).trials})

@@ -19,8 +19,6 @@ the rest rerun; a finished run is never duplicated.
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ import pandas as pd
 
 from market.config import ConfigError, build_config, config_from
 from runs import io
+from runs.sweeps.loop import check_resume, execute, now_utc as _now
 from runs.sweeps.designs import run_seed
 from runs.sweeps.executors import RunOutcome, RunTask, SerialExecutor, SweepError, simulate
 
@@ -207,10 +206,6 @@ def is_study(folder: Path | str) -> bool:
     return True
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
 def _repair(out: Path, table: pd.DataFrame) -> set[str]:
     """Keep only runs marked done (status ok) in runs.csv and rounds.csv; return their ids."""
     runs = out / RUNS_CSV
@@ -250,8 +245,6 @@ def run_study(out: Path | str, plan: StudyPlan | None = None, executor: Any = No
         KeyboardInterrupt: Ctrl-C or SIGTERM (``SweepInterrupted``); finished runs are on disk and the manifest
             says ``interrupted``.
     """
-    from tqdm import tqdm
-
     given = out = Path(out)
     if not resume:
         if plan is None:
@@ -266,9 +259,8 @@ def run_study(out: Path | str, plan: StudyPlan | None = None, executor: Any = No
         if resume:
             manifest = read_manifest(out, kind)
             stored = StudyPlan.from_dict(manifest["plan"])
-            if plan is not None and (diff := plan.differences(stored)):
-                raise StudyError(f"--resume: the plan differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
-                                 f"give no scenarios or design options to continue it, or use another --out")
+            check_resume(plan, stored, out / MANIFEST, StudyError,
+                         hint="give no scenarios or design options to continue it, or use another --out")
             plan = stored
             table = pd.read_csv(out / DESIGN_CSV, dtype={"run_id": str, "arm": str, "scenario": str})
             tasks = plan.tasks(table)
@@ -293,23 +285,9 @@ def run_study(out: Path | str, plan: StudyPlan | None = None, executor: Any = No
             manifest["status"] = "running"
             io.write_json(out / MANIFEST, manifest)
         todo = [t for t in tasks if t.run_id not in done]
-        ok = failed = 0
-        bar = tqdm(total=len(tasks), initial=len(done), unit="run", desc=plan.kind, disable=not progress,
-                   file=sys.stderr, dynamic_ncols=True)
-        status = "interrupted"
-        try:
-            for outcome in executor.outcomes(todo, fn):
-                _record(out, outcome)
-                ok, failed = ok + outcome.ok, failed + (not outcome.ok)
-                bar.set_postfix(failed=failed, refresh=False)
-                bar.update(1)
-            status = "complete" if failed == 0 else "complete_with_failures"
-            io.sort_csv(out / RUNS_CSV, "run_id")
-        finally:
-            bar.close()
-            attempt.update(finished_utc=_now(), ok=ok, failed=failed, status=status)
-            manifest["status"] = status
-            io.write_json(out / MANIFEST, manifest)
+        ok, failed, status = execute(executor, todo, fn, lambda outcome: _record(out, outcome), out=out,
+                                     manifest=manifest, attempt=attempt, total=len(tasks), done=len(done),
+                                     desc=plan.kind, progress=progress)
     return StudyReport(given, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
 
 

@@ -19,8 +19,6 @@ runs marked ok, reruns failed and missing ones and duplicates none. A run whose 
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from runs import io
+from runs.sweeps.loop import check_resume, execute, now_utc as _now
 from runs.sweeps.executors import RunOutcome, SerialExecutor, simulate
 from runs.games.plan import GamePlan
 from runs.games.runner import GameRunner, PayoffUnavailable, owners_value_payoff
@@ -57,10 +56,6 @@ def read_game_manifest(folder: Path | str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise GameError(f"{path}: not a game's manifest (kind {data.get('kind') if isinstance(data, dict) else None!r})")
     return data
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _row(task, outcome: RunOutcome) -> dict[str, Any]:
@@ -111,8 +106,6 @@ def run_game(out: Path | str, plan: GamePlan | None = None, executor: Any = None
         KeyboardInterrupt: Ctrl-C or SIGTERM (as :class:`runs.sweeps.executors.SweepInterrupted`); finished runs are
             on disk and the manifest says ``interrupted``.
     """
-    from tqdm import tqdm
-
     given = out = Path(out)
     if not resume:
         if plan is None:
@@ -127,9 +120,8 @@ def run_game(out: Path | str, plan: GamePlan | None = None, executor: Any = None
         if resume:
             manifest = read_game_manifest(out)
             stored = GamePlan.from_dict(manifest["plan"])
-            if plan is not None and (diff := plan.differences(stored)):
-                raise GameError(f"--resume: the game differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
-                                f"resume with the same file and options, or use another --out")
+            check_resume(plan, stored, out / MANIFEST, GameError, what="game",
+                         hint="resume with the same file and options, or use another --out")
             plan = stored
             tasks = plan.tasks()
         elif problem := io.not_fresh(out, "game"):
@@ -160,31 +152,24 @@ def run_game(out: Path | str, plan: GamePlan | None = None, executor: Any = None
             manifest["status"] = "running"
             io.write_json(out / MANIFEST, manifest)
         todo = [t for t in tasks if t.run_id not in done]
-        ok = failed = 0
-        bar = tqdm(total=len(tasks), initial=len(done), unit="run", desc=f"game {plan.name}", disable=not progress,
-                   file=sys.stderr, dynamic_ncols=True)
-        status = "interrupted"
-        try:
-            for outcome in executor.outcomes(todo, runner):
-                task = by_id[outcome.run_id]
-                row = _row(task, outcome)
-                if not outcome.ok:
-                    io.append_csv(out / ERRORS_CSV, pd.DataFrame([{**task.identity(), "error": row["error"],
-                                                                   "traceback": outcome.traceback}]))
-                io.append_csv(out / RUNS_CSV, pd.DataFrame([row]))
-                ok, failed = ok + outcome.ok, failed + (not outcome.ok)
-                bar.set_postfix(failed=failed, refresh=False)
-                bar.update(1)
-                if not outcome.ok and str(row["error"]).startswith(PayoffUnavailable.__name__):
-                    status = "aborted"
-                    raise GameError(f"run {outcome.run_id}: {row['error']}")
-            status = "complete" if failed == 0 else "complete_with_failures"
-            io.sort_csv(out / RUNS_CSV, "run_id")
-        finally:
-            bar.close()
-            attempt.update(finished_utc=_now(), ok=ok, failed=failed, status=status)
-            manifest["status"] = status
-            io.write_json(out / MANIFEST, manifest)
+
+        def record(outcome: RunOutcome) -> None:
+            task = by_id[outcome.run_id]
+            row = _row(task, outcome)
+            if not outcome.ok:
+                io.append_csv(out / ERRORS_CSV, pd.DataFrame([{**task.identity(), "error": row["error"],
+                                                               "traceback": outcome.traceback}]))
+            io.append_csv(out / RUNS_CSV, pd.DataFrame([row]))
+
+        def stop(outcome: RunOutcome) -> GameError | None:
+            error = str(outcome.row.get("error", ""))
+            if not outcome.ok and error.startswith(PayoffUnavailable.__name__):
+                return GameError(f"run {outcome.run_id}: {error}")
+            return None
+
+        ok, failed, status = execute(executor, todo, runner, record, out=out, manifest=manifest, attempt=attempt,
+                                     total=len(tasks), done=len(done), desc=f"game {plan.name}", progress=progress,
+                                     stop=stop)
     return SweepReport(given, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
 
 

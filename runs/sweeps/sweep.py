@@ -19,7 +19,6 @@ seed, point and replicate (:mod:`runs.sweeps.designs`), so serial, local-process
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import time
@@ -32,6 +31,7 @@ import pandas as pd
 
 from market.config import ConfigError, build_config, config_from
 from runs import io
+from runs.sweeps.loop import check_resume, execute, now_utc as _now
 from runs.sweeps.designs import Design, design_from_dict, make_design
 from runs.sweeps.executors import (DaskExecutor, ProcessExecutor, RunOutcome, RunTask, SerialExecutor, SweepError,
                             SweepInterrupted, make_executor, simulate)
@@ -170,10 +170,6 @@ def _versions() -> dict[str, str]:
     return io.versions(extra=("SALib", "scipy", "dask", "distributed", "pyarrow"))
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
 def _create(out: Path, plan: SweepPlan, table: pd.DataFrame, attempt: dict[str, Any]) -> dict[str, Any]:
     """Create the sweep folder whole (manifest, design, empty error table) in one step: from the moment it
     exists it is resumable, whatever moment the process is killed at."""
@@ -235,8 +231,6 @@ def run_sweep(out: Path | str, plan: SweepPlan | None = None, executor: Any = No
         KeyboardInterrupt: Ctrl-C or :class:`SweepInterrupted` (SIGTERM); finished runs are on disk, the
             manifest says ``interrupted`` and workers are stopped.
     """
-    from tqdm import tqdm
-
     given = out = Path(out)
     if not resume:
         if plan is None:
@@ -250,9 +244,8 @@ def run_sweep(out: Path | str, plan: SweepPlan | None = None, executor: Any = No
         if resume:
             manifest = read_manifest(out)
             stored = SweepPlan.from_dict(manifest["plan"])
-            if plan is not None and (diff := plan.differences(stored)):
-                raise SweepError(f"--resume: the plan differs from the one in {out / MANIFEST} ({', '.join(diff)}); "
-                                 f"give no design options to continue it, or use another --out")
+            check_resume(plan, stored, out / MANIFEST, SweepError,
+                         hint="give no design options to continue it, or use another --out")
             plan, table = stored, _read_design(out, stored.design)
             tasks = plan.tasks(table)
         elif problem := io.not_fresh(out, "sweep"):
@@ -273,24 +266,9 @@ def run_sweep(out: Path | str, plan: SweepPlan | None = None, executor: Any = No
             manifest["status"] = "running"
             io.write_json(out / MANIFEST, manifest)
         todo = [t for t in tasks if t.run_id not in done]
-        ok = failed = 0
-        bar = tqdm(total=len(tasks), initial=len(done), unit="run", desc="sweep", disable=not progress,
-                   file=sys.stderr, dynamic_ncols=True)
-        bar.set_postfix(failed=0)
-        status = "interrupted"
-        try:
-            for outcome in executor.outcomes(todo, fn):
-                _record(out, plan, outcome)
-                ok, failed = ok + outcome.ok, failed + (not outcome.ok)
-                bar.set_postfix(failed=failed, refresh=False)
-                bar.update(1)
-            status = "complete" if failed == 0 else "complete_with_failures"
-            io.sort_csv(out / RUNS_CSV, "run_id")
-        finally:
-            bar.close()
-            attempt.update(finished_utc=_now(), ok=ok, failed=failed, status=status)
-            manifest["status"] = status
-            io.write_json(out / MANIFEST, manifest)
+        ok, failed, status = execute(executor, todo, fn, lambda outcome: _record(out, plan, outcome), out=out,
+                                     manifest=manifest, attempt=attempt, total=len(tasks), done=len(done),
+                                     desc="sweep", progress=progress, show_failed_at_start=True)
     return SweepReport(given, len(tasks), len(done), ok, failed, status, time.perf_counter() - t0)
 
 

@@ -223,3 +223,34 @@ def test_sweeps_doc_batch_run_snippet_is_guarded_and_runs():
     scope = {"__name__": "__main__"}
     exec(compile(snippet, "docs/sweeps.md", "exec"), scope)
     assert len(scope["rows"]) > 0
+
+
+# ------------------------------------------------------------------------------ issue 12: demand parameters
+# A plan's cap, the free tier's cap and an overage price must be positive; the value of tokens, W·(f·q)^γ·φ(x/a)
+# with the fixed concave φ, needs a positive willingness to pay W, token need a and exponent γ (so no setting can
+# make it non-concave in tokens); each nesting parameter must lie in (0.01, 1] (1: plain logit; above 1 the nested
+# logit is not consistent with utility maximisation).
+
+@pytest.mark.parametrize("setting, words", [
+    ("labs.0.plans.0.cap_mtok=0", ["labs.0.plans.0.cap_mtok", "got 0", "(0, 1e+06]"]),
+    ("wrappers.plans.1.cap_mtok=-1", ["wrappers.plans.1.cap_mtok", "got -1", "(0, 1e+06]"]),
+    ("customers.free_tier_cap_mtok=0", ["customers.free_tier_cap_mtok", "got 0", "(0, 10000]"]),
+    ("wrappers.plans.0.overage_usd_per_mtok=0", ["wrappers.plans.0.overage_usd_per_mtok", "got 0", "(0, 10000]"]),
+    ("customers.segments.0.usage_median_mtok=0", ["customers.segments.0.usage_median_mtok", "got 0", "(0, 1e+06]"]),
+    ("customers.segments.1.wtp_median_usd_per_month=-5",
+     ["customers.segments.1.wtp_median_usd_per_month", "got -5", "(0, 1e+06]"]),
+    ("customers.segments.2.quality_exponent=0", ["customers.segments.2.quality_exponent", "got 0", "(0, 10]"]),
+    ("customers.segments.0.tenure_months=0", ["customers.segments.0.tenure_months", "got 0", "(0, 600]"]),
+    ("customers.nest_lambda_apps=0", ["customers.nest_lambda_apps", "got 0", "(0.01, 1]"]),
+    ("customers.nest_lambda_chat=1.5", ["customers.nest_lambda_chat", "got 1.5", "(0.01, 1]"]),
+    ("customers.nest_lambda_api=-0.2", ["customers.nest_lambda_api", "got -0.2", "(0.01, 1]"]),
+])
+def test_bad_demand_parameters_are_refused(tmp_path, capsys, setting, words):
+    refused(capsys, tmp_path, ["run", *SMALL, "--set", setting, "--out", str(tmp_path / "o")], *words)
+
+
+def test_a_zero_cap_in_a_scenario_file_is_refused(tmp_path, capsys):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text("[[wrappers.plans]]\nname = \"pro\"\ncap_mtok = 0.0\nprice_usd_per_month = 20.0\n")
+    refused(capsys, tmp_path, ["run", *SMALL, "--scenario", str(scenario), "--out", str(tmp_path / "o")],
+            "wrappers.plans.0.cap_mtok", "(0, 1e+06]")

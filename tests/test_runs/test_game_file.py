@@ -135,7 +135,7 @@ def test_too_many_profiles_are_refused_before_any_run(tmp_path):
 
 # ------------------------------------------------------------------------------------------- examples
 
-@pytest.mark.parametrize("name, n_profiles, n_players", [("api_conduct", 9, 2), ("vertical_entry", 12, 3)])
+@pytest.mark.parametrize("name, n_profiles, n_players", [("api_conduct", 9, 2), ("vertical_entry", 18, 3)])
 def test_shipped_examples_validate_and_enumerate_their_profiles(name, n_profiles, n_players):
     plan = make_game_plan(EXAMPLES / f"{name}.toml")
     assert len(plan.profiles) == n_profiles and len(plan.role_labs) == n_players
