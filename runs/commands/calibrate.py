@@ -20,6 +20,7 @@ EPILOG = """examples:
   tokenmarket calibrate ... --dask-scheduler tcp://10.0.0.5:8786       # trials on a dask.distributed cluster
 """
 # Options that shape the plan: with --resume they must be left out (or match the stored plan).
+DEFAULT_SCENARIO = "baseline"  # the calibrated market; the help text promises it
 PLAN_OPTIONS = ("scenario", "set", "params", "targets", "seeds", "customers", "rounds", "seed", "batch", "sampler",
                 "draws", "jacobian_step", "path_draws")
 
@@ -92,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--report", default=None, metavar="DIR", help="write DIR/report.html of a finished calibration")
     mode.add_argument("--population-check", action="store_true",
                       help="print the baseline's moments at --customers and at the full population, and their "
-                           "differences (written to --out/population_check.csv when --out is given)")
+                           "differences (with --out: population_check.csv and the figure population_check.svg)")
     p.add_argument("--full-customers", type=_int("--full-customers", 100), default=None,
                    help="population of --population-check's full run (default: the scenario's n_customers)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -111,13 +112,18 @@ def _sets(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _scenario(args: argparse.Namespace) -> str:
+    # The argparse default stays None so that a resume can tell a given --scenario from an absent one.
+    return args.scenario or DEFAULT_SCENARIO
+
+
 def _plan(args: argparse.Namespace):
     from runs.calibration.estimate import make_plan
 
     defaults = dict(trials=200, seeds=4, customers=20_000, seed=0, batch=4, sampler="tpe", draws=200,
                     jacobian_step=0.05, path_draws=10)
     pick = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in defaults.items()}
-    return make_plan(args.scenario, _sets(args.set), targets=args.targets, params=args.params,
+    return make_plan(_scenario(args), _sets(args.set), targets=args.targets, params=args.params,
                      customers=pick["customers"], seeds=pick["seeds"], master_seed=pick["seed"], rounds=args.rounds,
                      trials=pick["trials"], batch=pick["batch"], sampler=pick["sampler"], draws=pick["draws"],
                      jacobian_step=pick["jacobian_step"], path_draws=pick["path_draws"])
@@ -163,10 +169,10 @@ def _population_check(args: argparse.Namespace) -> int:
     from market.config import config_from
     from runs import io
     from runs.calibration import CalibrationError
-    from runs.calibration.population import CHECK, population_check
+    from runs.calibration.population import CHECK, FIGURE, population_chart, population_check
 
     plan = _plan(args)
-    full = args.full_customers or config_from(args.scenario, _sets(args.set)).customers.n_customers
+    full = args.full_customers or config_from(_scenario(args), _sets(args.set)).customers.n_customers
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise CalibrationError(f"--out: {args.out!r} is a file, not a folder")
     with _executor(args) as executor:
@@ -179,6 +185,11 @@ def _population_check(args: argparse.Namespace) -> int:
     if args.out:
         io.write_csv(Path(args.out) / CHECK, table)
         print(f"wrote {Path(args.out) / CHECK}")
+        import vl_convert
+
+        svg = vl_convert.vegalite_to_svg(population_chart(table, plan.customers, full).to_dict())
+        io.atomic_write_text(Path(args.out) / FIGURE, svg)
+        print(f"wrote {Path(args.out) / FIGURE}")
     return 0
 
 

@@ -262,3 +262,56 @@ def test_the_report_renders_every_chart(done):
     for spec in specs:
         assert "<svg" in vl_convert.vegalite_to_svg(spec)
     assert render(out) == text
+
+
+def test_population_check_gives_each_size_its_miss_and_a_figure(files):
+    plan = plan_for(files, trials=4)
+    table = population_check(plan, full_customers=4000, executor=SerialExecutor(), simulate=sized_stub).set_index("target")
+    x = table.loc["x_2024_12"]
+    assert x["dz"] == pytest.approx(x["z_reduced"] - x["z_full"], abs=1e-12)
+    assert x["z_reduced"] != pytest.approx(x["z_full"], abs=1e-3)   # the stub's moment depends on the size
+    assert table.loc["y_2025_06", "z_reduced"] == pytest.approx(table.loc["y_2025_06", "z_full"], abs=1e-12)
+    from runs.calibration.population import population_chart
+
+    spec = population_chart(table.reset_index(), 1000, 4000).to_dict()
+    points = [layer for layer in spec["layer"] if layer["mark"]["type"] == "circle"]
+    rows = spec["datasets"][points[0]["data"]["name"]]
+    assert sorted(r["target"] for r in rows) == sorted(table.index)
+    assert "1,000" in spec["layer"][0]["encoding"]["y"]["title"]
+
+
+def test_apply_writes_the_estimates_into_scenarios_and_keeps_their_conditions(done, tmp_path):
+    from market.config import config_from, scenario_source
+    from market.provenance import scenario_comments
+    from runs.calibration.apply import apply_calibration
+
+    out, _ = done
+    best = json.loads((out / "best.json").read_text())["parameters"]
+    plain = tmp_path / "plain.toml"
+    plain.write_text(scenario_source("no_scale_economies")[0])       # a [world] table, no segments
+    segs = tmp_path / "segs.toml"
+    segs.write_text(scenario_source("switching_costs_high")[0])      # every segment written out
+    assert apply_calibration(out, [plain, segs]) == [plain, segs]
+    for path, own in ((plain, "no_scale_economies"), (segs, "switching_costs_high")):
+        cfg, before = config_from(str(path), {}), config_from(own, {})
+        assert cfg.world.usage_growth_per_year == pytest.approx(best[B])
+        assert cfg.customers.segments[0].price_scale_usd == pytest.approx(best[A])
+        # the scenario's own conditions stay
+        assert cfg.world.scale_economies == before.world.scale_economies
+        assert [s.switching_cost_usd for s in cfg.customers.segments][1:] == \
+            [s.switching_cost_usd for s in before.customers.segments][1:]
+        comments = scenario_comments(path.read_text())
+        assert comments[B][1].startswith("estimated by tokenmarket calibrate against")
+        assert comments[A][1].startswith("estimated by tokenmarket calibrate against")
+    # the stub estimates C too: switching_costs_high's consumer switching cost is replaced like any estimate
+    assert config_from(str(segs), {}).customers.segments[0].switching_cost_usd == pytest.approx(best[C])
+    assert "three times the baseline" in segs.read_text()
+
+
+def test_apply_refuses_a_folder_without_a_finished_calibration(tmp_path):
+    from runs.calibration.apply import main as apply_main
+
+    target = tmp_path / "s.toml"
+    target.write_text('name = "s"\n')
+    assert apply_main([str(tmp_path / "nothing"), str(target)]) == 2
+    assert target.read_text() == 'name = "s"\n'

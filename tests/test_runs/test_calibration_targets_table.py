@@ -301,3 +301,24 @@ def test_shipped_parameters_are_valid_and_at_most_twelve():
         assert p.lo < p.hi and p.reason
         u = p.to_unit(p.from_unit(0.3))
         assert u == pytest.approx(0.3, abs=1e-8)   # unit coordinates invert
+
+
+def test_shipped_priors_contain_the_assumed_defaults():
+    # A prior that excludes the hand-set default could not tell whether the data moved a parameter or the range did.
+    params = load_parameters(None, {})
+    outside = [(p.path, p.default, p.lo, p.hi) for p in params.parameters if not p.lo <= p.default <= p.hi]
+    assert not outside, f"defaults outside their prior ranges: {outside}"
+
+
+def test_calibrate_starts_from_the_baseline_scenario_by_default():
+    # The help says "default: baseline"; the baseline holds estimates that differ from the schema defaults.
+    from market.config import config_from
+    from runs.commands.calibrate import _plan
+    from runs.commands.main import build_parser
+
+    args = build_parser().parse_args(["calibrate", "--population-check", "--customers", "1000"])
+    plan = _plan(args)
+    baseline = config_from("baseline", {}).model_dump(mode="json")
+    assert plan.base_config["world"]["usage_growth_per_year"] == baseline["world"]["usage_growth_per_year"]
+    assert plan.base_config["customers"]["segments"] == baseline["customers"]["segments"]
+    assert plan.scenario == "baseline"
