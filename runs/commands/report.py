@@ -24,8 +24,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             paths = write_report(Path(args.run_dir), png=not args.no_png, x=args.x, y=args.y)
     except (ReportError, StudyError) as err:
         raise UsageError(str(err)) from None
-    print(f"wrote {paths[0]}" + (f" and {len(paths) - 1} PNGs in {paths[0].parent / 'figures'}/"
-                                 if len(paths) > 1 else ""))
+    figures = [Path(f) for f in paths[1:]]
+    kinds = " and ".join(f"{n} {ext.upper()}" for ext in ("png", "svg")
+                         if (n := sum(f.suffix.lower() == f".{ext}" for f in figures)))
+    print(f"wrote {paths[0]}" + (f" and {kinds} figures in {paths[0].parent / 'figures'}/" if kinds else ""))
     return 0
 
 

@@ -40,7 +40,8 @@ def embedded_specs(text: str) -> list[dict]:
 
 def test_run_report_is_self_contained_with_pngs(run_dir, capsys):
     assert main(["report", str(run_dir)]) == 0
-    assert "wrote" in capsys.readouterr().out
+    n = len(RUN_CHARTS)  # the figures are counted by format, not all called PNGs
+    assert f"and {n} PNG and {n} SVG figures in" in capsys.readouterr().out
     text = (run_dir / REPORT).read_text()
     assert external_scripts(text) == []
     assert "<link" not in text  # no external stylesheet either
