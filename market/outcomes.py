@@ -566,9 +566,9 @@ def verdict_lines(verdicts: dict) -> list[str]:
             f"{', forced' if sp.get('forced') else ''}"
             f"{'' if sp.get('forecast_gain_usd') is None else ', forecast gain ' + _money(sp['forecast_gain_usd'])}"
             f"); subsidy {_money(sp['subsidy_below_total_cost_usd'])} below "
-            f"total cost ({_money(sp['subsidy_below_avoidable_cost_usd'])} below avoidable cost); paid by investors "
-            f"{_money(paid['investors_usd'])}, parent {_money(paid['parent_usd'])}, own cash "
-            f"{_money(paid['own_cash_usd'])}; {recoup} (PV at {sp['cost_of_capital_per_year']:.0%}/yr: subsidy "
+            f"total cost ({_money(sp['subsidy_below_avoidable_cost_usd'])} below avoidable cost); funding in the spell "
+            f"(all of it, not the subsidy's share): paid by investors {_money(paid['investors_usd'])}, parent "
+            f"{_money(paid['parent_usd'])}, own cash drawn {_money(paid['own_cash_usd'])}; {recoup} (PV at {sp['cost_of_capital_per_year']:.0%}/yr: subsidy "
             f"{_money(sp['pv_subsidy_usd'])}, excess after {_money(sp['pv_excess_after_usd'])})")
     taken = [(v, o) for v, o in vt["verticals"].items() if o["takeover"]]
     if not taken:
