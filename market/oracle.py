@@ -249,6 +249,7 @@ class DemandOracle:
     def _nests(self) -> None:
         """Nest sums log S_g (3, M) and log D (M,), and log D without each nest (3, M)."""
         nest = self.offers.nest
+        self._p_all = None  # the choice probabilities of every offer, computed on first use (:meth:`_all`)
         self.nest_rows = [np.flatnonzero(nest == g) for g in range(len(demand.NESTS))]
         self.log_s = np.vstack([_logsumexp_rows(self.V[r] / self.lam[g]) for g, r in enumerate(self.nest_rows)])
         self._outer()
@@ -286,13 +287,19 @@ class DemandOracle:
 
     def probabilities(self, rows: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
         """Current choice probabilities (len(rows), len(cols)) of offers ``rows`` for sampled customers ``cols``."""
-        cols = slice(None) if cols is None else cols
-        g = self.offers.nest[rows]
-        lam = self.lam[g][:, None]
-        ls = self.log_s[g][:, cols]
-        with np.errstate(invalid="ignore"):
-            lp = self.V[rows][:, cols] / lam + (lam - 1.0) * ls - self.log_d[cols][None, :]
-        return np.where(np.isfinite(lp), np.exp(lp), 0.0)
+        p = self._all()
+        return p[rows] if cols is None else p[rows][:, cols]
+
+    def _all(self) -> np.ndarray:
+        """(J, M) current choice probabilities of every offer for every sampled customer, computed once per state
+        of the oracle (pricing, sourcing and fleet forecasts read rows of it many times a round). Entry by entry
+        the same arithmetic as on any subset of rows, so a row read from it equals the row computed alone."""
+        if self._p_all is None:
+            lam = self.lam[self.offers.nest][:, None]
+            with np.errstate(invalid="ignore"):
+                lp = self.V / lam + (lam - 1.0) * self.log_s[self.offers.nest] - self.log_d[None, :]
+            self._p_all = np.where(np.isfinite(lp), np.exp(lp), 0.0)
+        return self._p_all
 
     # ------------------------------------------------------------------------------------------ profit
 
@@ -310,9 +317,17 @@ class DemandOracle:
         load on the paid pool reference-Mtok/month) at each candidate price, so that a caller can rescale the
         curve to another capacity (a lab's capacity shadow price, market/compute_split.py).
         """
-        p_all = self.probabilities(np.arange(self.offers.n)) if self.offers.n else np.zeros((0, self.sample.size))
+        p_all = self._all()
         w = self.w
         agg: dict[int, tuple] = {}
+        wrapper_flow: dict[int, float] = {}  # a wrapper's tokens at current terms, whichever seller looks at it
+
+        def flow_of(link: WrapperLink) -> float:
+            flow = wrapper_flow.get(link.wrapper_id)
+            if flow is None:
+                flow = wrapper_flow[link.wrapper_id] = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
+            return flow
+
         for fid, view in views.items():
             rows = view.rows
             p = p_all[rows]
@@ -325,13 +340,12 @@ class DemandOracle:
             flows = {}
             for t, links in view.wrappers.items():
                 for link in links:
-                    flow = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
-                    flows[link.wrapper_id] = flow
+                    flow = flows[link.wrapper_id] = flow_of(link)
                     profit += flow * (link.markup_factor * link.tier_price - view.marginal_cost * link.size)
                     load += flow * link.size
             for t, links in view.joiners.items():
                 for link in links:
-                    flows[link.wrapper_id] = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
+                    flows[link.wrapper_id] = flow_of(link)
             agg[fid] = (s_g, l_g, s_g.sum(axis=0), l_g.sum(axis=0), profit, load, flows)
         out = []
         for fid, j, tier, prices in products:
@@ -469,11 +483,14 @@ class DemandOracle:
                 log_s[g] = np.where(ok, base + np.log(np.maximum(1.0 + delta, 1e-300)), base)
             inclusive = self.lam[:, None] * log_s
             log_d = np.logaddexp(np.logaddexp(np.logaddexp(0.0, inclusive[0]), inclusive[1]), inclusive[2])
-        g = o.nest[changed]
-        lam = self.lam[g][:, None]
-        with np.errstate(invalid="ignore"):
-            lp = v / lam + (lam - 1.0) * log_s[g] - log_d[None, :]
-        p = np.where(np.isfinite(lp), np.exp(lp), 0.0)
+        if quality_factor == 1.0:
+            p = self._all()[changed]
+        else:
+            g = o.nest[changed]
+            lam = self.lam[g][:, None]
+            with np.errstate(invalid="ignore"):
+                lp = v / lam + (lam - 1.0) * log_s[g] - log_d[None, :]
+            p = np.where(np.isfinite(lp), np.exp(lp), 0.0)
         n_own = view.rows.size
         own_p = p[:n_own]
         paid = (view.load > 0)[:, None]
