@@ -182,10 +182,20 @@ def priced_products(model, oracle: DemandOracle, firms: list, views: dict[int, F
             posted = f.price(product)
             # A campaign posts a multiple of the best response: the grid is centred where the best response is.
             centre = posted / f.price_factor(product)
-            grid = np.unique(np.append(policy.candidates(centre, float(view.cost_per_mtok[k]) * unit), posted))
+            grid = _with_price(policy.candidates(centre, float(view.cost_per_mtok[k]) * unit), posted)
             products.append((f.unique_id, j, product.tier if product.kind == "api" else None, grid))
             meta.append((f, product, grid, posted))
     return products, meta
+
+
+def _with_price(candidates: np.ndarray, price: float) -> np.ndarray:
+    """Sorted distinct ``candidates`` ($ per unit) with ``price`` among them: ``np.unique`` of both, by one
+    insertion when the candidates are already sorted and distinct (every shipped rule's are)."""
+    c = np.asarray(candidates, dtype=float)
+    if c.size < 2 or not (np.all(c[1:] > c[:-1]) and np.isfinite(price)):
+        return np.unique(np.append(c, price))
+    i = int(np.searchsorted(c, price))
+    return c if i < c.size and c[i] == price else np.insert(c, i, price)
 
 
 def price_observation(model, firm, product: Product) -> PriceObservation:
