@@ -357,7 +357,9 @@ class DemandOracle:
                     flows[link.wrapper_id] = flow_of(link)
             position = {j: k for k, j in enumerate(rows.tolist())}
             agg[fid] = (s_g, l_g, s_g.sum(axis=0), l_g.sum(axis=0), profit, load, flows, position)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # over: a capacity over a load of a few 1e-300 Mtok overflows where the load is within capacity, where it
+        # is not used
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return self._curves(views, products, loads, p_all, agg)
 
     def _curves(self, views, products, loads, p_all, agg) -> list[np.ndarray]:
