@@ -3,6 +3,7 @@ diffusion, against the population's own diffusion, and in a free-tier choice whe
 is the awareness its users spread."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -183,3 +184,18 @@ def test_customers_learn_of_the_labs_apps_at_the_brand_hazard():
     held = flows(base, (np.array([0]),), np.array([2]), None, [Phase(1, terms)], 3,
                  _diffusion(base, cells, [0.0], 0.0, 0.0, np.array([True, False]), 0.02, 0.3, spread=False))
     np.testing.assert_allclose(held[0]["users"], 50.0, rtol=1e-9)
+
+
+def test_a_labs_free_tier_review_credits_each_option_with_its_awareness_beyond_the_status_quos():
+    model = TokenMarket(small_config(**{"customers.n_customers": 5000}), rng=0)
+    model.step()  # the first lab reviews in round 1, from the default small free tier
+    _, _, events = model.recorder.frames()
+    rows = events[(events["kind"] == "decision") & events["detail"].str.contains('"move":"free_tier"')]
+    assert len(rows) == 1
+    detail = json.loads(rows.iloc[0]["detail"])
+    with_awareness, held = detail["options"], detail["at_fixed_awareness"]
+    assert set(held) == set(with_awareness) == {"off", "small", "large"}
+    # The status quo's own awareness growth is in the lab's trend: its value is the one at fixed awareness ...
+    assert with_awareness["small"] == pytest.approx(held["small"], rel=1e-9)
+    # ... and the other sizes are credited with the awareness they spread more or less than it does.
+    assert abs(with_awareness["off"] - held["off"]) > 1e-4 * abs(held["off"])
