@@ -199,3 +199,28 @@ def test_a_labs_free_tier_review_credits_each_option_with_its_awareness_beyond_t
     assert with_awareness["small"] == pytest.approx(held["small"], rel=1e-9)
     # ... and the other sizes are credited with the awareness they spread more or less than it does.
     assert abs(with_awareness["off"] - held["off"]) > 1e-4 * abs(held["off"])
+
+
+def test_with_awareness_held_the_forecast_is_the_fixed_awareness_chain():
+    # Customers who do not know the lab's apps (row 0 branded) see them closed; everyone else the same terms.
+    from market.moves.forecast import flows as fixed_flows
+
+    rng = np.random.default_rng(4)
+    j, m = 5, 30
+    v0 = rng.normal(0.0, 1.5, (j, m))
+    holding = rng.integers(-1, j, m)
+    knows = rng.random(m) < 0.6
+    holding[~knows & (holding == 0)] = -1  # nobody holds an app it does not know
+    cells = np.zeros(m, dtype=np.int64)
+    base = dataclasses.replace(_base(v0, rng.uniform(1.0, 5.0, m), holding, cells, rho=0.3),
+                               penalty=rng.uniform(0.0, 1.0, m), pay=rng.uniform(0.0, 3.0, (j, m)))
+    groups, nest = (np.array([0, 1]), np.array([2])), np.array([1, 1, 2, 2, 0])
+    terms = Terms(v0, base.x, base.pay, {"rev": (np.array([0, 1]), base.pay[[0, 1]])})
+    held = _diffusion(base, cells, [500.0], p=0.05, q=0.5, knows=knows, p_b=0.1, q_b=0.5, spread=False)
+    got, level, _ = flows(base, groups, nest, terms, [Phase(1, terms)], 12, held)
+    closed = v0.copy()
+    closed[0, ~knows] = SHUT
+    seen = Terms(closed, base.x, base.pay, terms.values)
+    want, want_level = fixed_flows(dataclasses.replace(base, v0=closed), groups, nest, seen, [Phase(1, seen)], 12)
+    np.testing.assert_allclose(got["rev"], want["rev"], rtol=1e-10)
+    assert level["rev"] == pytest.approx(want_level["rev"], rel=1e-10)
