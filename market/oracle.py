@@ -441,11 +441,17 @@ class DemandOracle:
                     m_old = link.markup_factor * link.tier_price - view.marginal_cost * link.size
                     d_profit = d_profit + np.where(stay, flow * m_new, 0.0) - flow * m_old
                     d_load = d_load + np.where(stay, 0.0, -flow * link.size)
-                for link in view.joiners.get(tier, ()):
-                    flow = flows[link.wrapper_id]
-                    join = prices <= link.stay_below
-                    d_profit = d_profit + np.where(join, flow * (link.markup_factor * prices - view.marginal_cost * link.size), 0.0)
-                    d_load = d_load + np.where(join, flow * link.size, 0.0)
+                joiners = view.joiners.get(tier, ())
+                if joiners:
+                    # All joiners at once; np.add.accumulate adds the rows one after another, in the links' order,
+                    # as a loop over them would (the same sums to the last bit).
+                    flow = np.array([flows[link.wrapper_id] for link in joiners])[:, None]
+                    size = np.array([link.size for link in joiners])
+                    join = prices[None, :] <= np.array([link.stay_below for link in joiners])[:, None]
+                    markup = np.array([link.markup_factor for link in joiners])[:, None]
+                    gain = flow * (markup * prices[None, :] - (view.marginal_cost * size)[:, None])
+                    d_profit = np.add.accumulate(np.vstack([d_profit, np.where(join, gain, 0.0)]), axis=0)[-1]
+                    d_load = np.add.accumulate(np.vstack([d_load, np.where(join, flow * size[:, None], 0.0)]), axis=0)[-1]
             profit = base_profit + d_profit
             load = base_load + d_load
             cap = view.capacity_mtok
