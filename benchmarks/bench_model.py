@@ -11,6 +11,40 @@ to compare on a shared machine; the fastest repeat is the one of least CPU time.
 ``--reference-rounds`` rounds and scaled to ``--rounds``: set-up once plus the measured seconds per round; the
 vectorised mode is timed the same way at the same size for the side-by-side ratio. ``--profile FILE`` also writes
 a pyinstrument text profile of the largest vectorised run.
+
+Measured on 2026-12-08 (2 cores shared with other sessions, load average 2-10: CPU seconds, the least of the
+fresh-process runs and their range; ``--child 1000000 --rounds 120`` of this script, alternating the trees run
+by run; the last rows at the lightest load):
+
+=========================================================  =============================  ===========
+tree                                                       1M × 120, CPU s (runs)         peak RSS MB
+=========================================================  =============================  ===========
+before (31457f1)                                           28.6 (7 runs: 28.6-38.6;       355
+                                                           33.4 and 33.6 at light load)
+exact speed-ups only (c20606f: the same CSV bytes)         33.0 (3 runs: 33.0-36.5)       356
++ quarterly planning reviews, before merging main          27.6 (4 runs: 27.6-37.8)       358
+main after the free-tier merge (be27627)                   42.7 (2 runs: 42.7-43.3)       358
+this branch merged with be27627                            32.2 (2 runs: 32.2-32.3)       379
+=========================================================  =============================  ===========
+
+The run-to-run spread on the shared machine (±15 %) is as large as the changes. Per round (CPU ms, 120 rounds,
+one process each, in the same sequence; ``TokenMarket.step`` and its parts timed with ``time.process_time``):
+
+=============  ==========  ==========  =======================  ================  ================
+customers      tree        round       firms decide (all)       profit curves     GPU fleets+split
+=============  ==========  ==========  =======================  ================  ================
+2,000          before      92.8-127    74.7-102                 30.0-42.9         12.4-16.6
+2,000          exact       69.6-86.1   55.3-68.2                19.2-24.2         10.3-12.6
+2,000          + reviews   83.5-111    66.2-88.2                24.9-34.0         8.0-10.5
+100,000        before      205.7       163.2                    72.5              23.4
+100,000        exact       173.8       135.1                    51.4              22.4
+100,000        merged      190.9       151.1                    55.1              17.3
+=============  ==========  ==========  =======================  ================  ================
+
+The exact speed-ups take a quarter off the firm-level work on the same path; the planning reviews take a quarter
+off the GPU fleet step, but they move the path, and the path they give has more products and more wrappers that
+could join a supplier (75 against 70 priced products and 227 against 146 joiner links a round at 2,000), whose
+profit curves cost more. docs/design.md (Status) says what is left.
 """
 
 from __future__ import annotations
