@@ -423,7 +423,8 @@ class DemandOracle:
                 loads.append((profit, load))
         return out
 
-    def firm_totals(self, view: FirmView, quality_factor: float = 1.0) -> tuple[float, float, float]:
+    def firm_totals(self, view: FirmView, quality_factor: float = 1.0,
+                    market_factors: np.ndarray | None = None) -> tuple[float, float, float]:
         """A seller's (profit $/month, revenue $/month, load reference-Mtok/month) at posted prices before any
         capacity limit, with the quality of every offer it sells — and of every wrapper offer built on its API —
         multiplied by ``quality_factor`` (> 0; 1: as posted). Revenue and load cover its paid offers and the
@@ -433,8 +434,13 @@ class DemandOracle:
         (market/compute_split.py prices training with it). Only the seller's rows (and its wrappers') change, so
         the nest sums are updated incrementally: O(rows × sample).
 
+        ``market_factors`` ((n_offers,), > 0, or None: all 1) multiplies the quality of every offer first — a
+        forecast state of the market in which rivals' models have moved (market/compute_split.py reads a
+        quality point's worth there); ``quality_factor`` then multiplies the seller's own rows and its wrappers'
+        on top. Rows whose factor is 1 are not recomputed.
+
         Raises:
-            ValueError: ``quality_factor`` ≤ 0.
+            ValueError: ``quality_factor`` ≤ 0, or ``market_factors`` of the wrong shape or not all > 0.
         """
         if not quality_factor > 0:
             raise ValueError(f"quality_factor={quality_factor!r}: must be > 0")
@@ -442,10 +448,20 @@ class DemandOracle:
         links = [link for ls in view.wrappers.values() for link in ls]
         link_rows = [link.rows for link in links]
         changed = np.concatenate([view.rows, *link_rows]).astype(np.int64) if (view.rows.size or links) else view.rows
+        factors = np.full(changed.size, float(quality_factor))
+        if market_factors is not None:
+            market_factors = np.asarray(market_factors, float)
+            if market_factors.shape != (o.n,) or not np.all(market_factors > 0):
+                raise ValueError(f"market_factors: shape {market_factors.shape} must be ({o.n},) with every factor > 0")
+            factors = factors * market_factors[changed]
+            others = np.flatnonzero(market_factors != 1.0)
+            others = others[~np.isin(others, changed)]
+            changed = np.concatenate([changed, others]).astype(np.int64)
+            factors = np.concatenate([factors, market_factors[others]])
         if changed.size == 0:
             return 0.0, 0.0, 0.0
         v_old = self.V[changed]
-        if quality_factor == 1.0:
+        if np.all(factors == 1.0):
             v, x, pay, log_s, log_d = v_old, self.X[changed], self.PAY[changed], self.log_s, self.log_d
         else:
             need = self.state.need_mtok[None, :]
@@ -453,7 +469,7 @@ class DemandOracle:
                      o.overage_usd_per_mtok[changed][:, None])
             ben = self.BEN[changed]
             s_old = ben * demand.phi(np.minimum(1.0, self.X[changed] / need)) - self.PAY[changed]
-            s_new, x, pay = demand.outcome(need, ben * quality_factor ** self.gamma[None, :], *terms)
+            s_new, x, pay = demand.outcome(need, ben * factors[:, None] ** self.gamma[None, :], *terms)
             finite = np.isfinite(v_old)
             v = np.where(finite, v_old + np.where(finite, s_new - s_old, 0.0) * self.inv_mu[None, :], -np.inf)
             log_s = self.log_s.copy()
