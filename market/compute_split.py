@@ -2,12 +2,21 @@
 
 The lab decides (``agents.compute.decide_compute``); this module computes the numbers it decides from:
 
-* **PVq**, the present value of a quality point: the demand oracle's finite difference of the lab's monthly
-  profit at its posted prices (before any capacity limit) when the quality of everything it sells — and of the
-  wrapper apps built on its API — rises by ``QUALITY_STEP`` (``market.oracle.DemandOracle.firm_totals``), held
-  for the lab's ``labs[].value_horizon_months`` and discounted at its owners' cost of capital (assumption: no
-  growth of demand in the forecast, and rivals' qualities held); a strategic forecast, re-estimated at the lab's
-  reviews every ``labs[].quality_review_months`` (staggered by firm) and kept in between;
+* **PVq**, the present value of a quality point (``quality_forecast``, ``pv_quality_point``): its profit now,
+  π' — the demand oracle's finite difference of the lab's monthly profit at its posted prices (before any
+  capacity limit) when the quality of everything it sells, and of the wrapper apps built on its API, rises by
+  ``QUALITY_STEP`` (``market.oracle.DemandOracle.firm_totals``) — and how that worth moves as the market does.
+  The oracle reads π' again ``FORECAST_MONTHS`` on, first with every rival lab at the quality its latest
+  month's training would add each month (the derivative-consistent production function of
+  ``market.quality.quality_gain``), then with hosts also at the open-weight frontier's trend; the two monthly
+  ratios are the rivals' erosion ψ and the obsolescence d of a point. Demand in the model is a nested logit in
+  absolute quality (customers value wtp·(fit·q)^γ), so a point's worth falls as rivals close in on it, not as a
+  share of a moving frontier. PVq = Σ_{t ≤ H} π'·(ψ(1 − d))^t / (1 + r)^t over the lab's
+  ``labs[].value_horizon_months`` H at its owners' cost of capital r: an annuity at the effective rate
+  (1 + r)/(ψ(1 − d)) − 1. ψ = 1 and d = 0 give the older forecast with rivals held. Assumptions: trends persist
+  for the forecast; the lab's own quality is held (no growth of its own demand in the forecast), and neither
+  factor may exceed 1 (a point's worth that rivals' progress would raise is not banked on). Re-estimated at the
+  lab's reviews every ``labs[].quality_review_months`` (staggered by firm) and kept in between;
 * **paid serving's value**: the capacity shadow price of the lab's last profit curves (``capacity_use``): at each
   capacity, the most it could earn re-pricing one product, revenue less non-GPU cost (the GPU is its only marginal
   cost: its price is the shadow price the split finds), plus the learning-by-doing value of a served Mtok
@@ -177,13 +186,9 @@ def quality_forecast(model, lab) -> QualityForecast:
     q = max(lab.quality, 1e-9)
 
     def per_point(gains: dict[int, float] | None) -> float:
-        if gains is None:
-            base = model.oracle.firm_totals(view)[0]
-            return max(0.0, (model.oracle.firm_totals(view, (q + QUALITY_STEP) / q)[0] - base) / QUALITY_STEP)
-        factors = market_factors(model, gains)
-        base = model.oracle.firm_totals(view, 1.0, factors)[0]
-        nudged = model.oracle.firm_totals(view, (q + QUALITY_STEP) / q, factors)[0]
-        return max(0.0, (nudged - base) / QUALITY_STEP)
+        factors = None if gains is None else market_factors(model, gains)
+        base, nudged = model.oracle.firm_totals_many(view, (1.0, (q + QUALITY_STEP) / q), factors)
+        return max(0.0, (nudged[0] - base[0]) / QUALITY_STEP)
 
     now = per_point(None)
     at_labs = per_point(rivals) if now > 0 and any(v > 0 for v in rivals.values()) else now
