@@ -91,6 +91,12 @@ class QualityForecast:
         return max(0.0, 1.0 - _monthly_ratio(self.per_point_open_usd, self.per_point_labs_usd, self.ahead_months))
 
     @property
+    def life_months(self) -> float:
+        """Expected life of the point's worth, months: 1 / (1 − ψ(1 − d)) (``inf`` when nothing erodes it)."""
+        retention = self.rivals_retention * (1.0 - self.obsolescence_monthly)
+        return math.inf if retention >= 1.0 else 1.0 / (1.0 - retention)
+
+    @property
     def pv_usd(self) -> float:
         """PVq, $ per quality point: ``pv_quality_point`` on these figures."""
         return pv_quality_point(self.per_point_now_usd, self.rivals_retention, self.obsolescence_monthly,
@@ -114,7 +120,8 @@ def pv_quality_point(per_point_usd: float, rivals_retention: float, obsolescence
     (``obsolescence_monthly``, < 1) the share of its worth lost a month as open weights catch up; r the owners'
     monthly cost of capital; H (``horizon_months``) the planning horizon. The sum is an annuity at the effective
     rate (1 + r) / (ψ(1 − d)) − 1, so ψ = 1 and d = 0 give π' × annuity_factor(H, r): the forecast with rivals
-    held and no obsolescence. The expected life of the point's worth is 1 / (1 − ψ(1 − d)) months when ψ(1 − d) < 1.
+    held and no obsolescence. The expected life of the point's worth is 1 / (1 − ψ(1 − d)) months when
+    ψ(1 − d) < 1.
 
     Raises:
         ValueError: ψ < 0, d ≥ 1 or NaN inputs.

@@ -471,7 +471,8 @@ class DemandOracle:
             rows = np.concatenate([own, others]).astype(np.int64)
             factors = np.concatenate([shift, market_factors[others]])
             if np.any(factors != 1.0):
-                v, x, pay, s_new, log_s, log_d = self._moved(rows, factors, self.V[rows], self._surplus(rows), self.log_s)
+                moved = self._moved(rows, factors, self.V[rows], self._surplus(rows), self.log_s)
+                v, x, pay, s_new, log_s, log_d = moved
                 base_v, base_x, base_pay, base_s = v[:own.size], x[:own.size], pay[:own.size], s_new[:own.size]
         out = []
         for qf in quality_factors:

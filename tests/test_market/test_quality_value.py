@@ -23,7 +23,7 @@ def test_a_point_halved_by_rivals_in_a_year_and_a_tenth_by_open_weights_is_worth
     assert f.rivals_retention == pytest.approx(0.943874, abs=1e-6)
     assert f.obsolescence_monthly == pytest.approx(0.008742, abs=1e-6)
     assert f.pv_usd == pytest.approx(22.0526e6, rel=1e-5)
-    assert 1.0 / (1.0 - f.rivals_retention * (1.0 - f.obsolescence_monthly)) == pytest.approx(15.53, abs=0.01)
+    assert f.life_months == pytest.approx(15.53, abs=0.01)
 
 
 @pytest.mark.parametrize("rate, months", [(0.0, 60.0), (0.01, 60.0), (0.0188, 36.0), (0.02, math.inf)])
@@ -42,7 +42,7 @@ def test_a_faster_rival_or_faster_catch_up_lowers_the_value_of_a_point():
 def test_a_point_worth_more_on_rivals_path_is_not_banked_on():
     # No growth of demand in the forecast: rivals' progress that would raise a point's worth leaves it held.
     f = cs.QualityForecast(2e6, 3e6, 3e6, 12.0, 0.01, 60.0)
-    assert f.rivals_retention == 1.0 and f.obsolescence_monthly == 0.0
+    assert f.rivals_retention == 1.0 and f.obsolescence_monthly == 0.0 and f.life_months == math.inf
     assert f.pv_usd == pytest.approx(2e6 * objective.annuity_factor(60.0, 0.01), rel=1e-12)
 
 
@@ -98,7 +98,8 @@ def test_the_oracle_with_unit_market_factors_is_the_oracle_as_posted(market):
     lab = market.alive(market.labs)[0]
     view = firm_view(market, lab)
     ones = np.ones(market.oracle.offers.n)
-    assert market.oracle.firm_totals(view, 1.01, ones) == pytest.approx(market.oracle.firm_totals(view, 1.01), rel=1e-12)
+    posted = market.oracle.firm_totals(view, 1.01)
+    assert market.oracle.firm_totals(view, 1.01, ones) == pytest.approx(posted, rel=1e-12)
     with pytest.raises(ValueError, match="market_factors"):
         market.oracle.firm_totals(view, 1.0, ones[:-1])
 
