@@ -276,7 +276,8 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
     flows = model.ledger.new_round()
     paid = float(sum(f.last.paid_tokens_mtok for f in api_sellers))
     free = float(sum(f.last.free_tokens_mtok for f in labs))
-    lab_gpus = sum(f.gpus for f in labs)
+    # The fleet each lab split this month: a lab that exits at settlement has sold its GPUs (gpus = 0) but used them.
+    lab_gpus = sum(f.paid_gpus + f.free_gpus + f.training_gpus + f.rd_gpus + f.idle_gpus for f in labs)
     shares = np.array([f.deviation_gain_share for f in [*api_sellers, *wraps] if np.isfinite(f.deviation_gain_share)])
     w = model.weight
     n_customers = model.population.n
