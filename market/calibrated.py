@@ -20,6 +20,14 @@ value's source (kind ``estimated`` of :mod:`market.provenance`) is built from th
 An estimate of a list element's field (``customers.segments.0.usage_median_mtok``) names the element
 (``item = "consumer"``): under a scenario that writes its own list, it fills that field of the element of the
 same name, unless the file sets the field itself; an element of another name gets nothing from the layer.
+
+A field the schema requires of a list element (a segment's willingness to pay, token need, price scale,
+switching cost) has no default of its own: its hand-set values live in the schema's default list. So an element
+a file writes under the name of a default element, without such a field, takes it from the layers below — the
+layer's estimate, else the default element's value (:func:`fill_required`). Before the layer existed that was
+an error ("Field required"), so no configuration that loaded before changes; it lets a file restate a segment
+to change one field (``switching_costs_high``) and still stand on the estimates, or on the hand-set values with
+the layer off.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from market.config import ConfigError, build_config, resolve
 
@@ -357,3 +367,56 @@ def apply_layer(data: dict[str, Any], layer: Layer) -> tuple[dict[str, Any], dic
                 element[parts[3]] = e.value
                 applied[f"{parts[0]}.{parts[1]}.{i}.{parts[3]}"] = e
     return out, applied
+
+
+def layer_record(scenario: str | Path | None) -> dict[str, Any] | None:
+    """What a run's manifest records of the layer under ``scenario`` (:meth:`Layer.manifest_record`), or None
+    when no layer was applied (no scenario, or a file with ``calibrated = false``). The manifest's config holds
+    the values themselves, so a run reproduces from it alone; this says where they came from.
+
+    Raises:
+        ConfigError: as :func:`market.config.read_scenario` and :func:`read_layer`.
+    """
+    from market.config import read_scenario
+
+    if not scenario:
+        return None
+    data, wanted = read_scenario(scenario)
+    if not wanted:
+        return None
+    layer = read_layer()
+    return layer.manifest_record(sorted(apply_layer(data, layer)[1]))
+
+
+def _required(path: str) -> list[str]:
+    """Fields the element model of the list at ``path`` requires (no default of their own)."""
+    annotation = resolve(f"{path}.0").annotation
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return []
+    return [n for n, f in annotation.model_fields.items() if f.is_required() and n != "name"]
+
+
+def fill_required(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each list element that bears the name of an element of the schema's default list given
+    that element's values for the fields the schema requires and the element omits (see the module docstring).
+    Lists of unnamed elements, elements of other names and fields with defaults of their own are left alone."""
+    defaults = build_config({}).model_dump(mode="json")
+    out = copy.deepcopy(data)
+    lists = [((k,), v) for k, v in defaults.items() if isinstance(v, list)]
+    lists += [((k, sub), w) for k, v in defaults.items() if isinstance(v, dict) for sub, w in v.items()
+              if isinstance(w, list)]
+    for keys, default_items in lists:
+        named = {d["name"]: d for d in default_items if isinstance(d, dict) and "name" in d}
+        node: Any = out
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) else None
+        if not named or not isinstance(node, list):
+            continue
+        required = _required(".".join(keys))
+        for element in node:
+            source = named.get(element.get("name")) if isinstance(element, dict) else None
+            if source is not None:
+                for field in required:
+                    if field not in element and field in source:
+                        element[field] = copy.deepcopy(source[field])
+    return out

@@ -1066,16 +1066,19 @@ def load_scenario(name_or_path: str | Path, calibrated: bool | None = None) -> d
             layer (the calibration estimates on the schema defaults, not on its own previous estimates); True:
             the layer even under a file that opts out.
 
+    A list element the file writes under the name of an element of the schema's default list takes the fields
+    the schema requires and the file omits from the layers below (:func:`market.calibrated.fill_required`).
+
     Raises:
         ConfigError: unknown scenario name, unreadable file or bad TOML, or a bad layer file (naming the
             estimate's field, value and allowed range).
     """
+    from market.calibrated import apply_layer, fill_required, read_layer
+
     data, wanted = read_scenario(name_or_path)
     if calibrated if calibrated is not None else wanted:
-        from market.calibrated import apply_layer, read_layer
-
         data = apply_layer(data, read_layer())[0]
-    return data
+    return fill_required(data)
 
 
 def config_from(scenario: str | Path | None = None, overrides: dict[str, Any] | None = None,

@@ -65,12 +65,13 @@ def _when(manifest: dict[str, Any] | None, date: str | None, commit: str | None,
     commit = commit or last.get("git_commit")
     if commit == "unknown":
         commit = None
+    how = f"python -m runs.calibration.apply {folder} --date YYYY-MM-DD --commit SHA"
     if not date or not _DATE.match(date):
-        raise CalibrationError(f"{folder}: date: {date!r}; the folder's manifest.json gives no finish date: give "
-                               f"--date YYYY-MM-DD (the day the calibration finished)")
+        raise CalibrationError(f"{folder}: date: {date!r}; allowed: YYYY-MM-DD, the day the calibration finished "
+                               f"(its manifest.json gives none: {how})")
     if not commit:
-        raise CalibrationError(f"{folder}: commit: the folder's manifest.json gives no git commit: give --commit "
-                               f"SHA (the code the calibration ran on)")
+        raise CalibrationError(f"{folder}: commit: its manifest.json gives no git commit of the code the "
+                               f"calibration ran on ({how})")
     return date, commit
 
 
