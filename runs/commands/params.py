@@ -57,7 +57,8 @@ def _odd(path: Path, args: argparse.Namespace, overrides: dict) -> int:
     from runs.reports.params import odd_block, splice_odd
 
     if args.scenario or overrides:
-        raise UsageError("--odd: the ODD table documents the baseline; drop --scenario and --set")
+        raise UsageError("--odd: the ODD table documents the schema's hand-set defaults (the baseline without the "
+                         "calibrated layer); drop --scenario and --set")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
