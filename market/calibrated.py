@@ -340,15 +340,17 @@ def apply_layer(data: dict[str, Any], layer: Layer) -> tuple[dict[str, Any], dic
         list element goes to the element of the same name (the schema's default list is written out when the
         file sets no list). A section or list the file gives a non-table value is left for the schema to refuse.
     """
-    out = copy.deepcopy(data)
+    # Copies are made only along the paths written (a hostile file may nest thousands of tables deep).
+    out = dict(data)
     applied: dict[str, Estimate] = {}
     written: set[tuple[str, str]] = set()  # lists filled from the schema's defaults: their fields take estimates
     defaults: dict[str, Any] | None = None
     for e in layer.estimates:
         parts = e.path.split(".")
-        node = out.setdefault(parts[0], {})
+        node = out.get(parts[0], {})
         if not isinstance(node, dict):
             continue
+        node = out[parts[0]] = dict(node)
         if e.item is None:
             if parts[1] not in node:
                 node[parts[1]] = e.value
@@ -358,13 +360,13 @@ def apply_layer(data: dict[str, Any], layer: Layer) -> tuple[dict[str, Any], dic
             defaults = defaults or build_config({}).model_dump(mode="json")
             node[parts[1]] = copy.deepcopy(defaults[parts[0]][parts[1]])
             written.add((parts[0], parts[1]))
-        items = node[parts[1]]
-        if not isinstance(items, list):
+        if not isinstance(node[parts[1]], list):
             continue
+        items = node[parts[1]] = list(node[parts[1]])
         for i, element in enumerate(items):
             if isinstance(element, dict) and element.get("name") == e.item and \
                     (parts[3] not in element or (parts[0], parts[1]) in written):
-                element[parts[3]] = e.value
+                items[i] = {**element, parts[3]: e.value}
                 applied[f"{parts[0]}.{parts[1]}.{i}.{parts[3]}"] = e
     return out, applied
 
@@ -401,22 +403,25 @@ def fill_required(data: dict[str, Any]) -> dict[str, Any]:
     that element's values for the fields the schema requires and the element omits (see the module docstring).
     Lists of unnamed elements, elements of other names and fields with defaults of their own are left alone."""
     defaults = build_config({}).model_dump(mode="json")
-    out = copy.deepcopy(data)
+    out = dict(data)  # copies only along the paths written, as in apply_layer
     lists = [((k,), v) for k, v in defaults.items() if isinstance(v, list)]
     lists += [((k, sub), w) for k, v in defaults.items() if isinstance(v, dict) for sub, w in v.items()
               if isinstance(w, list)]
     for keys, default_items in lists:
         named = {d["name"]: d for d in default_items if isinstance(d, dict) and "name" in d}
-        node: Any = out
-        for k in keys:
-            node = node.get(k) if isinstance(node, dict) else None
-        if not named or not isinstance(node, list):
+        parent: Any = out
+        if len(keys) == 2:
+            if not isinstance(out.get(keys[0]), dict):
+                continue
+            parent = out[keys[0]] = dict(out[keys[0]])
+        if not named or not isinstance(parent.get(keys[-1]), list):
             continue
         required = _required(".".join(keys))
-        for element in node:
-            source = named.get(element.get("name")) if isinstance(element, dict) else None
-            if source is not None:
-                for field in required:
-                    if field not in element and field in source:
-                        element[field] = copy.deepcopy(source[field])
+        items = parent[keys[-1]] = list(parent[keys[-1]])
+        for i, element in enumerate(items):
+            name = element.get("name") if isinstance(element, dict) else None
+            source = named.get(name) if isinstance(name, str) else None
+            missing = [f for f in required if source is not None and f not in element and f in source]
+            if missing:
+                items[i] = {**element, **{f: copy.deepcopy(source[f]) for f in missing}}
     return out
