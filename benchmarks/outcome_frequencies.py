@@ -1,30 +1,38 @@
-"""Outcome frequencies per scenario pair over seeds, with the strategic choices behind them.
+"""Outcome frequencies per scenario pair, with the strategic choices behind them, read from an outcomes study.
 
-Usage: python benchmarks/outcome_frequencies.py [--seeds 10] [--customers 1000000] [--rounds 72] [--workers 2]
-       [--pairs q4_funding,q5_merger_control,...] [--out results.jsonl]
+Usage:
+    tokenmarket outcomes SCENARIO... --replicates 10 --rounds 72 --set customers.n_customers=1000000 \\
+        --workers 2 --out out/freq                      # runs (resumable: --out out/freq --resume)
+    python benchmarks/outcome_frequencies.py out/freq [--pairs Q5:baseline-merger_control,...]
 
-Each pair (runs/compare/pairs.py) differs in one stated condition; both sides let firms choose. Per scenario and seed the run's
-outcome flags (the detectors of market/outcomes.py) and counts of its strategic decisions (events.csv kind
-``decision``) are written, one JSON line per run, to ``--out`` (runs already there are not run again, so an
-interrupted table resumes). The table gives, per pair and side, in how many seeds each detector fired with a
-Wilson 95 % interval, and how often labs chose each non-default option at their reviews.
+``--print-command`` prints the ``tokenmarket outcomes`` command for the chosen pairs' scenarios instead of reading a
+folder. The runs are the study's (runs/compare/study.py: one seed per replicate, the same seeds in every scenario,
+runs.csv with each run's outcome flags and ``choice_<move>_<option>`` counts, runs/sweeps/executors.py); this
+script only tabulates them by the shipped pairs (runs/compare/pairs.py), each differing in one stated condition
+with both sides letting firms choose. Per pair and side: in how many runs each detector fired, with the Wilson 95 %
+interval of runs/compare/stats.py, and each non-default option's share of the decisions of its move (a vertical
+move is decided per vertical, a conduct move once per review).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
-from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+import sys
 from pathlib import Path
+
+import pandas as pd
 
 from runs.compare.pairs import SHIPPED_PAIRS, Pair
 from runs.compare.stats import wilson_interval
+from runs.compare.study import StudyError, load_study
+from runs.compare.summaries import fired
 
 OUTCOMES = ("dumb_pipe", "loss_leading", "loss_leading_recouped", "vertical_takeover")
-CHOICES = ("penetration", "premium", "build", "acquire", "surcharge", "cut_off", "free_off", "free_large", "publish")
-
+# The non-default option of each move worth reading in a table (assumption: the defaults — best_response,
+# stay_out, normal, small free tier, closed weights — are what a firm does absent a reason).
+CHOICES = (("api_conduct", "penetration"), ("api_conduct", "premium"), ("vertical", "build"),
+           ("vertical", "acquire"), ("rival_terms", "surcharge"), ("rival_terms", "cut_off"),
+           ("free_tier", "off"), ("free_tier", "large"), ("publish", "publish"))
 
 
 def pair_key(pair: Pair) -> str:
@@ -32,95 +40,74 @@ def pair_key(pair: Pair) -> str:
     return f"{pair.question}:{pair.a}-{pair.b}"
 
 
-def run_one(job: tuple[str, int, int, int]) -> dict:
-    """Run one (scenario, seed, customers, rounds); return its flags, decision counts and CPU seconds."""
-    from market.config import config_from
-    from market.simulate import run_once
-
-    scenario, seed, customers, rounds = job
-    start = time.process_time()
-    cfg = config_from(scenario, {"customers.n_customers": customers, "world.rounds": rounds})
-    result = run_once(cfg, seed)
-    ev = result.events
-    decisions = ev[ev["kind"] == "decision"]
-    counts = Counter()
-    for row in decisions.itertuples():
-        move = json.loads(row.detail)["move"]
-        option = row.target
-        if move == "free_tier" and option != "small":
-            option = f"free_{option}"
-        if option in CHOICES:
-            counts[option] += 1
-    return {"scenario": scenario, "seed": seed, "customers": customers, "rounds": rounds,
-            "flags": {k: bool(result.flags().get(k)) for k in OUTCOMES}, "choices": dict(counts),
-            "reviews": int(decisions.groupby(["round", "actor"]).ngroups) if len(decisions) else 0,
-            "acquisitions": int((ev["kind"] == "acquisition").sum()), "exits": int((ev["kind"] == "exit").sum()),
-            "cpu_s": time.process_time() - start}
+def side_cells(runs: pd.DataFrame) -> tuple[list[str], str]:
+    """For one scenario's successful runs (runs.csv rows): per outcome of :data:`OUTCOMES` ``fired/n [lo, hi]``
+    (Wilson 95 %), and each non-default option's share of the decisions of its move (``–`` when none chosen)."""
+    n = len(runs)
+    cells = []
+    for name in OUTCOMES:
+        col = f"outcome_{name}"
+        hits = int(fired(runs[col]).sum()) if col in runs else 0
+        lo, hi = wilson_interval(hits, n)
+        cells.append(f"{hits}/{n} [{lo:.2f}, {hi:.2f}]" if n else "–")
+    parts = []
+    for move, option in CHOICES:
+        options = [c for c in runs if c.startswith(f"choice_{move}_")]
+        made = float(runs[options].to_numpy().sum()) if options else 0.0
+        col = f"choice_{move}_{option}"
+        count = float(runs[col].sum()) if col in runs else 0.0
+        if count:
+            parts.append(f"{move} {option} {count / made:.2f}")
+    return cells, (", ".join(parts) if parts else "–")
 
 
-def table(rows: list[dict], pairs, seeds: int) -> str:
-    """Markdown table: per pair and side, detector counts over seeds (Wilson 95 %) and choices per review."""
-    by = {}
-    for r in rows:
-        by.setdefault(r["scenario"], []).append(r)
-    lines = ["| pair (condition) | scenario | " + " | ".join(OUTCOMES) + " | choices per 100 lab reviews |",
+def table(runs: pd.DataFrame, pairs: list[Pair]) -> str:
+    """Markdown table of a study's runs (``scenario`` and ``status`` columns) per pair and side."""
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    lines = ["| pair (condition) | scenario | " + " | ".join(OUTCOMES) + " | non-default choices (share of the move's decisions) |",
              "|---|---|" + "---|" * len(OUTCOMES) + "---|"]
     for pair in pairs:
-        question, condition = pair.question, pair.differs
         for side in (pair.a, pair.b):
-            got = by.get(side, [])[:seeds]
-            n = len(got)
-            cells = []
-            for k in OUTCOMES:
-                hits = sum(r["flags"][k] for r in got)
-                lo, hi = wilson_interval(hits, n)
-                cells.append(f"{hits}/{n} [{lo:.2f}, {hi:.2f}]" if n else "–")
-            reviews = sum(r["reviews"] for r in got)
-            choice = Counter()
-            for r in got:
-                choice.update(r["choices"])
-            text = ", ".join(f"{c} {100 * choice[c] / reviews:.0f}" for c in CHOICES if choice[c]) if reviews else "–"
-            lines.append(f"| {question} ({condition}) | {side} | " + " | ".join(cells) + f" | {text} |")
+            cells, text = side_cells(ok[ok["scenario"] == side])
+            lines.append(f"| {pair.question} ({pair.differs}) | {side} | " + " | ".join(cells) + f" | {text} |")
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Print the pair table of an outcomes study folder; exit 2 on a bad folder or pair key."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--customers", type=int, default=1_000_000)
-    ap.add_argument("--rounds", type=int, default=72)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("study", nargs="?", help="an outcomes (or compare) study folder written by tokenmarket outcomes")
     ap.add_argument("--pairs", default=",".join(pair_key(p) for p in SHIPPED_PAIRS),
                     help="comma-separated pair keys (question:a-b; default: every shipped pair)")
-    ap.add_argument("--out", default=None, help="JSON lines of finished runs (read first: finished runs are skipped)")
-    args = ap.parse_args()
+    ap.add_argument("--print-command", action="store_true",
+                    help="print the tokenmarket outcomes command that runs the pairs' scenarios, then exit")
+    args = ap.parse_args(argv)
     wanted = args.pairs.split(",")
     unknown = sorted(set(wanted) - {pair_key(p) for p in SHIPPED_PAIRS})
     if unknown:
         ap.error(f"--pairs: unknown {unknown} (allowed: {[pair_key(p) for p in SHIPPED_PAIRS]})")
     pairs = [p for p in SHIPPED_PAIRS if pair_key(p) in wanted]
     scenarios = list(dict.fromkeys(s for p in pairs for s in (p.a, p.b)))
-    done: list[dict] = []
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists():
-        done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
-        done = [r for r in done if r["customers"] == args.customers and r["rounds"] == args.rounds]
-    have = {(r["scenario"], r["seed"]) for r in done}
-    jobs = [(s, seed, args.customers, args.rounds) for seed in range(args.seeds) for s in scenarios
-            if (s, seed) not in have]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        for r in pool.map(run_one, jobs):
-            done.append(r)
-            if out is not None:
-                with out.open("a") as f:
-                    f.write(json.dumps(r) + "\n")
-            print(f"{r['scenario']} seed {r['seed']}: {r['cpu_s']:.0f} s CPU", flush=True)
-    cpu = sum(r["cpu_s"] for r in done)
-    print(f"\nseeds={args.seeds} customers={args.customers:,} rounds={args.rounds}: {len(done)} runs, "
-          f"{cpu / 60:.1f} CPU minutes in all ({time.perf_counter() - t0:.0f} s wall for the runs made now)\n")
-    print(table(done, pairs, args.seeds))
+    if args.print_command:
+        print("tokenmarket outcomes " + " ".join(scenarios) + " --replicates 10 --rounds 72 "
+              "--set customers.n_customers=1000000 --workers 2 --out out/freq")
+        return 0
+    if args.study is None:
+        ap.error("study: a folder written by tokenmarket outcomes is needed (or --print-command)")
+    try:
+        study = load_study(Path(args.study))
+    except StudyError as err:
+        ap.error(f"study: {err}")
+    missing = [s for s in scenarios if s not in set(study.runs.get("scenario", pd.Series(dtype=str)))]
+    if missing:
+        print(f"note: no runs of {missing} in {args.study} (their rows show –)", file=sys.stderr)
+    arm = study.plan.arms[0]
+    customers = arm.config.get("customers", {}).get("n_customers")
+    print(f"{args.study}: {len(study.runs)} runs, {study.plan.replicates} replicates, "
+          f"{arm.horizon(study.plan.rounds)} months, {customers:,} customers, status {study.status}\n")
+    print(table(study.runs, pairs))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

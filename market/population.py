@@ -22,6 +22,19 @@ from market.config import VERTICALS, CustomersConfig
 from market.segments import CS_SAMPLE_PER_SEGMENT, News, Tally, cs_sample, nest_lambdas, segment_sizes
 from market.tallies import ChoiceTally
 
+def bass_hazard(innovation, imitation, adopters, population):
+    """Monthly hazard of adopting (here: becoming aware) in the Bass (1969) diffusion model, p + q · N / n, capped
+    at 1: the one law both the population (``VectorPopulation.spread_awareness``) and the strategic forecast
+    (market/moves/awareness.py) apply.
+
+    Args: innovation p and imitation q (per month; config ``customers.segments[].bass_innovation`` and
+    ``bass_imitation`` for AI, ``customers.brand_innovation`` and ``brand_imitation`` for a lab's apps), adopters N
+    and population n (customers, any one unit; n below 1 counts as 1): scalars or arrays that broadcast.
+    Returns: the hazard (probability per month), float or array.
+    """
+    return np.minimum(1.0, innovation + imitation * np.asarray(adopters) / np.maximum(population, 1))
+
+
 class _Candidates:
     """A growing index array (amortised appends: capacity doubles), read as :meth:`view`."""
 
@@ -126,7 +139,7 @@ class VectorPopulation:
         newly = 0
         for s, seg in enumerate(self.segments):
             seg_cfg = cfg.segments[s]
-            hazard = seg_cfg.bass_innovation + seg_cfg.bass_imitation * users[s] / max(seg.n, 1)
+            hazard = float(bass_hazard(seg_cfg.bass_innovation, seg_cfg.bass_imitation, users[s], seg.n))
             fresh, seg.cand_ai = self._draw(rng, seg.cand_ai, hazard, seg.aware, AI_AWARE)
             known = [seg.n_brand[b] / seg.n_ai if seg.n_ai else 0.0 for b in range(self.n_brands)]
             n_aware = seg.n_ai
@@ -141,7 +154,7 @@ class VectorPopulation:
                 newly += fresh.size
                 self._forced[s].append(fresh)
             for b in range(self.n_brands):
-                hazard_b = cfg.brand_innovation + cfg.brand_imitation * brand_users[s, b] / max(n_aware, 1)
+                hazard_b = float(bass_hazard(cfg.brand_innovation, cfg.brand_imitation, brand_users[s, b], n_aware))
                 bit = brand_bit(b)
                 pool = seg.cand_brand[b]
                 hit, cand = self._draw(rng, pool.view(), hazard_b, seg.aware, bit)

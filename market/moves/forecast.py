@@ -61,12 +61,13 @@ def initial_state(base: SampleBase, groups: tuple[np.ndarray, ...]) -> np.ndarra
 
 
 def state_values(base: SampleBase, member: np.ndarray, n_groups: int, nest: np.ndarray, terms: Terms,
-                 cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 cache: dict | None = None, tag: str = "") -> tuple[np.ndarray, np.ndarray]:
     """The regime's choice probabilities by state (S, S, M) and, per metric (in ``terms.values`` order), the $ a
     month a customer in each state brings to it, (K, S, M): a state's holders spread over its offers as
     reconsidering holders would choose. ``cache`` (optional) keeps transitions by utilities array and grouping:
-    phases that differ only in who pays whom share them."""
-    key = (id(terms.v0), member.tobytes())
+    phases that differ only in who pays whom share them; ``tag`` keeps apart transitions of the same utilities on
+    customers whose holdings differ (market/moves/awareness.py: the newly aware hold nothing)."""
+    key = (id(terms.v0), member.tobytes(), tag)
     hit = cache.get(key) if cache is not None else None
     if hit is not None and hit[0] is terms.v0:
         tr = hit[1]

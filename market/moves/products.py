@@ -8,7 +8,10 @@ without a switching cost, which the holdings chain counts); and data: free-tier 
 ``world.data_gain`` · ln(1 + D / ``world.data_ref_mtok``) a month (market/quality.py), and a better model earns what
 :func:`market.moves.evaluate.per_quality_point` says a quality point earns. The fleet is assumed to grow with the
 free tier's load (the lab orders GPUs for serving plus its training share), so a larger free tier does not take
-training compute in the forecast.
+training compute in the forecast. And awareness: free users count among the users whose word of mouth makes
+customers aware of AI and of the lab's apps (Bass diffusion, market/population.py); each size's forecast carries
+that diffusion forward from its own users (market/moves/awareness.py), so the customers who become aware because
+of free users and then pay are counted.
 
 Publishing. A published model can be served by every host from ``open_weights.release_lag_months`` on: hosts'
 quality rises to the lab's. In this model the publisher sells nothing to hosts and earns nothing from the weights
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from market.moves.awareness import Diffusion
 from market.moves.context import LabContext
 from market.moves.evaluate import Plan, per_quality_point
 from market.moves.forecast import Phase
@@ -41,12 +45,14 @@ def data_gain(model, free_mtok: np.ndarray) -> np.ndarray:
     return w.data_gain * np.log1p(np.maximum(0.0, free_mtok) / w.data_ref_mtok)
 
 
-def free_tier_plans(ctx: LabContext, options: tuple[str, ...], free_now: float) -> dict[str, Plan]:
+def free_tier_plans(ctx: LabContext, options: tuple[str, ...], free_now: float, diffusion: Diffusion | None = None,
+                    per_point: np.ndarray | None = None) -> dict[str, Plan]:
     """A :class:`Plan` per free-tier size; ``free_now`` is the lab's free-tier tokens now (Mtok/month, real), the
-    level the data channel is measured from."""
+    level the data channel is measured from; ``diffusion``: the awareness each plan carries forward (None: held);
+    ``per_point``: (2, T) $ a month a quality point earns (default: :func:`per_quality_point` on ``ctx``)."""
     row = ctx.own_rows(FREE)
     caps = free_caps(ctx.model)
-    per_point = per_quality_point(ctx)
+    per_point = per_quality_point(ctx) if per_point is None else per_point
     base = data_gain(ctx.model, np.array([free_now]))[0]
 
     def gained(series: dict[str, np.ndarray]) -> np.ndarray:
@@ -63,7 +69,7 @@ def free_tier_plans(ctx: LabContext, options: tuple[str, ...], free_now: float) 
             v0, x, pay = ctx.with_rows(row, cap_mtok=np.full(row.size, caps[option]),
                                        alive=np.ones(row.size, bool))
             phase = Phase(1, ctx.terms(v0, x, pay))
-        plans[option] = Plan([phase], quality=gained, per_quality=per_point)
+        plans[option] = Plan([phase], quality=gained, per_quality=per_point, diffusion=diffusion)
     return plans
 
 

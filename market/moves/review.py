@@ -12,19 +12,22 @@ recorded (kind ``forecast_error``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from agents.customers import AI_AWARE
 from agents.moves import AcquisitionTarget, MoveDecision, MoveObservation, VerticalObservation
 from market import objective
 from market.config import MOVES, VERTICALS
+from market.moves.awareness import diffusion_inputs, knowing_base
 from market.moves.conduct import conduct_plans, wrapper_lag
 from market.moves.context import LabContext, lab_context
 from market.moves.entry import acquire_plan, app_rows, build_plan, entered, terms_plans
-from market.moves.evaluate import Forecast, Plan, evaluate
+from market.moves.evaluate import Forecast, Plan, evaluate, per_quality_point
 from market.moves.forecast import Phase
 from market.moves.products import free_tier_plans, publish_plans
 from market.moves.value import cost_of_capital, figures_now, make_pricer, nash_price, standalone_value
@@ -142,7 +145,7 @@ def review(model, lab) -> None:
         elif model.config.moves.allow_vertical_entry:
             _vertical(model, lab, here, vertical)
     if lab.cfg.free_tier and ctx.own_rows(FREE).size:
-        _free_tier(model, lab, ctx.focus(ctx.open_to(ctx.own), rivals=False))
+        _free_tier(model, lab, ctx)
     if lab.funding == "efficient":
         hosts = [r.rows for r in ctx.rivals if r.firm.kind == "provider"]
         if hosts and lab.quality > max(float(ctx.offers.quality[h].max()) for h in hosts):
@@ -217,11 +220,21 @@ def _rival_terms(model, lab, ctx: LabContext, vertical: str) -> None:
 
 
 def _free_tier(model, lab, ctx: LabContext) -> None:
-    forecasts = evaluate(ctx, free_tier_plans(ctx, MOVES["free_tier"], lab.last.free_tokens_mtok), "small")
+    """The free-tier size, forecast with the awareness its users spread (market/moves/awareness.py): on the
+    customers to whom an offer of the lab is open, or would be if they knew its apps."""
+    seen, brand_rows, knows = knowing_base(ctx.base, ctx.own, lab.brand)
+    cols = np.flatnonzero(((seen.aware & AI_AWARE) != 0) & np.isfinite(seen.v0[ctx.own]).any(axis=0))
+    diffusion = diffusion_inputs(seen, cols, ctx.own, brand_rows, knows, model.config.customers)
+    plain = ctx.focus(ctx.open_to(ctx.own), rivals=False)  # what a quality point earns: customers as they are
+    wide = dataclasses.replace(ctx, base=seen).focus(cols, rivals=False)
+    plans = free_tier_plans(wide, MOVES["free_tier"], lab.last.free_tokens_mtok, diffusion, per_quality_point(plain))
+    forecasts = evaluate(wide, plans, "small", reference=lab.free_tier_size)
     decision = lab.rules["free_tier"].decide(_observe(model, lab, "free_tier", forecasts, lab.free_tier_size))
     if decision.option != lab.free_tier_size:
         set_free_tier(model, lab, decision.option)
-    _record(model, lab, decision, forecasts[decision.option])
+    held = {o: round(f.fixed_awareness_usd, 2) if math.isfinite(f.fixed_awareness_usd) else None
+            for o, f in forecasts.items()}
+    _record(model, lab, decision, forecasts[decision.option], {"at_fixed_awareness": held})
 
 
 def _publish(model, lab, ctx: LabContext) -> None:

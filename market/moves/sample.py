@@ -33,6 +33,8 @@ class SampleBase:
             each stands for ($ flows are w-weighted sums); cells: (segment, vertical, positions) per cell;
             vertical: (M,) vertical index.
         offers: the oracle's offers; lam: (3,) nest parameters; positions: (M,) indices into the oracle's sample.
+        aware: (M,) awareness bit masks the terms are computed with (``agents.customers``: AI, each lab's apps);
+            None: the oracle's (the customers' own).
     """
 
     v0: np.ndarray
@@ -50,6 +52,7 @@ class SampleBase:
     lam: np.ndarray
     positions: np.ndarray
     oracle: DemandOracle
+    aware: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -66,7 +69,7 @@ class SampleBase:
             self, v0=self.v0[:, cols], x=self.x[:, cols], pay=self.pay[:, cols], penalty=self.penalty[cols],
             inside=self.inside[cols], holding=self.holding[cols], rho=self.rho[cols], rho_news=self.rho_news[cols],
             w=self.w[cols], cells=tuple(c for c in cells if c[2].size), vertical=self.vertical[cols],
-            positions=self.positions[cols])
+            positions=self.positions[cols], aware=None if self.aware is None else self.aware[cols])
 
 
 def sample_base(oracle: DemandOracle, choice_now: np.ndarray, per_cell: int, reconsider: np.ndarray,
@@ -98,7 +101,8 @@ def sample_base(oracle: DemandOracle, choice_now: np.ndarray, per_cell: int, rec
     seg = oracle.sample.segment[pos]
     return SampleBase(v0=v0, x=oracle.X[:, pos], pay=oracle.PAY[:, pos], penalty=pen, inside=holding >= 0,
                       holding=holding, rho=reconsider[seg], rho_news=reconsider_news[seg], w=w, cells=tuple(cells),
-                      vertical=oracle.sample.vertical[pos], offers=offers, lam=oracle.lam, positions=pos, oracle=oracle)
+                      vertical=oracle.sample.vertical[pos], offers=offers, lam=oracle.lam, positions=pos, oracle=oracle,
+                      aware=st.aware[pos])
 
 
 def pick_offers(offers: demand.Offers, rows: np.ndarray, **changes: np.ndarray) -> demand.Offers:
@@ -129,7 +133,7 @@ def terms_on_sample(base: SampleBase, offers: demand.Offers) -> tuple[np.ndarray
                                      offers.cap_mtok[:, None], offers.overage_usd_per_mtok[:, None])
     v0 = surplus * oracle.inv_mu[pos][None, :]
     closed = (~offers.alive[:, None]) | (quality.T <= 0) | (offers.api[:, None] & ~capable[None, :])
-    aware = st.aware[pos]
+    aware = st.aware[pos] if base.aware is None else base.aware
     branded = offers.brand >= 0
     bits = np.left_shift(np.int64(1), np.where(branded, offers.brand + 1, 0).astype(np.int64))
     closed |= branded[:, None] & ((aware[None, :] & bits[:, None]) == 0)

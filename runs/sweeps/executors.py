@@ -1,7 +1,7 @@
 """One sweep run and where it runs: :class:`RunTask` → :func:`evaluate` → :class:`RunOutcome`, on an executor.
 
 :func:`evaluate` runs the simulation of one task and turns it into the ``runs.csv`` row (identity, status,
-outcome flags, summary metrics) and its rounds table; an exception becomes a failed outcome with its traceback,
+outcome flags, counts of the strategic options chosen, summary metrics) and its rounds table; an exception becomes a failed outcome with its traceback,
 so one crashing run never stops the others. Executors: :class:`SerialExecutor` (this process),
 :class:`ProcessExecutor` (a reused pool of local worker processes) and :class:`DaskExecutor` (an existing
 dask.distributed cluster). They give the same numbers for the same task, since a run depends only on its
@@ -10,6 +10,7 @@ config and seed; they differ only in the order outcomes arrive. No file I/O here
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import signal
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market.config import build_config
+from market.config import MOVES, build_config
 from market.outcomes import summary_metrics as outcome_summary
 from market.simulate import RunResult, run_once
 
@@ -103,6 +104,24 @@ def outcome_flags(result: RunResult) -> dict[str, bool]:
     return {f"outcome_{name}": bool(flag) for name, flag in result.flags().items()}
 
 
+def decision_counts(result: RunResult) -> dict[str, int]:
+    """How often the run's firms chose each option at their strategic reviews: ``reviews`` (distinct
+    (round, firm) pairs with at least one ``decision`` event) and ``choice_<move>_<option>`` for every move and
+    option of :data:`market.config.MOVES` (zero when never chosen, so every run has the same columns). Forced
+    moves count too: they are what the firm played (the ``detail`` JSON says ``forced``)."""
+    counts = {f"choice_{move}_{option}": 0 for move, options in MOVES.items() for option in options}
+    ev = result.events
+    if ev is None or ev.empty or "kind" not in ev:
+        return {"reviews": 0, **counts}
+    decisions = ev[ev["kind"] == "decision"]
+    for detail, option in zip(decisions["detail"], decisions["target"]):
+        key = f"choice_{json.loads(detail)['move']}_{option}"
+        if key in counts:  # an option outside MOVES would be a recording bug; the row keeps the known columns
+            counts[key] += 1
+    reviews = int(decisions.groupby(["round", "actor"]).ngroups) if len(decisions) else 0
+    return {"reviews": reviews, **counts}
+
+
 def failed_outcome(task: RunTask, error: str, tb: str) -> RunOutcome:
     """The outcome of a run that raised (``error``: one line, ``tb``: the traceback text)."""
     line = " ".join(error.split())[:300]
@@ -115,7 +134,7 @@ def evaluate(task: RunTask, fn: Callable[[RunTask], RunResult] = simulate) -> Ru
     try:
         result = fn(task)
         row = {**task.identity(), "status": "ok", "error": "", "rounds_completed": len(result.model),
-               **outcome_flags(result), **summary_metrics(result.model)}
+               **outcome_flags(result), **decision_counts(result), **summary_metrics(result.model)}
         return RunOutcome(task.run_id, row, result.model if task.keep_rounds else None)
     except Exception as err:
         return failed_outcome(task, f"{type(err).__name__}: {err}", traceback.format_exc())

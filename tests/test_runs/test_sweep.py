@@ -304,3 +304,18 @@ def test_mesa_batch_run_on_token_market():
     assert len(rows) == 2
     assert {r["providers__n"] for r in rows} == {1, 2} and all(r["customers__n_customers"] == 2000 for r in rows)
     assert all(r["Step"] == 3 and "lerner_api" in r for r in rows)
+
+
+def test_decision_counts_count_options_and_reviews():
+    from runs.sweeps.executors import decision_counts
+
+    events = pd.DataFrame({
+        "round": [3, 3, 5, 5], "kind": ["decision", "decision", "decision", "exit"],
+        "actor": ["lab0", "lab0", "lab1", "lab1"], "target": ["penetration", "build", "penetration", ""],
+        "detail": ['{"move": "api_conduct"}', '{"move": "vertical"}', '{"move": "api_conduct"}', ""]})
+    got = decision_counts(RunResult(pd.DataFrame({"round": [1]}), pd.DataFrame(), events))
+    assert got["reviews"] == 2  # (3, lab0) and (5, lab1)
+    assert got["choice_api_conduct_penetration"] == 2 and got["choice_vertical_build"] == 1
+    assert got["choice_publish_publish"] == 0 and len(got) == 1 + 14  # every option of market.config.MOVES (3+3+3+3+2)
+    empty = decision_counts(RunResult(pd.DataFrame({"round": [1]}), pd.DataFrame(), pd.DataFrame()))
+    assert empty["reviews"] == 0 and sum(empty.values()) == 0
