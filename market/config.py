@@ -57,10 +57,11 @@ class PolicyConfig(_Strict):
     each price is the seller's best response on the demand it faces (market/oracle.py), moving at most
     ``pricing.max_step_factor`` a month. The other rules exist for special cases and tests, never as a default:
     ``cost_plus`` (standard cost × (1 + markup)), ``competitive`` (undercut the best quality-adjusted rival by
-    ``step`` down to unit cost × (1 + floor_markup)), ``bandit`` (ε-greedy over markup ``levels``).
+    ``step`` down to unit cost × (1 + floor_markup)), ``bandit`` (ε-greedy over markup ``levels``), ``fixed`` (hold the
+    initial price: a control for experiments that hold some sellers' prices, agents/policies.py).
     """
 
-    name: Literal["best_response", "cost_plus", "competitive", "bandit"] = F(
+    name: Literal["best_response", "cost_plus", "competitive", "bandit", "fixed"] = F(
         "best_response", "choice", "DESIGN.md §5: prices are best responses on the demand the firm faces", "pricing rule")
     markup: float = F(0.5, "fraction", "assumption: middle of the 2025 list-price/unit-cost gaps", "cost_plus: markup on unit cost", ge=-0.9, le=50)
     step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "competitive: price step per round", gt=0, le=0.5)
