@@ -425,7 +425,8 @@ class ComputeObservation:
 
     Fields (all ≥ 0 unless stated):
         pv_per_quality_point_usd: PVq, $ per quality-index point: the present value of the profit a point of
-            quality brings at current prices (the demand oracle's finite difference, over the lab's horizon).
+            quality brings at current prices, its worth eroding as rivals train and open weights catch up
+            (``market.compute_split.pv_quality_point``, over the lab's horizon at its cost of capital).
         training_gain, training_ref_gpus: the quality curve of ``market.quality.quality_gain``.
         training_multiplier: effective training compute per GPU (efficiency gains × the lab's training
             efficiency), > 0.

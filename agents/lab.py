@@ -53,6 +53,7 @@ class FrontierLab(Firm):
         self.compute_observation: ComputeObservation | None = None
         self.capacity_curves: dict[Product, tuple] = {}  # product → (gross $/month, load Mtok/month) per candidate
         self.pv_quality_usd = math.nan
+        self.quality_forecast = None  # its last review's market.compute_split.QualityForecast
         self.capex_usd = 0.0
         self.split = None
         self.gpu_value_usd_per_hour = math.nan

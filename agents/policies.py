@@ -3,8 +3,8 @@ to a :class:`~agents.types.PriceDecision` in the observation's unit ($/Mtok for 
 
 :class:`BestResponse` is how every shipped scenario prices (docs/design.md, "Prices"): it evaluates the seller's
 own profit on the model's demand at candidate prices and moves toward the best. The others are rules for special
-cases and tests (cost-plus, undercutting, a bandit learner); no shipped scenario uses them as a default. Rules
-hold no reference to the model.
+cases and tests (cost-plus, undercutting, a bandit learner, a held price); no shipped scenario uses them as a
+default. Rules hold no reference to the model.
 """
 
 from __future__ import annotations
@@ -140,6 +140,18 @@ class Competitive:
         return PriceDecision(price, price)
 
 
+@dataclass(frozen=True)
+class Fixed:
+    """Hold the posted price: the seller keeps the price it starts with (its configured initial price).
+
+    A control, not conduct: an experiment that must hold some sellers' prices while others best-respond (the clone
+    test holds every upstream and lab price, so that only wrappers' prices move: benchmarks/clone_margins.py)
+    plays it for those sellers. No shipped scenario uses it."""
+
+    def decide(self, obs: PriceObservation) -> PriceDecision:
+        return PriceDecision(obs.own_price, obs.own_price)
+
+
 class EpsilonGreedyMarkup:
     """Adaptive learner: an ε-greedy bandit over markup levels on the cost basis (Sutton & Barto 2018, §2.2).
 
@@ -170,7 +182,7 @@ class EpsilonGreedyMarkup:
         return PriceDecision(price, price)
 
 
-POLICIES = ("best_response", "cost_plus", "competitive", "bandit")
+POLICIES = ("best_response", "cost_plus", "competitive", "bandit", "fixed")
 
 
 def make_policy(name: str, *, rng=None, markup: float = 0.5, step: float = 0.05, floor_markup: float = 0.0,
@@ -188,6 +200,8 @@ def make_policy(name: str, *, rng=None, markup: float = 0.5, step: float = 0.05,
         return CostPlus(markup=markup)
     if name == "competitive":
         return Competitive(step=step, floor_markup=floor_markup)
+    if name == "fixed":
+        return Fixed()
     if name == "bandit":
         if rng is None:
             raise ValueError("policy bandit: needs the model's rng")

@@ -2,12 +2,21 @@
 
 The lab decides (``agents.compute.decide_compute``); this module computes the numbers it decides from:
 
-* **PVq**, the present value of a quality point: the demand oracle's finite difference of the lab's monthly
-  profit at its posted prices (before any capacity limit) when the quality of everything it sells — and of the
-  wrapper apps built on its API — rises by ``QUALITY_STEP`` (``market.oracle.DemandOracle.firm_totals``), held
-  for the lab's ``labs[].value_horizon_months`` and discounted at its owners' cost of capital (assumption: no
-  growth of demand in the forecast, and rivals' qualities held); a strategic forecast, re-estimated at the lab's
-  reviews every ``labs[].quality_review_months`` (staggered by firm) and kept in between;
+* **PVq**, the present value of a quality point (``quality_forecast``, ``pv_quality_point``): its profit now,
+  π' — the demand oracle's finite difference of the lab's monthly profit at its posted prices (before any
+  capacity limit) when the quality of everything it sells, and of the wrapper apps built on its API, rises by
+  ``QUALITY_STEP`` (``market.oracle.DemandOracle.firm_totals``) — and how that worth moves as the market does.
+  The oracle reads π' again ``FORECAST_MONTHS`` on, first with every rival lab at the quality its latest
+  month's training would add each month (the derivative-consistent production function of
+  ``market.quality.quality_gain``), then with hosts also at the open-weight frontier's trend; the two monthly
+  ratios are the rivals' erosion ψ and the obsolescence d of a point. Demand in the model is a nested logit in
+  absolute quality (customers value wtp·(fit·q)^γ), so a point's worth falls as rivals close in on it, not as a
+  share of a moving frontier. PVq = Σ_{t ≤ H} π'·(ψ(1 − d))^t / (1 + r)^t over the lab's
+  ``labs[].value_horizon_months`` H at its owners' cost of capital r: an annuity at the effective rate
+  (1 + r)/(ψ(1 − d)) − 1. ψ = 1 and d = 0 give the older forecast with rivals held. Assumptions: trends persist
+  for the forecast; the lab's own quality is held (no growth of its own demand in the forecast), and neither
+  factor may exceed 1 (a point's worth that rivals' progress would raise is not banked on). Re-estimated at the
+  lab's reviews every ``labs[].quality_review_months`` (staggered by firm) and kept in between;
 * **paid serving's value**: the capacity shadow price of the lab's last profit curves (``capacity_use``): at each
   capacity, the most it could earn re-pricing one product, revenue less non-GPU cost (the GPU is its only marginal
   cost: its price is the shadow price the split finds), plus the learning-by-doing value of a served Mtok
@@ -35,25 +44,179 @@ import numpy as np
 
 from agents.compute import ComputeObservation, fleet_budget_gpus, paid_capacity_use
 from market import costs, learning, objective
+from market.quality import quality_gain
 from market.pricing import firm_view
 
 CAPACITY_POINTS = 13  # GPU counts at which paid serving's capacity value is read off the curves
 QUALITY_STEP = 0.01  # quality-index points of the finite difference (the monthly gain of a large lab is ≈ 0.01)
 
 
+FORECAST_MONTHS = 12  # assumption: labs plan their next model a year ahead (annual frontier releases); a point's
+# worth is read on the forecast market a year on and its monthly change extrapolated at a constant rate
+
+
+@dataclasses.dataclass(frozen=True)
+class QualityForecast:
+    """A lab's forecast of what a quality point is worth, now and along the market's expected quality path.
+
+    Fields:
+        per_point_now_usd: the point's profit now, $/month per quality-index point (the oracle's finite difference).
+        per_point_labs_usd: the same ``ahead_months`` on, with the lab and every rival lab (and the wrappers built
+            on them) at their quality forecast from their recent training, $/month per point.
+        per_point_open_usd: the same state with hosts also at the open-weight frontier's trend, $/month per point.
+        ahead_months: months between now and the forecast state (> 0).
+        rate_monthly: the owners' monthly cost of capital.
+        horizon_months: months over which the lab values a lasting gain.
+    """
+
+    per_point_now_usd: float
+    per_point_labs_usd: float
+    per_point_open_usd: float
+    ahead_months: float
+    rate_monthly: float
+    horizon_months: float
+
+    @property
+    def rivals_retention(self) -> float:
+        """Monthly factor of a point's worth as rival labs move along their training paths, in [0, 1] (1: held;
+        < 1: their progress erodes it): min(1, (per_point_labs / per_point_now)^(1/ahead_months)). Capped at 1
+        (assumption: no growth of demand in the forecast — where rivals' progress would raise what a point earns,
+        as for a seller with most of a logit market, the lab does not bank on it)."""
+        return min(1.0, _monthly_ratio(self.per_point_labs_usd, self.per_point_now_usd, self.ahead_months))
+
+    @property
+    def obsolescence_monthly(self) -> float:
+        """Share of a point's worth lost a month as open weights catch up, in [0, 1] (0: none):
+        max(0, 1 − (per_point_open / per_point_labs)^(1/ahead_months)) (floored at 0 for the same reason)."""
+        return max(0.0, 1.0 - _monthly_ratio(self.per_point_open_usd, self.per_point_labs_usd, self.ahead_months))
+
+    @property
+    def life_months(self) -> float:
+        """Expected life of the point's worth, months: 1 / (1 − ψ(1 − d)) (``inf`` when nothing erodes it)."""
+        retention = self.rivals_retention * (1.0 - self.obsolescence_monthly)
+        return math.inf if retention >= 1.0 else 1.0 / (1.0 - retention)
+
+    @property
+    def pv_usd(self) -> float:
+        """PVq, $ per quality point: ``pv_quality_point`` on these figures."""
+        return pv_quality_point(self.per_point_now_usd, self.rivals_retention, self.obsolescence_monthly,
+                                self.horizon_months, self.rate_monthly)
+
+
+def _monthly_ratio(later: float, earlier: float, months: float) -> float:
+    # A worth that vanishes (≤ 0) at the forecast state gives a factor of 0: the point's value ends at once.
+    if earlier <= 0:
+        return 1.0
+    return max(0.0, later / earlier) ** (1.0 / months)
+
+
+def pv_quality_point(per_point_usd: float, rivals_retention: float, obsolescence_monthly: float,
+                     horizon_months: float, rate_monthly: float) -> float:
+    """Present value ($) of a quality point gained now: Σ_{t=1..H} π'·(ψ·(1 − d))^t / (1 + r)^t.
+
+    π' (``per_point_usd``, $/month per point) is its profit this month; ψ (``rivals_retention``, ≥ 0) the monthly
+    factor by which its worth moves as the lab and its rivals keep training (quality stays a stock in
+    ``market.quality``, but in the logit what a point earns depends on where everyone else stands); d
+    (``obsolescence_monthly``, < 1) the share of its worth lost a month as open weights catch up; r the owners'
+    monthly cost of capital; H (``horizon_months``) the planning horizon. The sum is an annuity at the effective
+    rate (1 + r) / (ψ(1 − d)) − 1, so ψ = 1 and d = 0 give π' × annuity_factor(H, r): the forecast with rivals
+    held and no obsolescence. The expected life of the point's worth is 1 / (1 − ψ(1 − d)) months when
+    ψ(1 − d) < 1.
+
+    Raises:
+        ValueError: ψ < 0, d ≥ 1 or NaN inputs.
+    """
+    if not rivals_retention >= 0 or not obsolescence_monthly < 1:
+        raise ValueError(f"rivals_retention={rivals_retention!r} must be ≥ 0 and obsolescence_monthly="
+                         f"{obsolescence_monthly!r} < 1")
+    retention = rivals_retention * (1.0 - obsolescence_monthly)
+    if retention == 0.0 or per_point_usd == 0.0:
+        return 0.0
+    effective = (1.0 + rate_monthly) / retention - 1.0
+    if math.isinf(horizon_months) and effective <= 0:
+        raise ValueError(f"a point whose worth grows at least as fast as the cost of capital ({retention!r} a month "
+                         f"against 1 + {rate_monthly!r}) has no finite value over an infinite horizon")
+    return per_point_usd * objective.annuity_factor(horizon_months, effective)
+
+
+def quality_gains(model, ahead_months: float) -> dict[int, float]:
+    """Quality-index points each seller is forecast to gain over ``ahead_months``: every lab at its latest month's
+    training compute and free-tier data (``market.quality.quality_gain``, efficiency held at today's), every host
+    at the open-weight frontier's gain over the last ``FORECAST_MONTHS`` (the registry's best model now less its
+    best a year ago, by the month), each rate held over the months ahead (assumption: trends persist)."""
+    w, cfg = model.config.world, model.config.open_weights
+    gains = {}
+    for lab in model.alive(model.labs):
+        compute = lab.training_gpus * model.efficiency * lab.cfg.training_efficiency
+        gains[lab.unique_id] = ahead_months * quality_gain(compute, lab.last.free_tokens_mtok, w.training_gain,
+                                                           w.training_ref_gpus, w.data_gain, w.data_ref_mtok,
+                                                           w.data_flywheel)
+    lag = int(cfg.release_lag_months)
+    open_now = model.open_models.best_quality(model.round, lag)
+    open_before = model.open_models.best_quality(model.round - FORECAST_MONTHS, lag)
+    open_gain = max(0.0, open_now - open_before) / FORECAST_MONTHS * ahead_months if open_before > 0 else 0.0
+    for host in model.alive(model.providers):
+        gains[host.unique_id] = open_gain
+    return gains
+
+
+def market_factors(model, gains: dict[int, float]) -> np.ndarray:
+    """(n_offers,) quality factors of the current offers when each seller of ``gains`` has gained its points:
+    (q + gain) / q for its own offers, and for wrappers' offers the factor of the seller they buy tokens from."""
+    book = model.book
+    n = model.oracle.offers.n
+    factors = np.ones(n)
+    by_id = {f.unique_id: f for f in (*model.labs, *model.providers)}
+    for j, entry in enumerate(book.entries[:n]):
+        seller = entry.firm
+        if seller.unique_id not in gains:
+            upstream = getattr(seller, "upstream", None)
+            seller = by_id.get(upstream[0]) if upstream is not None else None
+        if seller is None or seller.unique_id not in gains or not seller.quality > 0:
+            continue
+        factors[j] = (seller.quality + gains[seller.unique_id]) / seller.quality
+    return factors
+
+
+def quality_forecast(model, lab) -> QualityForecast:
+    """The lab's :class:`QualityForecast` on the demand oracle at posted prices, before capacity limits: the
+    finite difference of its profit in its quality now; the same ``FORECAST_MONTHS`` on with every rival lab (and
+    the wrappers on its API) along its training trend (``quality_gains``); and with hosts along the open-weight
+    trend too. Its own quality is held at today's in all three (assumption: no growth of its own demand in the
+    forecast, as before — the point's worth is not extrapolated upward along its own training plan)."""
+    view = dataclasses.replace(firm_view(model, lab), capacity_mtok=math.inf)
+    everyone = quality_gains(model, FORECAST_MONTHS)
+    everyone.pop(lab.unique_id, None)  # its own quality held: the forecast assumes no growth of its own demand
+    hosts = {h.unique_id for h in model.providers}
+    rivals = {k: v for k, v in everyone.items() if k not in hosts}
+
+    q = max(lab.quality, 1e-9)
+
+    def per_point(gains: dict[int, float] | None) -> float:
+        factors = None if gains is None else market_factors(model, gains)
+        base, nudged = model.oracle.firm_totals_many(view, (1.0, (q + QUALITY_STEP) / q), factors)
+        return max(0.0, (nudged[0] - base[0]) / QUALITY_STEP)
+
+    now = per_point(None)
+    at_labs = per_point(rivals) if now > 0 and any(v > 0 for v in rivals.values()) else now
+    opened = any(everyone[h] > 0 for h in hosts if h in everyone)
+    at_open = per_point(everyone) if now > 0 and opened else at_labs
+    return QualityForecast(now, at_labs, at_open, float(FORECAST_MONTHS), model.capital.rate_monthly(lab),
+                           lab.cfg.value_horizon_months)
+
+
 def quality_value(model, lab, review: bool = True) -> tuple[float, float, float]:
     """(PVq $ per quality point, paid revenue $/month, paid load reference-Mtok/month) of ``lab`` on the demand
-    oracle at posted prices, before capacity limits (module docstring). With ``review`` False the lab keeps the
-    PVq of its last review (``lab.pv_quality_usd``) and only revenue and load are read from the oracle."""
+    oracle at posted prices, before capacity limits (module docstring; ``quality_forecast``). With ``review``
+    False the lab keeps the PVq of its last review (``lab.pv_quality_usd``) and only revenue and load are read
+    from the oracle."""
     view = dataclasses.replace(firm_view(model, lab), capacity_mtok=math.inf)
-    base, revenue, load = model.oracle.firm_totals(view)
+    _, revenue, load = model.oracle.firm_totals(view)
     if not review and math.isfinite(lab.pv_quality_usd):
         return lab.pv_quality_usd, revenue, load
-    q = max(lab.quality, 1e-9)
-    nudged = model.oracle.firm_totals(view, (q + QUALITY_STEP) / q)[0]
-    per_point = max(0.0, (nudged - base) / QUALITY_STEP)
-    horizon = objective.annuity_factor(lab.cfg.value_horizon_months, model.capital.rate_monthly(lab))
-    return per_point * horizon, revenue, load
+    forecast = quality_forecast(model, lab)
+    lab.quality_forecast = forecast
+    return forecast.pv_usd, revenue, load
 
 
 def observation(model, lab, clearing) -> ComputeObservation:

@@ -7,6 +7,9 @@ Each field carries ``unit`` and ``source`` metadata; ``source`` is a key of the 
 Scenario files are TOML with the same nesting as :class:`MarketConfig`. Overrides use dotted paths
 (``gpu_market.supply_share=0.5``, ``labs.0.skill=2``); ``__`` is accepted in place of ``.`` so that
 keyword arguments (``mesa.batch_run``, SolaraViz) can carry them.
+
+A scenario resolves as schema defaults → the calibrated layer (``market/data/calibrated.toml``, read by
+:mod:`market.calibrated`; a file opts out with ``calibrated = false``) → the file's own values → overrides.
 """
 
 from __future__ import annotations
@@ -54,10 +57,11 @@ class PolicyConfig(_Strict):
     each price is the seller's best response on the demand it faces (market/oracle.py), moving at most
     ``pricing.max_step_factor`` a month. The other rules exist for special cases and tests, never as a default:
     ``cost_plus`` (standard cost × (1 + markup)), ``competitive`` (undercut the best quality-adjusted rival by
-    ``step`` down to unit cost × (1 + floor_markup)), ``bandit`` (ε-greedy over markup ``levels``).
+    ``step`` down to unit cost × (1 + floor_markup)), ``bandit`` (ε-greedy over markup ``levels``), ``fixed`` (hold the
+    initial price: a control for experiments that hold some sellers' prices, agents/policies.py).
     """
 
-    name: Literal["best_response", "cost_plus", "competitive", "bandit"] = F(
+    name: Literal["best_response", "cost_plus", "competitive", "bandit", "fixed"] = F(
         "best_response", "choice", "DESIGN.md §5: prices are best responses on the demand the firm faces", "pricing rule")
     markup: float = F(0.5, "fraction", "assumption: middle of the 2025 list-price/unit-cost gaps", "cost_plus: markup on unit cost", ge=-0.9, le=50)
     step: float = F(0.05, "fraction per round", "assumption: a 5 % monthly price move", "competitive: price step per round", gt=0, le=0.5)
@@ -1030,12 +1034,16 @@ def scenario_source(name_or_path: str | Path) -> tuple[str, str]:
         raise ConfigError(f"scenario: cannot read {str(path)!r} ({err.strerror})") from None
 
 
-def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
-    """Parse a scenario (a shipped name or a path to a TOML file) into nested config data.
+def read_scenario(name_or_path: str | Path) -> tuple[dict[str, Any], bool]:
+    """A scenario file as written (a shipped name or a path to a TOML file), its name filled in, and whether it
+    takes the calibrated layer (:mod:`market.calibrated`; ``calibrated = false`` at its top keeps it out; the
+    key is removed from the data).
 
     Raises:
-        ConfigError: unknown scenario name, unreadable file or bad TOML.
+        ConfigError: unknown scenario name, unreadable file, bad TOML, ``calibrated`` not a boolean.
     """
+    from market.calibrated import wants_layer
+
     text, name = scenario_source(name_or_path)
     if _nesting(text) > MAX_NESTING:
         raise ConfigError(f"scenario: {name_or_path}: values nested too deeply to be a scenario (more than "
@@ -1047,12 +1055,39 @@ def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
     except RecursionError:
         raise ConfigError(f"scenario: {name_or_path}: values nested too deeply to be a scenario") from None
     data.setdefault("name", name)
-    return data
+    return data, wants_layer(data, f"scenario: {name_or_path}")
 
 
-def config_from(scenario: str | Path | None = None, overrides: dict[str, Any] | None = None) -> MarketConfig:
-    """Scenario (or the schema defaults) plus overrides, validated. Raises :class:`ConfigError`."""
-    base = load_scenario(scenario) if scenario else {}
+def load_scenario(name_or_path: str | Path, calibrated: bool | None = None) -> dict[str, Any]:
+    """Parse a scenario (a shipped name or a path to a TOML file) into nested config data, with the calibrated
+    layer (:mod:`market.calibrated`) under the file's own values.
+
+    Args:
+        name_or_path: a shipped scenario name or a path to a TOML file.
+        calibrated: None: as the file says (the layer unless it sets ``calibrated = false``); False: never the
+            layer (the calibration estimates on the schema defaults, not on its own previous estimates); True:
+            the layer even under a file that opts out.
+
+    A list element the file writes under the name of an element of the schema's default list takes the fields
+    the schema requires and the file omits from the layers below (:func:`market.calibrated.fill_required`).
+
+    Raises:
+        ConfigError: unknown scenario name, unreadable file or bad TOML, or a bad layer file (naming the
+            estimate's field, value and allowed range).
+    """
+    from market.calibrated import apply_layer, fill_required, read_layer
+
+    data, wanted = read_scenario(name_or_path)
+    if calibrated if calibrated is not None else wanted:
+        data = apply_layer(data, read_layer())[0]
+    return fill_required(data)
+
+
+def config_from(scenario: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                calibrated: bool | None = None) -> MarketConfig:
+    """Scenario (with the calibrated layer under it, see :func:`load_scenario`; ``None``: the bare schema
+    defaults) plus overrides, validated. Raises :class:`ConfigError`."""
+    base = load_scenario(scenario, calibrated) if scenario else {}
     return build_config(base, overrides)
 
 

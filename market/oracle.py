@@ -460,7 +460,8 @@ class DemandOracle:
                 loads.append((profit, load))
         return out
 
-    def firm_totals(self, view: FirmView, quality_factor: float = 1.0) -> tuple[float, float, float]:
+    def firm_totals(self, view: FirmView, quality_factor: float = 1.0,
+                    market_factors: np.ndarray | None = None) -> tuple[float, float, float]:
         """A seller's (profit $/month, revenue $/month, load reference-Mtok/month) at posted prices before any
         capacity limit, with the quality of every offer it sells — and of every wrapper offer built on its API —
         multiplied by ``quality_factor`` (> 0; 1: as posted). Revenue and load cover its paid offers and the
@@ -470,50 +471,97 @@ class DemandOracle:
         (market/compute_split.py prices training with it). Only the seller's rows (and its wrappers') change, so
         the nest sums are updated incrementally: O(rows × sample).
 
+        ``market_factors`` ((n_offers,), > 0, or None: all 1) multiplies the quality of every offer first — a
+        forecast state of the market in which rivals' models have moved (market/compute_split.py reads a
+        quality point's worth there); ``quality_factor`` then multiplies the seller's own rows and its wrappers'
+        on top. Rows whose factor is 1 are not recomputed.
+
         Raises:
-            ValueError: ``quality_factor`` ≤ 0.
+            ValueError: ``quality_factor`` ≤ 0, or ``market_factors`` of the wrong shape or not all > 0.
         """
-        if not quality_factor > 0:
-            raise ValueError(f"quality_factor={quality_factor!r}: must be > 0")
-        o, w = self.offers, self.w
+        return self.firm_totals_many(view, (quality_factor,), market_factors)[0]
+
+    def firm_totals_many(self, view: FirmView, quality_factors, market_factors: np.ndarray | None = None
+                         ) -> list[tuple[float, float, float]]:
+        """:meth:`firm_totals` at each of ``quality_factors`` (each > 0) in one market state: the state moved
+        by ``market_factors`` is computed once, then only the seller's rows move for each factor. Same units
+        and errors."""
+        for qf in quality_factors:
+            if not qf > 0:
+                raise ValueError(f"quality_factor={qf!r}: must be > 0")
+        o = self.offers
         links = [link for ls in view.wrappers.values() for link in ls]
         link_rows = [link.rows for link in links]
-        changed = np.concatenate([view.rows, *link_rows]).astype(np.int64) if (view.rows.size or links) else view.rows
-        if changed.size == 0:
-            return 0.0, 0.0, 0.0
-        v_old = self.V[changed]
-        if quality_factor == 1.0:
-            v, x, pay, log_s, log_d = v_old, self.X[changed], self.PAY[changed], self.log_s, self.log_d
-        else:
-            need = self.state.need_mtok[None, :]
-            terms = (o.price_month[changed][:, None], o.price_mtok[changed][:, None], o.cap_mtok[changed][:, None],
-                     o.overage_usd_per_mtok[changed][:, None])
-            ben = self.BEN[changed]
-            s_old = ben * demand.phi(np.minimum(1.0, self.X[changed] / need)) - self.PAY[changed]
-            s_new, x, pay = demand.outcome(need, ben * quality_factor ** self.gamma[None, :], *terms)
-            finite = np.isfinite(v_old)
-            v = np.where(finite, v_old + np.where(finite, s_new - s_old, 0.0) * self.inv_mu[None, :], -np.inf)
-            log_s = self.log_s.copy()
-            nest = o.nest[changed]
-            for g in np.unique(nest):
-                k = nest == g
-                lam, base = self.lam[g], self.log_s[g]
-                ok = np.isfinite(base)
-                safe = np.where(ok, base, 0.0)
-                with np.errstate(over="ignore", invalid="ignore"):
-                    delta = (np.where(np.isfinite(v[k]), np.exp(v[k] / lam - safe), 0.0)
-                             - np.where(np.isfinite(v_old[k]), np.exp(v_old[k] / lam - safe), 0.0)).sum(axis=0)
-                log_s[g] = np.where(ok, base + np.log(np.maximum(1.0 + delta, 1e-300)), base)
-            inclusive = self.lam[:, None] * log_s
-            log_d = np.logaddexp(np.logaddexp(np.logaddexp(0.0, inclusive[0]), inclusive[1]), inclusive[2])
-        if quality_factor == 1.0:
-            p = self._all()[changed]
-        else:
-            g = o.nest[changed]
-            lam = self.lam[g][:, None]
-            with np.errstate(invalid="ignore"):
-                lp = v / lam + (lam - 1.0) * log_s[g] - log_d[None, :]
-            p = np.where(np.isfinite(lp), np.exp(lp), 0.0)
+        own = np.concatenate([view.rows, *link_rows]).astype(np.int64) if (view.rows.size or links) else view.rows
+        if own.size == 0:
+            return [(0.0, 0.0, 0.0) for _ in quality_factors]
+        base_v, base_x, base_pay, base_s = self.V[own], self.X[own], self.PAY[own], None
+        log_s, log_d = self.log_s, self.log_d
+        shift = np.ones(own.size)
+        if market_factors is not None:
+            market_factors = np.asarray(market_factors, float)
+            if market_factors.shape != (o.n,) or not np.all(market_factors > 0):
+                raise ValueError(f"market_factors: shape {market_factors.shape} must be ({o.n},) with every factor > 0")
+            shift = market_factors[own]
+            others = np.flatnonzero(market_factors != 1.0)
+            others = others[~np.isin(others, own)]
+            rows = np.concatenate([own, others]).astype(np.int64)
+            factors = np.concatenate([shift, market_factors[others]])
+            if np.any(factors != 1.0):
+                moved = self._moved(rows, factors, self.V[rows], self._surplus(rows), self.log_s)
+                v, x, pay, s_new, log_s, log_d = moved
+                base_v, base_x, base_pay, base_s = v[:own.size], x[:own.size], pay[:own.size], s_new[:own.size]
+        out = []
+        for qf in quality_factors:
+            if qf == 1.0:
+                v, x, pay, ls, ld = base_v, base_x, base_pay, log_s, log_d
+            else:
+                s_old = base_s if base_s is not None else self._surplus(own)
+                v, x, pay, _, ls, ld = self._moved(own, shift * qf, base_v, s_old, log_s)
+            out.append(self._own_totals(view, links, link_rows, own, v, x, pay, ls, ld))
+        return out
+
+    def _surplus(self, rows: np.ndarray) -> np.ndarray:
+        """(R, M) surplus ($/month) of the sample on offers ``rows`` as posted."""
+        need = self.state.need_mtok[None, :]
+        return self.BEN[rows] * demand.phi(np.minimum(1.0, self.X[rows] / need)) - self.PAY[rows]
+
+    def _moved(self, rows: np.ndarray, factors: np.ndarray, v_old: np.ndarray, s_old: np.ndarray,
+               log_s_old: np.ndarray):
+        """(V, tokens, payment, surplus, log nest sums, log denominators) when the quality of offers ``rows``
+        (R,) is multiplied by ``factors`` (R,) from a state with utilities ``v_old`` and surplus ``s_old``
+        ((R, M)) and log nest sums ``log_s_old`` ((3, M)); the nest sums are updated incrementally."""
+        o = self.offers
+        need = self.state.need_mtok[None, :]
+        terms = (o.price_month[rows][:, None], o.price_mtok[rows][:, None], o.cap_mtok[rows][:, None],
+                 o.overage_usd_per_mtok[rows][:, None])
+        s_new, x, pay = demand.outcome(need, self.BEN[rows] * factors[:, None] ** self.gamma[None, :], *terms)
+        finite = np.isfinite(v_old)
+        v = np.where(finite, v_old + np.where(finite, s_new - s_old, 0.0) * self.inv_mu[None, :], -np.inf)
+        log_s = log_s_old.copy()
+        nest = o.nest[rows]
+        for g in np.unique(nest):
+            k = nest == g
+            lam, base = self.lam[g], log_s_old[g]
+            ok = np.isfinite(base)
+            safe = np.where(ok, base, 0.0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                delta = (np.where(np.isfinite(v[k]), np.exp(v[k] / lam - safe), 0.0)
+                         - np.where(np.isfinite(v_old[k]), np.exp(v_old[k] / lam - safe), 0.0)).sum(axis=0)
+            log_s[g] = np.where(ok, base + np.log(np.maximum(1.0 + delta, 1e-300)), base)
+        inclusive = self.lam[:, None] * log_s
+        log_d = np.logaddexp(np.logaddexp(np.logaddexp(0.0, inclusive[0]), inclusive[1]), inclusive[2])
+        return v, x, pay, s_new, log_s, log_d
+
+    def _own_totals(self, view: FirmView, links, link_rows, rows: np.ndarray, v, x, pay, log_s, log_d
+                    ) -> tuple[float, float, float]:
+        """(profit, revenue, load) of the seller from its rows and its wrappers' (``rows``, in that order)."""
+        w = self.w
+        g = self.offers.nest[rows]
+        lam = self.lam[g][:, None]
+        with np.errstate(invalid="ignore"):
+            lp = v / lam + (lam - 1.0) * log_s[g] - log_d[None, :]
+        p = np.where(np.isfinite(lp), np.exp(lp), 0.0)
         n_own = view.rows.size
         own_p = p[:n_own]
         paid = (view.load > 0)[:, None]
@@ -521,9 +569,9 @@ class DemandOracle:
         cost = float((own_p * x[:n_own] * view.cost_per_mtok[:, None]).sum(axis=0) @ w)
         load = float((own_p * x[:n_own] * view.load[:, None]).sum(axis=0) @ w)
         start = n_own
-        for link, rows in zip(links, link_rows):
-            flow = float((p[start:start + rows.size] * x[start:start + rows.size]).sum(axis=0) @ w)
-            start += rows.size
+        for link, lr in zip(links, link_rows):
+            flow = float((p[start:start + lr.size] * x[start:start + lr.size]).sum(axis=0) @ w)
+            start += lr.size
             revenue += flow * link.markup_factor * link.tier_price
             cost += flow * view.marginal_cost * link.size
             load += flow * link.size

@@ -156,8 +156,8 @@ USES = ("paid", "free", "training", "inference_rd")
 
 def compute_columns(model, firm) -> dict[str, Any]:
     """GPUs and know-how of a seller: owned and rented GPUs, R&D and idle GPUs, each use's shadow value at its
-    allocation and the lab's shadow price of a GPU-hour ($/GPU-hour), its present value per quality point ($),
-    GPUs bought this month (capex $) and rent paid; serving skill, cache-hit rate and cumulative served volume
+    allocation and the lab's shadow price of a GPU-hour ($/GPU-hour), its present value per quality point ($) and
+    the expected life of a point's worth at its last review (months, ``inf``: nothing erodes it), GPUs bought this month (capex $) and rent paid; serving skill, cache-hit rate and cumulative served volume
     (Mtok). Wrappers: NaN."""
     if firm.kind == "wrapper":
         return {k: np.nan for k in COMPUTE_COLUMNS}
@@ -173,6 +173,7 @@ def compute_columns(model, firm) -> dict[str, Any]:
         **{f"shadow_{u}_usd_per_gpu_hour": float(values.get(u, np.nan)) for u in USES},
         gpu_value_usd_per_gpu_hour=firm.gpu_value_usd_per_hour if lab else model.gpu_rent_usd_per_hour,
         pv_quality_usd=firm.pv_quality_usd if lab else np.nan,
+        quality_life_months=firm.quality_forecast.life_months if lab and firm.quality_forecast else np.nan,
         capex_usd=last.capex_usd, rent_usd=last.rent_usd if lab else last.gpu_cost_usd,
         serving_skill=tech.skill if tech is not None else np.nan,
         cache_hit_rate=tech.cache_hit_rate if tech is not None else np.nan,
@@ -181,7 +182,7 @@ def compute_columns(model, firm) -> dict[str, Any]:
 
 COMPUTE_COLUMNS = ("owned_gpus", "rented_gpus", "rd_gpus", "idle_gpus",
                    *(f"shadow_{u}_usd_per_gpu_hour" for u in USES), "gpu_value_usd_per_gpu_hour", "pv_quality_usd",
-                   "capex_usd", "rent_usd", "serving_skill", "cache_hit_rate", "cumulative_mtok", "model_size")
+                   "quality_life_months", "capex_usd", "rent_usd", "serving_skill", "cache_hit_rate", "cumulative_mtok", "model_size")
 
 
 def capital_columns(model, firm, last) -> dict[str, Any]:
@@ -275,7 +276,8 @@ def model_row(model, offers: demand.Offers, clearing: Clearing, customers: np.nd
     flows = model.ledger.new_round()
     paid = float(sum(f.last.paid_tokens_mtok for f in api_sellers))
     free = float(sum(f.last.free_tokens_mtok for f in labs))
-    lab_gpus = sum(f.gpus for f in labs)
+    # The fleet each lab split this month: a lab that exits at settlement has sold its GPUs (gpus = 0) but used them.
+    lab_gpus = sum(f.paid_gpus + f.free_gpus + f.training_gpus + f.rd_gpus + f.idle_gpus for f in labs)
     shares = np.array([f.deviation_gain_share for f in [*api_sellers, *wraps] if np.isfinite(f.deviation_gain_share)])
     w = model.weight
     n_customers = model.population.n

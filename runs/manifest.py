@@ -34,6 +34,9 @@ class RunManifest:
         customers_rows: rows customers.csv got (≤ the simulated customers).
         csv: ``plain`` or ``excel`` (UTF-8 BOM, formula-like text neutralised).
         from_manifest: the manifest this run was reproduced from, if any.
+        calibrated: the calibrated layer under the scenario (file, sha256, the calibration's date, commit and J,
+            the paths it set; :func:`market.calibrated.layer_record`), or None without one. For the record: the
+            config already holds the values, so a replay does not read the layer.
         versions, git_commit, started_utc, finished_utc, files: provenance of the run.
     """
 
@@ -46,6 +49,7 @@ class RunManifest:
     customers_rows: int = 0
     csv: str = "plain"
     from_manifest: str | None = None
+    calibrated: dict[str, Any] | None = None
     versions: dict[str, str] = field(default_factory=dict)
     git_commit: str = "unknown"
     started_utc: str = ""
@@ -60,6 +64,7 @@ class RunManifest:
                                "customers_rows": self.customers_rows, "csv": self.csv}
         if self.from_manifest is not None:
             out["from_manifest"] = self.from_manifest
+        out["calibrated_layer"] = self.calibrated
         out.update(config=self.config.model_dump(mode="json"), versions=self.versions, git_commit=self.git_commit,
                    started_utc=self.started_utc, finished_utc=self.finished_utc, files=list(self.files))
         return out
@@ -109,5 +114,7 @@ def read_run_manifest(path: Path | str) -> RunManifest:
         config = build_config(raw)
     except ConfigError as err:
         raise ConfigError(f"--from-manifest: {path}: config: {err}") from None
+    layer = data.get("calibrated_layer")
     return RunManifest(run_id=run_id, seed=seed, config=config, scenario=data.get("scenario"),
-                       overrides=data.get("overrides") or {}, customers=max(0, customers), csv=csv)
+                       overrides=data.get("overrides") or {}, customers=max(0, customers), csv=csv,
+                       calibrated=layer if isinstance(layer, dict) else None)

@@ -1,166 +1,177 @@
-"""Write a calibration's estimates into shipped scenario files, keeping each file's own conditions and comments.
+"""Make a finished calibration's estimates the calibrated layer every scenario stands on.
 
-The shipped scenarios are pairs that must differ only in their stated conditions (``runs.compare.pairs``), so
-the estimated values go into every one of them, not only the baseline: a pair whose two sides stood on different
-demand would compare two markets. A scenario file is edited as text, so its comments and layout stay:
+The layer is one file, ``market/data/calibrated.toml`` (read by :mod:`market.calibrated`): a ``[calibration]``
+record of the calibration (targets file, J, trial, fit, population, date, code commit) and one ``[[estimate]]``
+per value with its path, value, the default it replaces, its bootstrap band and prior. Applying a calibration
+rewrites that file and nothing else: the scenario files state only their conditions, and every one of them
+(the shipped pairs, a user's own file) resolves on the new estimates at its next load.
 
-- a value of a section (``world.usage_growth_per_year``) replaces the key's line in the section's table, or is
-  added under the table's header, or in a new table at the end of the file;
-- a segment value (``customers.segments.0.usage_median_mtok``) replaces the line in the file's i-th
-  ``[[customers.segments]]`` block; a file that sets no segments gets the default segments written out in full
-  with the estimates in place (TOML cannot set one field of one list item).
+Inputs, all in the calibration folder: ``best.json`` (the best trial's values, J, fit, draws' percentiles,
+defaults), ``calibrated.toml`` (each estimate's prior, in its source comment) and ``manifest.json`` (the finish
+date and the code commit; a folder without one needs ``--date`` and ``--commit``). The new file is validated as
+the loader validates it before it replaces the old one, and it replaces it atomically (a temporary file renamed
+over it), so a failed or interrupted apply leaves the previous layer whole.
 
-Each estimated line ends with its source (:func:`runs.calibration.scenario.estimated_source`), the ``estimated``
-kind of :mod:`market.provenance`. Run as ``python -m runs.calibration.apply CALIBRATION_DIR SCENARIO.toml ...``.
+Run as ``tokenmarket calibrate --apply DIR`` or ``python -m runs.calibration.apply DIR [--layer FILE]
+[--date YYYY-MM-DD] [--commit SHA]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from market.config import build_config, load_scenario
+from market.calibrated import LAYER_NAME, parse_layer
+from market.config import ConfigError, build_config
+from runs import io
 from runs.calibration import CalibrationError
 from runs.calibration.scenario import _value
 
-
-def _segment_block(segment: dict[str, Any], notes: dict[str, str]) -> list[str]:
-    lines = ["", "[[customers.segments]]"]
-    for k, v in segment.items():
-        if v is None:
-            continue
-        note = notes.get(k)
-        lines.append(f"{k} = {_value(v)}" + (f"  # {note}" if note else ""))
-    return lines
+_PRIOR = re.compile(r"prior (\S+) to (\S+), (linear|log)")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _table_span(lines: list[str], header: str) -> tuple[int, int] | None:
-    """(first line after ``header``, end of its table) in ``lines``, or None when the file has no such table."""
-    start = next((i for i, line in enumerate(lines) if line.strip() == header), None)
-    if start is None:
-        return None
-    end = next((j for j in range(start + 1, len(lines)) if lines[j].lstrip().startswith("[")), len(lines))
-    return start + 1, end
+def shipped_layer() -> Path:
+    """The package's layer file (``market/data/calibrated.toml`` of this checkout or installation)."""
+    return Path(str(resources.files("market") / "data" / "calibrated.toml"))
 
 
-def _set_in(lines: list[str], span: tuple[int, int], key: str, text: str) -> None:
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    for i in range(*span):
-        if pattern.match(lines[i]):
-            lines[i] = text
-            return
-    lines.insert(span[0], text)
-
-
-def apply_estimates(text: str, values: dict[str, Any], sources: dict[str, str]) -> str:
-    """``text`` (a scenario file) with ``values`` written in, each line ending with ``# sources[path]``.
-
-    Args:
-        text: the scenario file's TOML text.
-        values: estimated values by dotted config path (``section.key`` or ``customers.segments.i.field``).
-        sources: the end-of-line comment of each path.
-
-    Returns:
-        The new text; it parses to the old scenario with the estimates applied (checked by the caller).
-
-    Raises:
-        CalibrationError: a path deeper than ``section.key`` that is not a segment field.
-    """
-    lines = text.rstrip("\n").split("\n")
-    segment_values: dict[int, dict[str, Any]] = {}
-    for path, v in values.items():
-        parts = path.split(".")
-        if parts[:2] == ["customers", "segments"] and len(parts) == 4:
-            segment_values.setdefault(int(parts[2]), {})[parts[3]] = v
-            continue
-        if len(parts) != 2:
-            raise CalibrationError(f"{path}: only section.key and customers.segments.i.field paths can be applied")
-        section, key = parts
-        line = f"{key} = {_value(v)}  # {sources[path]}"
-        span = _table_span(lines, f"[{section}]")
-        if span is None:
-            lines += ["", f"[{section}]", line]
-        else:
-            _set_in(lines, span, key, line)
-    if segment_values:
-        starts = [i for i, line in enumerate(lines) if line.strip() == "[[customers.segments]]"]
-        if starts:
-            for index, fields in segment_values.items():
-                if index >= len(starts):
-                    raise CalibrationError(f"customers.segments.{index}: the file sets only {len(starts)} segments")
-                begin = starts[index] + 1
-                end = next((j for j in range(begin, len(lines)) if lines[j].lstrip().startswith("[")), len(lines))
-                for key, v in fields.items():
-                    _set_in(lines, (begin, end), key, f"{key} = {_value(v)}  # {sources[f'customers.segments.{index}.{key}']}")
-                    end = next((j for j in range(begin, len(lines)) if lines[j].lstrip().startswith("[")), len(lines))
-        else:
-            segments = build_config({}).model_dump(mode="json")["customers"]["segments"]
-            lines += ["", "# The customer segments written out in full (TOML cannot set one field of one segment): every",
-                      "# value is the schema default except those marked estimated."]
-            for index, segment in enumerate(segments):
-                fields = segment_values.get(index, {})
-                merged = {**segment, **fields}
-                notes = {k: sources[f"customers.segments.{index}.{k}"] for k in fields}
-                lines += _segment_block(merged, notes)
-    return "\n".join(lines) + "\n"
-
-
-def apply_calibration(folder: str | Path, scenarios: list[str | Path]) -> list[Path]:
-    """Write the estimates of a finished calibration (``folder``/best.json, the sources of calibrated.toml) into
-    each scenario file, checking that each file then loads with exactly the estimates changed.
-
-    Raises:
-        CalibrationError: the folder holds no finished calibration, or a file would change in more than the
-            estimated values.
-    """
-    from market.provenance import scenario_comments
-
-    folder = Path(folder)
+def _read(folder: Path) -> tuple[dict[str, Any], str, dict[str, Any] | None]:
     try:
-        best = json.loads((folder / "best.json").read_text())
-        calibrated = (folder / "calibrated.toml").read_text()
+        best = json.loads((folder / "best.json").read_text(encoding="utf-8"))
+        scenario = (folder / "calibrated.toml").read_text(encoding="utf-8")
     except (OSError, ValueError) as err:
         raise CalibrationError(f"{folder}: no finished calibration ({err})") from None
-    if not best.get("parameters"):
+    if not isinstance(best, dict) or not best.get("parameters"):
         raise CalibrationError(f"{folder}/best.json: no completed trial")
-    values = dict(best["parameters"])
-    comments = scenario_comments(calibrated)
-    sources = {}
-    for path in values:
-        found = comments.get(path)
-        if found is None or found[0] != "key":
-            raise CalibrationError(f"{folder}/calibrated.toml: no source for {path}")
-        sources[path] = found[1].replace("\n", " ")
-    written = []
-    for scenario in scenarios:
-        path = Path(scenario)
-        old = path.read_text()
-        new = apply_estimates(old, values, sources)
-        before = build_config(load_scenario(str(path))).model_dump(mode="json")
-        path.write_text(new)
-        try:
-            after = build_config(load_scenario(str(path))).model_dump(mode="json")
-            expected = build_config(before, values).model_dump(mode="json")
-            if after != expected:
-                raise CalibrationError(f"{path}: the edited file changes more than the estimated values")
-        except Exception:
-            path.write_text(old)
-            raise
-        written.append(path)
-    return written
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        manifest = None
+    except (OSError, ValueError) as err:
+        raise CalibrationError(f"{folder}/manifest.json: unreadable ({err})") from None
+    return best, scenario, manifest
+
+
+def _when(manifest: dict[str, Any] | None, date: str | None, commit: str | None, folder: Path) -> tuple[str, str]:
+    attempts = (manifest or {}).get("attempts") or []
+    last = attempts[-1] if attempts else {}
+    date = date or str(last.get("finished_utc") or "")[:10] or None
+    commit = commit or last.get("git_commit")
+    if commit == "unknown":
+        commit = None
+    how = f"python -m runs.calibration.apply {folder} --date YYYY-MM-DD --commit SHA"
+    if not date or not _DATE.match(date):
+        raise CalibrationError(f"{folder}: date: {date!r}; allowed: YYYY-MM-DD, the day the calibration finished "
+                               f"(its manifest.json gives none: {how})")
+    if not commit:
+        raise CalibrationError(f"{folder}: commit: its manifest.json gives no git commit of the code the "
+                               f"calibration ran on ({how})")
+    return date, commit
+
+
+def _item(path: str, manifest: dict[str, Any] | None) -> str | None:
+    """The name of the list element a ``section.list.i.field`` path points into, from the calibration's base
+    config when the folder has one (the schema's default list otherwise)."""
+    parts = path.split(".")
+    if len(parts) != 4 or not parts[2].isdigit():
+        return None
+    base = ((manifest or {}).get("plan") or {}).get("base_config") or build_config({}).model_dump(mode="json")
+    try:
+        return str(base[parts[0]][parts[1]][int(parts[2])]["name"])
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def layer_text(folder: str | Path, date: str | None = None, commit: str | None = None) -> str:
+    """The layer file a finished calibration gives (validated as :func:`market.calibrated.parse_layer` does).
+
+    Args:
+        folder: the calibration folder (``--out`` of ``tokenmarket calibrate``).
+        date, commit: the finish day and the code commit, when the folder's manifest.json does not give them.
+
+    Raises:
+        CalibrationError: no finished calibration, no date or commit, or content the loader would refuse (the
+            message names the estimate, the value and the allowed range).
+    """
+    folder = Path(folder)
+    best, scenario, manifest = _read(folder)
+    date, commit = _when(manifest, date, commit, folder)
+    priors: dict[str, tuple[str, str, str]] = {}
+    from market.provenance import scenario_comments
+
+    for path, (level, text) in scenario_comments(scenario).items():
+        if level == "key" and (m := _PRIOR.search(text)):
+            priors[path] = m.groups()
+    record = {"folder": str(folder), "targets": best.get("targets_file"), "parameters": best.get("parameters_file"),
+              "objective": best.get("objective"), "trial": best.get("trial"), "trials": best.get("trials"),
+              "within": best.get("within"), "n_targets": best.get("targets"), "seeds": best.get("seeds"),
+              "customers": best.get("customers"), "rounds": best.get("rounds"), "date": date, "commit": commit}
+    lines = ["# The calibrated layer: the estimates every scenario stands on (schema defaults → this file → the",
+             "# scenario file's own values → --set). Written by `tokenmarket calibrate --apply DIR`",
+             "# (runs/calibration/apply.py); not edited by hand. A scenario file opts out with `calibrated = false`.",
+             "# Each value's source is built from [calibration] (market/calibrated.py) and shown by `tokenmarket params`.",
+             "", "[calibration]"]
+    lines += [f"{k} = {_value(v)}" for k, v in record.items() if v is not None]
+    draws = best.get("draws") or {}
+    defaults = best.get("defaults") or {}
+    for path, value in best["parameters"].items():
+        lines += ["", "[[estimate]]", f"path = {_value(path)}"]
+        if (item := _item(path, manifest)) is not None:
+            lines.append(f"item = {_value(item)}")
+        lines.append(f"value = {_value(float(value))}")
+        if path in defaults:
+            lines.append(f"default = {_value(float(defaults[path]))}")
+        band = draws.get(path) or {}
+        for q in ("p05", "p95"):
+            if isinstance(band.get(q), (int, float)):
+                lines.append(f"{q} = {_value(float(band[q]))}")
+        if path in priors:
+            lo, hi, scale = priors[path]
+            lines += [f"prior = [{_value(float(lo))}, {_value(float(hi))}]", f"scale = {_value(scale)}"]
+    text = "\n".join(lines) + "\n"
+    try:
+        parse_layer(text, f"{folder} (as a layer)")
+    except ConfigError as err:
+        raise CalibrationError(str(err)) from None
+    return text
+
+
+def apply_calibration(folder: str | Path, layer: str | Path | None = None, date: str | None = None,
+                      commit: str | None = None) -> Path:
+    """Rewrite the layer file (default: the package's) with a finished calibration's estimates; nothing else
+    is written. Returns the layer's path.
+
+    Raises:
+        CalibrationError: see :func:`layer_text`; nothing is written then.
+        OSError: the layer file cannot be replaced (the old one stays whole).
+    """
+    target = Path(layer) if layer is not None else shipped_layer()
+    text = layer_text(folder, date, commit)
+    io.atomic_write_text(target, text)
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) < 2:
-        print("usage: python -m runs.calibration.apply CALIBRATION_DIR SCENARIO.toml ...", file=sys.stderr)
-        return 2
+    """``python -m runs.calibration.apply DIR [--layer FILE] [--date D] [--commit SHA]``; exit 2 on bad input."""
+    p = argparse.ArgumentParser(prog="python -m runs.calibration.apply",
+                                description="Make a finished calibration's estimates the calibrated layer "
+                                            f"({LAYER_NAME}) every scenario stands on.")
+    p.add_argument("folder", help="the calibration folder")
+    p.add_argument("--layer", default=None, help=f"the layer file to rewrite (default: the package's {LAYER_NAME})")
+    p.add_argument("--date", default=None, help="finish day YYYY-MM-DD, when the folder has no manifest.json")
+    p.add_argument("--commit", default=None, help="code commit, when the folder has no manifest.json")
     try:
-        for path in apply_calibration(args[0], args[1:]):
-            print(f"wrote {path}")
+        args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as err:
+        return int(err.code or 0)
+    try:
+        print(f"wrote {apply_calibration(args.folder, args.layer, args.date, args.commit)}")
     except CalibrationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -123,11 +123,14 @@ def make_plan(scenario: str | None = None, overrides: dict[str, Any] | None = No
               targets: str | Path | None = None, params: str | Path | None = None, customers: int = 20_000,
               seeds: int = 4, master_seed: int = 0, rounds: int | None = None, trials: int = 200, batch: int = 4,
               sampler: str = "tpe", draws: int = 200, jacobian_step: float = 0.05,
-              path_draws: int = 10) -> CalibrationPlan:
+              path_draws: int = 10, calibrated: bool = False) -> CalibrationPlan:
     """Validate every input of a calibration before any run.
 
     Args:
         scenario, overrides: the base scenario (default: the schema defaults) and fixed ``--set`` overrides.
+        calibrated: stand the base scenario on the calibrated layer (market/data/calibrated.toml). False for an
+            estimation, so that it starts from the hand-set defaults and its estimates owe nothing to the
+            previous calibration's; True for a population check of the market as runs see it.
         targets, params: the targets and parameters files (default: the shipped ones).
         customers: simulated customers per run (≥ 100). seeds: seeds per trial (≥ 1).
         rounds: months per run (default: the last round a target reads).
@@ -152,7 +155,8 @@ def make_plan(scenario: str | None = None, overrides: dict[str, Any] | None = No
         raise CalibrationError(f"--jacobian-step: {jacobian_step!r} out of range (allowed: (0, 0.5] of the "
                                f"prior range)")
     table = load_targets(targets)
-    base = config_from(scenario, {**(overrides or {}), "customers.n_customers": customers}).model_dump(mode="json")
+    base = config_from(scenario, {**(overrides or {}), "customers.n_customers": customers},
+                       calibrated=calibrated).model_dump(mode="json")
     param_set = load_parameters(params, base)
     need = table.rounds_needed()
     if rounds is None:

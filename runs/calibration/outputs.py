@@ -205,8 +205,9 @@ def write_scenario(out: Path, plan: CalibrationPlan, values: dict[str, float], j
                    trials: int, draws: pd.DataFrame) -> None:
     """calibrated.toml: the base scenario with the estimated values and their sources."""
     try:
-        full = config_from(plan.scenario, plan.overrides).model_dump(mode="json")
-        data = load_scenario(plan.scenario) if plan.scenario else {}
+        # The base as estimated: without the calibrated layer (runs.calibration.estimate.make_plan).
+        full = config_from(plan.scenario, plan.overrides, calibrated=False).model_dump(mode="json")
+        data = load_scenario(plan.scenario, calibrated=False) if plan.scenario else {}
     except ConfigError:  # the base scenario file changed or vanished since the calibration started
         full, data = plan.base_config, {}
     sources = {}

@@ -146,7 +146,10 @@ def scenario_text(name: str, description: str, base: dict[str, Any], scenario: s
                 **{p.replace("__", "."): "fixed with --set when calibrating" for p in set_paths}, **sources}
     lines = ["# Written by tokenmarket calibrate: estimated values carry their source at the end of their line;",
              "# every other value is the base scenario's (with its comment) or the schema default (with its source).",
-             f"name = {_value(name)}", f"description = {_value(description)}"]
+             f"name = {_value(name)}", f"description = {_value(description)}",
+             "# The values below stand on the schema defaults, as the calibration estimated them: not on the",
+             "# calibrated layer (market/data/calibrated.toml), whose estimates may be another calibration's.",
+             "calibrated = false"]
     tables = []
     for top in tops:
         v = config[top]

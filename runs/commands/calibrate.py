@@ -16,6 +16,7 @@ EPILOG = """examples:
   tokenmarket calibrate --trials 400 --seeds 4 --customers 20000 --workers 2 --out out/cal
   tokenmarket calibrate --out out/cal --resume --trials 600            # continue, or extend, a calibration
   tokenmarket calibrate --report out/cal                               # out/cal/report.html
+  tokenmarket calibrate --apply out/cal                                # its estimates become the calibrated layer
   tokenmarket calibrate --population-check --customers 20000 --out out/popcheck
   tokenmarket calibrate ... --dask-scheduler tcp://10.0.0.5:8786       # trials on a dask.distributed cluster
 """
@@ -91,9 +92,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the calibration in --out (only --trials may change)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--report", default=None, metavar="DIR", help="write DIR/report.html of a finished calibration")
+    mode.add_argument("--apply", default=None, metavar="DIR",
+                      help="make a finished calibration's estimates the calibrated layer every scenario stands on "
+                           "(rewrites market/data/calibrated.toml, or --layer FILE, and nothing else)")
     mode.add_argument("--population-check", action="store_true",
                       help="print the baseline's moments at --customers and at the full population, and their "
                            "differences (with --out: population_check.csv and the figure population_check.svg)")
+    p.add_argument("--layer", default=None, metavar="FILE",
+                   help="with --apply: the layer file to rewrite (default: the package's market/data/calibrated.toml)")
     p.add_argument("--full-customers", type=_int("--full-customers", 100), default=None,
                    help="population of --population-check's full run (default: the scenario's n_customers)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -117,7 +123,7 @@ def _scenario(args: argparse.Namespace) -> str:
     return args.scenario or DEFAULT_SCENARIO
 
 
-def _plan(args: argparse.Namespace):
+def _plan(args: argparse.Namespace, calibrated: bool = False):
     from runs.calibration.estimate import make_plan
 
     defaults = dict(trials=200, seeds=4, customers=20_000, seed=0, batch=4, sampler="tpe", draws=200,
@@ -126,7 +132,7 @@ def _plan(args: argparse.Namespace):
     return make_plan(_scenario(args), _sets(args.set), targets=args.targets, params=args.params,
                      customers=pick["customers"], seeds=pick["seeds"], master_seed=pick["seed"], rounds=args.rounds,
                      trials=pick["trials"], batch=pick["batch"], sampler=pick["sampler"], draws=pick["draws"],
-                     jacobian_step=pick["jacobian_step"], path_draws=pick["path_draws"])
+                     jacobian_step=pick["jacobian_step"], path_draws=pick["path_draws"], calibrated=calibrated)
 
 
 def _executor(args: argparse.Namespace):
@@ -136,24 +142,36 @@ def _executor(args: argparse.Namespace):
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Run, resume or report a calibration, or check the reduced population; exit 0 when done, 2 on bad input,
-    128 + signal when stopped."""
+    """Run, resume, report or apply a calibration, or check the reduced population; exit 0 when done, 2 on bad
+    input, 128 + signal when stopped."""
     import importlib.util
 
     from runs.calibration import CalibrationError
     from runs.commands.common import UsageError
     from runs.sweeps.executors import SweepError
 
-    if importlib.util.find_spec("optuna") is None:
-        raise UsageError("needs the optional package 'optuna': install it with .venv/bin/pip install -e "
-                         "'.[calibrate]' (make test installs every extra)")
+    def only_folder(flag: str, also: str = "") -> None:
+        given = [o for o in (*PLAN_OPTIONS, "out", "trials") if getattr(args, o.replace("-", "_"), None)]
+        if given or args.resume:
+            raise UsageError(f"{flag}: takes only the folder{also}; drop "
+                             f"--{(given or ['resume'])[0].replace('_', '-')}")
+
     try:
+        if args.apply:  # needs no optuna: it reads a finished calibration's files
+            from runs.calibration.apply import apply_calibration
+
+            only_folder("--apply", " (and --layer)")
+            print(f"wrote {apply_calibration(Path(args.apply), args.layer)}")
+            return 0
+        if args.layer:
+            raise UsageError("--layer: only with --apply DIR")
+        if importlib.util.find_spec("optuna") is None:
+            raise UsageError("needs the optional package 'optuna': install it with .venv/bin/pip install -e "
+                             "'.[calibrate]' (make test installs every extra)")
         if args.report:
             from runs.calibration.report import write_report
 
-            given = [o for o in (*PLAN_OPTIONS, "out", "trials") if getattr(args, o.replace("-", "_"), None)]
-            if given or args.resume:
-                raise UsageError(f"--report: takes only the folder; drop --{(given or ['resume'])[0].replace('_', '-')}")
+            only_folder("--report")
             print(f"wrote {write_report(Path(args.report))}")
             return 0
         if args.population_check:
@@ -171,7 +189,7 @@ def _population_check(args: argparse.Namespace) -> int:
     from runs.calibration import CalibrationError
     from runs.calibration.population import CHECK, FIGURE, population_chart, population_check
 
-    plan = _plan(args)
+    plan = _plan(args, calibrated=True)  # the market as runs see it: the calibrated layer under the scenario
     full = args.full_customers or config_from(_scenario(args), _sets(args.set)).customers.n_customers
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise CalibrationError(f"--out: {args.out!r} is a file, not a folder")

@@ -41,7 +41,8 @@ def cmd_params(args: argparse.Namespace) -> int:
         return _odd(Path(args.odd), args, overrides)
     if args.check:
         raise UsageError("--check: only with --odd FILE")
-    rows = parameter_rows(args.scenario, overrides, collapse=args.collapse)
+    # The baseline as runs see it (the calibrated layer under it); the ODD table above documents the bare schema.
+    rows = parameter_rows(args.scenario or "baseline", overrides, collapse=args.collapse)
     if args.grep is not None:
         rows = grep_rows(rows, args.grep)
         if not rows:
@@ -56,7 +57,8 @@ def _odd(path: Path, args: argparse.Namespace, overrides: dict) -> int:
     from runs.reports.params import odd_block, splice_odd
 
     if args.scenario or overrides:
-        raise UsageError("--odd: the ODD table documents the baseline; drop --scenario and --set")
+        raise UsageError("--odd: the ODD table documents the schema's hand-set defaults (the baseline without the "
+                         "calibrated layer); drop --scenario and --set")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
@@ -82,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("params", help="every parameter: value, unit, allowed range, source",
                        description="Print every parameter of a scenario with its value, unit, allowed range and "
                                    "source (calibration row with title and date, or the reason it is assumed), "
-                                   "and who set it (schema, the default lists, the scenario file, --set).",
+                                   "and who set it (schema, the default lists, the calibrated layer, the scenario file, --set).",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scenario", type=SCENARIO, default=None, help="shipped scenario name or TOML path (default: baseline)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

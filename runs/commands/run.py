@@ -32,6 +32,7 @@ def _from_manifest(args: argparse.Namespace):
 
 def _planned(args: argparse.Namespace):
     """The run to do, as a manifest without results (config validated, overrides parsed)."""
+    from market.calibrated import layer_record
     from market.config import config_from, parse_overrides, split_key
     from runs.manifest import RunManifest
 
@@ -51,7 +52,7 @@ def _planned(args: argparse.Namespace):
     seed = 0 if args.seed is None else args.seed
     return RunManifest(run_id=f"{config.name}-seed{seed}", seed=seed, config=config, scenario=scenario,
                        overrides=parse_overrides(overrides), customers=args.customers or 0,
-                       csv="excel" if args.excel else "plain")
+                       csv="excel" if args.excel else "plain", calibrated=layer_record(scenario))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -18,13 +18,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from market import calibration
-from market.config import (MarketConfig, build_config, field_meta, leaf_values, load_scenario, scenario_source,
+from market.calibrated import apply_layer, fill_required, read_layer
+from market.config import (MarketConfig, build_config, field_meta, leaf_values, read_scenario, scenario_source,
                            schema_fields)
 from market.provenance import (ESTIMATED_PREFIX, VALUE_SOURCES, Source, cited_keys, comment_for, resolve_source,
                                scenario_comments)
 
 ODD_BEGIN, ODD_END = "<!-- params:begin -->", "<!-- params:end -->"
-ORIGINS = ("schema", "defaults", "scenario", "--set")  # who set a value, in the order they override one another
+# Who set a value, in the order they override one another ("calibrated": the layer of market/calibrated.py).
+ORIGINS = ("schema", "defaults", "calibrated", "scenario", "--set")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ class ParamRow:
         source: the source text (a scenario's comment when the scenario set the value). A collapsed row whose
             elements have different sources lists each with the elements it covers: ``[0, 1] 5e9: …; [2] 2e10: …``.
         origin: who set the value: ``schema`` (the field's default), ``defaults`` (the schema's default lists),
-            ``scenario`` (the scenario file) or ``--set`` (an override). A collapsed row whose elements were set
+            ``calibrated`` (the calibrated layer, market/data/calibrated.toml), ``scenario`` (the scenario file)
+            or ``--set`` (an override). A collapsed row whose elements were set
             by different hands lists each with its elements: ``schema [0, 1]; defaults [2, 3]``.
     """
 
@@ -109,10 +112,12 @@ def _baseline_values() -> dict[str, Any]:
 
 
 def _value_source(path: str, field: str, value: Any, default: Any, base: dict[str, Any],
-                  scenario: tuple[set, dict] | None, overrides: dict[str, Any]) -> tuple[str, str]:
+                  scenario: tuple[set, dict] | None, overrides: dict[str, Any],
+                  layered: dict[str, str] | None = None) -> tuple[str, str]:
     """(origin, source text) of one value; source text "" when nothing accounts for the value.
 
-    ``default`` is the field's default, or None for a required field (whose defaults are the default lists').
+    ``default`` is the field's default, or None for a required field (whose defaults are the default lists');
+    ``layered`` the source of each path the calibrated layer set.
     """
     if path in overrides:
         return "--set", f"--set {path}={overrides[path]}"
@@ -125,6 +130,8 @@ def _value_source(path: str, field: str, value: Any, default: Any, base: dict[st
                 return "scenario", found[1]
             if value != baseline:
                 return "scenario", ""
+    if layered and path in layered:
+        return "calibrated", layered[path]
     table = VALUE_SOURCES.get(field, {})
     key = (tuple(sorted(value.items())) if isinstance(value, dict) else tuple(value) if isinstance(value, list)
            else value)
@@ -167,15 +174,17 @@ def _explicit_paths(data: Any, prefix: str = "") -> set[str]:
 
 def parameter_rows(scenario: str | Path | None = None, overrides: dict[str, Any] | None = None,
                    collapse: bool = False) -> list[ParamRow]:
-    """Every parameter of a scenario (default: the schema defaults, "baseline") with overrides applied.
+    """Every parameter of a scenario (default: the bare schema defaults) with overrides applied.
 
     Args:
-        scenario: shipped scenario name or TOML path; None for the schema defaults.
+        scenario: shipped scenario name or TOML path (the calibrated layer under it, unless the file opts out);
+            None for the bare schema defaults (no layer).
         overrides: dotted-path overrides as ``--set`` takes them (``{"labs.0.skill": "2"}``).
         collapse: one row per schema field (``labs[].skill``) instead of one per value (``labs.0.skill``).
 
     Returns:
-        Rows in schema order. A value set by the scenario file carries the file's comment as its source;
+        Rows in schema order. A value set by the scenario file carries the file's comment as its source; a
+        value of the calibrated layer its estimate's source (kind ``estimated``, origin ``calibrated``);
         a value of the schema's default lists carries its entry of ``market.provenance.VALUE_SOURCES``;
         otherwise the field's own source. A value nothing accounts for gets kind ``unsourced``.
 
@@ -184,12 +193,19 @@ def parameter_rows(scenario: str | Path | None = None, overrides: dict[str, Any]
         market.provenance.SourceError: a source that does not resolve (a calibration key not in the table).
     """
     overrides = {k.replace("__", "."): v for k, v in (overrides or {}).items()}
-    data = load_scenario(scenario) if scenario else {}
-    config = build_config(data, overrides)
-    scen = None
+    data: dict[str, Any] = {}
+    scen, layered = None, {}
     if scenario:
+        raw, wanted = read_scenario(scenario)
+        data = raw
+        if wanted:
+            layer = read_layer()
+            data, applied = apply_layer(raw, layer)
+            layered = {path: layer.source(estimate) for path, estimate in applied.items()}
+        data = fill_required(data)
         text, _ = scenario_source(scenario)
-        scen = (_explicit_paths(data), scenario_comments(text))
+        scen = (_explicit_paths(raw), scenario_comments(text))
+    config = build_config(data, overrides)
     base = _baseline_values()
     meta = {f.path: (f.model, f.name) for f in schema_fields()}
     by_field: dict[str, list[tuple[str, Any, str, str]]] = {field: [] for field in meta}
@@ -197,7 +213,7 @@ def parameter_rows(scenario: str | Path | None = None, overrides: dict[str, Any]
         model, name = meta[field]
         info = model.model_fields[name]
         default = None if info.is_required() else info.get_default(call_default_factory=True)
-        origin, text = _value_source(path, field, value, default, base, scen, overrides)
+        origin, text = _value_source(path, field, value, default, base, scen, overrides, layered)
         by_field[field].append((path, value, origin, text))
     rows = []
     for field, (model, name) in meta.items():

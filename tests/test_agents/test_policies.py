@@ -1,13 +1,13 @@
 """Pricing rules on hand-made observations: the best response on a known profit curve, and the rules kept for
-special cases (cost-plus, undercutting, bandit)."""
+special cases (cost-plus, undercutting, bandit, a held price)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from agents.policies import (BestResponse, Competitive, CostPlus, EpsilonGreedyMarkup, candidate_prices, make_policy,
-                             parabolic_peak)
+from agents.policies import (BestResponse, Competitive, CostPlus, EpsilonGreedyMarkup, Fixed, candidate_prices,
+                             make_policy, parabolic_peak)
 from agents.types import PriceObservation, Product
 
 API = Product("api", tier=0)
@@ -94,3 +94,12 @@ def test_make_policy_rejects_unknown_and_builds_the_best_response():
         make_policy("magic")
     rule = make_policy("best_response", step_factor=1.25, points=9, adjustment=0.3)
     assert isinstance(rule, BestResponse) and (rule.step_factor, rule.points, rule.adjustment) == (1.25, 9, 0.3)
+
+
+def test_fixed_holds_the_posted_price_whatever_the_curve_says():
+    # The profit curve peaks at 12; the held price stays at 10 (the control experiments use to hold some sellers).
+    grid = np.array([8.0, 10.0, 12.0, 14.0])
+    rule = make_policy("fixed")
+    assert isinstance(rule, Fixed)
+    decision = rule.decide(obs(10.0, grid=grid, profits=np.array([1.0, 2.0, 5.0, 3.0])))
+    assert decision.price == 10.0 and decision.target == 10.0

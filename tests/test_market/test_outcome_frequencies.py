@@ -6,13 +6,14 @@ Both sides of each pair let firms choose; they differ in one condition. Every sc
 parameters estimated by ``tokenmarket calibrate`` (docs/calibration.md). The claims, measured at this scale (labs
 review once a year, ``labs[].review_months``):
 * Q4/Q6 (investors' appetite): labs choose penetration at about half of their conduct reviews under growth money
-  (0.54) and at 0.43 under disciplined money: investors who pay for revenue make buying it pay more often, by less
+  (0.50) and at 0.43 under disciplined money: investors who pay for revenue make buying it pay more often, by less
   than before the calibration (0.21 against 0.08 on the hand-set demand, where penetration was rarer on both
-  sides). The loss-leading detector (a below-cost price the firm chose, docs/outcomes.md) fires in all 4 seeds on
-  each side (2 of 4 before the calibration): on the calibrated demand (six times the token needs, price-sensitive
+  sides). The loss-leading detector (a below-cost price the firm chose, docs/outcomes.md) fires in 4 and 3 of 4
+  seeds (2 of 4 before the calibration): on the calibrated demand (six times the token needs, price-sensitive
   consumers) a chosen campaign is below cost under either climate.
 * Q5 (merger control): acquisitions vanish under merger control and labs build on both sides, more often under
-  merger control (0.78 of vertical decisions against 0.51): blocked purchases become builds. The takeover detector
+  merger control (0.66 of vertical decisions against 0.51; 0.78 before labs valued a quality point with rivals
+  on their training trend): blocked purchases become builds. The takeover detector
   counts only the labs' organic sales (acquired revenue apart) and fires in none of 4 seeds on either side: at this
   scale and horizon the labs' own apps do not win a vertical.
 Tolerances: one seed of four for detector counts, 0.1 for choice shares.
@@ -51,7 +52,7 @@ def _share(runs, move: str, option: str) -> float:
 
 def test_growth_money_makes_penetration_pay_more_often_than_disciplined_money():
     growth, disciplined = _runs("api_war_growth_money"), _runs("api_war_disciplined_money")
-    assert _share(growth, "api_conduct", "penetration") == pytest.approx(0.54, abs=0.1)
+    assert _share(growth, "api_conduct", "penetration") == pytest.approx(0.50, abs=0.1)
     assert _share(disciplined, "api_conduct", "penetration") == pytest.approx(0.43, abs=0.1)
     assert _share(growth, "api_conduct", "penetration") > _share(disciplined, "api_conduct", "penetration")
     assert abs(_count(growth, "loss_leading") - 4) <= 1 and abs(_count(disciplined, "loss_leading") - 4) <= 1
@@ -60,8 +61,8 @@ def test_growth_money_makes_penetration_pay_more_often_than_disciplined_money():
 def test_merger_control_removes_acquisitions_and_no_side_shows_an_organic_takeover():
     allowed, control = _runs("baseline"), _runs("merger_control")
     assert _share(control, "vertical", "acquire") == 0.0
-    assert _share(allowed, "vertical", "acquire") == pytest.approx(0.31, abs=0.1)
+    assert _share(allowed, "vertical", "acquire") == pytest.approx(0.25, abs=0.1)
     assert _share(allowed, "vertical", "build") == pytest.approx(0.51, abs=0.1)
-    assert _share(control, "vertical", "build") == pytest.approx(0.78, abs=0.1)
+    assert _share(control, "vertical", "build") == pytest.approx(0.66, abs=0.1)
     for runs in (allowed, control):
         assert _count(runs, "vertical_takeover") <= 1

@@ -155,3 +155,18 @@ def test_differentiated_at_1000_customers_starts_with_fleets_rationed_to_the_sto
 def test_a_supply_share_too_small_for_round_zero_is_refused_naming_the_field():
     with pytest.raises(ConfigError, match=r"gpu_market\.supply_share"):
         TokenMarket(small_config(**{"gpu_market.supply_share": 1e-4}), rng=1)
+
+
+def test_labs_compute_shares_cover_the_fleet_they_split_in_a_month_a_lab_exits():
+    # A lab that exits at settlement has sold its GPUs but split them this month: the shares must still sum to 1.
+    model = TokenMarket(small_config(), rng=2)
+    for _ in range(3):
+        model.step()
+    lab = model.labs[0]
+    model.ledger.post(lab, "staff", lab.cash_usd + 1e13, "test_loss")  # no investor funds a 10 T$ hole
+    model.step()
+    table, _, events = model.recorder.frames()
+    assert not lab.alive and (events[events["kind"] == "exit"]["round"] == model.round).any()
+    row = table[table["round"] == model.round].iloc[0]
+    shares = sum(row[f"compute_share_{u}"] for u in ("training", "free", "paid", "rd"))
+    assert 0.99 < shares <= 1.0 + 1e-9

@@ -280,38 +280,120 @@ def test_population_check_gives_each_size_its_miss_and_a_figure(files):
     assert "1,000" in spec["layer"][0]["encoding"]["y"]["title"]
 
 
-def test_apply_writes_the_estimates_into_scenarios_and_keeps_their_conditions(done, tmp_path):
-    from market.config import config_from, scenario_source
-    from market.provenance import scenario_comments
+def _scenario_files() -> dict[str, bytes]:
+    from market.config import shipped_scenarios
+
+    return {name: path.read_bytes() for name, path in shipped_scenarios().items()}
+
+
+def test_apply_rewrites_only_the_layer_and_every_scenario_stands_on_it(done, tmp_path, monkeypatch):
+    import market.calibrated as layer_module
+    from market.calibrated import read_layer
+    from market.config import config_from
     from runs.calibration.apply import apply_calibration
 
     out, _ = done
-    best = json.loads((out / "best.json").read_text())["parameters"]
-    plain = tmp_path / "plain.toml"
-    plain.write_text(scenario_source("no_scale_economies")[0])       # a [world] table, no segments
-    segs = tmp_path / "segs.toml"
-    segs.write_text(scenario_source("switching_costs_high")[0])      # every segment written out
-    assert apply_calibration(out, [plain, segs]) == [plain, segs]
-    for path, own in ((plain, "no_scale_economies"), (segs, "switching_costs_high")):
-        cfg, before = config_from(str(path), {}), config_from(own, {})
-        assert cfg.world.usage_growth_per_year == pytest.approx(best[B])
-        assert cfg.customers.segments[0].price_scale_usd == pytest.approx(best[A])
-        # the scenario's own conditions stay
-        assert cfg.world.scale_economies == before.world.scale_economies
-        assert [s.switching_cost_usd for s in cfg.customers.segments][1:] == \
-            [s.switching_cost_usd for s in before.customers.segments][1:]
-        comments = scenario_comments(path.read_text())
-        assert comments[B][1].startswith("estimated by tokenmarket calibrate against")
-        assert comments[A][1].startswith("estimated by tokenmarket calibrate against")
-    # the stub estimates C too: switching_costs_high's consumer switching cost is replaced like any estimate
-    assert config_from(str(segs), {}).customers.segments[0].switching_cost_usd == pytest.approx(best[C])
-    assert "three times the baseline" in segs.read_text()
+    best = json.loads((out / "best.json").read_text())
+    layer = tmp_path / "calibrated.toml"
+    layer.write_text("old layer\n")
+    scenarios = _scenario_files()
+    assert apply_calibration(out, layer) == layer
+    assert _scenario_files() == scenarios                     # no scenario file touched
+    read = read_layer(layer)
+    assert read.values() == pytest.approx(best["parameters"])
+    assert read.record.trial == best["trial"] and read.record.objective == pytest.approx(best["objective"])
+    assert len(read.record.date) == 10 and read.record.commit   # from the calibration's manifest.json
+    monkeypatch.setattr(layer_module, "layer_path", layer)
+    plain, segs = config_from("no_scale_economies", {}), config_from("switching_costs_high", {})
+    for cfg in (plain, segs):
+        assert cfg.world.usage_growth_per_year == pytest.approx(best["parameters"][B])
+        assert cfg.customers.segments[0].price_scale_usd == pytest.approx(best["parameters"][A])
+    assert plain.world.scale_economies is False                # the scenario's own condition stays
+    # the stub estimates C, the consumers' switching cost: switching_costs_high sets it itself, and its value wins
+    assert config_from("baseline", {}).customers.segments[0].switching_cost_usd == pytest.approx(best["parameters"][C])
+    assert segs.customers.segments[0].switching_cost_usd == 72.0
 
 
-def test_apply_refuses_a_folder_without_a_finished_calibration(tmp_path):
+def test_apply_refuses_a_folder_without_a_finished_calibration_and_keeps_the_layer(tmp_path):
     from runs.calibration.apply import main as apply_main
 
-    target = tmp_path / "s.toml"
-    target.write_text('name = "s"\n')
-    assert apply_main([str(tmp_path / "nothing"), str(target)]) == 2
-    assert target.read_text() == 'name = "s"\n'
+    layer = tmp_path / "calibrated.toml"
+    layer.write_text("kept\n")
+    assert apply_main([str(tmp_path / "nothing"), "--layer", str(layer)]) == 2
+    assert layer.read_text() == "kept\n"
+
+
+def test_apply_of_estimates_the_loader_would_refuse_writes_nothing(done, tmp_path, capsys):
+    import shutil
+
+    from runs.calibration.apply import main as apply_main
+
+    out, _ = done
+    bad = tmp_path / "cal"
+    shutil.copytree(out, bad)
+    best = json.loads((bad / "best.json").read_text())
+    best["parameters"][A] = -3.0                                   # a price scale must be > 0
+    (bad / "best.json").write_text(json.dumps(best))
+    layer = tmp_path / "calibrated.toml"
+    layer.write_text("kept\n")
+    assert apply_main([str(bad), "--layer", str(layer)]) == 2
+    err = capsys.readouterr().err
+    assert A in err and "-3" in err and "greater than 0" in err, err
+    assert layer.read_text() == "kept\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".calibrated")] == []
+
+
+def test_an_interrupted_apply_leaves_the_previous_layer_whole(done, tmp_path, monkeypatch):
+    import os
+
+    from runs.calibration.apply import apply_calibration
+
+    out, _ = done
+    layer = tmp_path / "calibrated.toml"
+    layer.write_text("previous layer\n")
+
+    def killed(src, dst):
+        raise KeyboardInterrupt  # stopped between writing the new text and putting it in place
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        apply_calibration(out, layer)
+    assert layer.read_text() == "previous layer\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calibrated.toml"]   # no temporary file left
+
+
+def test_the_estimation_does_not_stand_on_the_previous_estimates(files, tmp_path, monkeypatch):
+    import market.calibrated as layer_module
+
+    bare = make_plan("baseline", {}, targets=files / "targets.toml", params=files / "params.toml", customers=1000)
+    assert bare.base_config["world"]["usage_growth_per_year"] == build_config({}).world.usage_growth_per_year
+    assert [p.default for p in bare.parameters.parameters] == [5.0, 0.5, 24.0]   # the schema's hand-set values
+    other = tmp_path / "layer.toml"
+    other.write_text(_layer_text(99.0))
+    monkeypatch.setattr(layer_module, "layer_path", other)
+    again = make_plan("baseline", {}, targets=files / "targets.toml", params=files / "params.toml", customers=1000)
+    assert again.base_config == bare.base_config                  # another layer changes nothing
+    layered = make_plan("baseline", {}, targets=files / "targets.toml", params=files / "params.toml",
+                        customers=1000, calibrated=True)            # a population check sees the layer
+    assert layered.base_config["customers"]["segments"][0]["price_scale_usd"] == 99.0
+
+
+def _layer_text(price_scale: float) -> str:
+    return textwrap.dedent(f"""
+        [calibration]
+        targets = "t.toml"
+        objective = 1.0
+        trial = 1
+        trials = 2
+        within = 1
+        n_targets = 2
+        seeds = 1
+        customers = 1000
+        date = "2026-12-08"
+        commit = "abc1234"
+
+        [[estimate]]
+        path = "{A}"
+        item = "consumer"
+        value = {price_scale}
+    """)

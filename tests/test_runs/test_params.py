@@ -238,7 +238,7 @@ def test_cli_default_table_and_collapse(capsys):
     (["--set", "world.bogus=1"], "world.bogus: unknown key"),
     (["--set", "novalue"], "expected key=value"),
     (["--check"], "--check: only with --odd"),
-    (["--odd", "docs/ODD.md", "--scenario", "commodity_pipe"], "the ODD table documents the baseline"),
+    (["--odd", "docs/ODD.md", "--scenario", "commodity_pipe"], "the ODD table documents the schema's hand-set defaults"),
 ])
 def test_cli_bad_input_exits_2_naming_value_and_what_is_allowed(capsys, args, fragment):
     try:
