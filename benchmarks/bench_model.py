@@ -24,7 +24,7 @@ exact speed-ups only (c20606f: the same CSV bytes)       33.0 33.0 36.5         
 + quarterly planning reviews (before merging main)       27.6 28.1 30.4 37.8                   358
 main be27627 (free-tier forecast with awareness)         42.7 43.3                             358
   merged with this branch                                32.2 32.3                             379
-main 53aab1d (with the training and clones branches)     35.9 38.0 38.6                        356-363
+main 53aab1d (with the training and clones branches)     35.9 38.0 38.6 47.2                   356-363
   merged with this branch (the branch's head)            31.3 36.2 37.4 41.3                   361-367
 =======================================================  ===================================  ===========
 
