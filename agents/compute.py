@@ -338,7 +338,8 @@ def paid_capacity_use(gross_usd, load_mtok, gpus, capacity_mtok, name: str = "pa
     if g[0] != 0 or np.any(np.diff(g) <= 0) or np.any(load < 0) or np.any(np.diff(c) < 0):
         raise ValueError("gpus must start at 0 and increase, capacity_mtok must not decrease, loads must be >= 0")
     flat_gross, flat_load = gross.ravel(), load.ravel()
-    share = np.where(flat_load[None, :] > 0, np.minimum(1.0, c[:, None] / np.maximum(flat_load[None, :], 1e-300)), 1.0)
+    with np.errstate(over="ignore"):  # a load of a few 1e-300 Mtok: c / load overflows to inf, and the share is 1
+        share = np.where(flat_load[None, :] > 0, np.minimum(1.0, c[:, None] / np.maximum(flat_load[None, :], 1e-300)), 1.0)
     best = np.maximum(0.0, (flat_gross[None, :] * share).max(axis=1))
     best = np.maximum.accumulate(best)  # more capacity never forces a seller to earn less
     values = np.minimum.accumulate(np.diff(best) / (np.diff(g) * HOURS_PER_MONTH))

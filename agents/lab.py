@@ -155,6 +155,24 @@ class FrontierLab(Firm):
         self.idle_gpus = split.idle_gpus
         self.gpu_value_usd_per_hour = split.shadow_price_usd_per_gpu_hour
 
+    def hold_fleet(self, rented_gpus: float) -> None:
+        """Between planning reviews: the lab keeps its plan — each use's share of the fleet and the shadow price
+        of its last split — on the fleet it has now (``rented_gpus`` rented, its owned GPUs after retirement and
+        deliveries). GPUs, not a re-split: the marginal values are those of the plan (assumption: a compute plan
+        is set at a review and held until the next, as GPU orders and reservations are;
+        ``labs[].plan_review_months``)."""
+        fleet = self.owned_gpus + float(rented_gpus)
+        if self.gpus > 0:
+            scale = fleet / self.gpus
+            self.paid_gpus *= scale
+            self.free_gpus *= scale
+            self.training_gpus *= scale
+            self.rd_gpus *= scale
+            self.idle_gpus *= scale
+        else:  # no fleet at the review: GPUs arriving before the next one have no use in the plan
+            self.idle_gpus = fleet
+        self.rented_gpus, self.gpus = float(rented_gpus), fleet
+
     def receive(self, now: int) -> float:
         """Add the GPUs ordered for delivery by round ``now`` to the owned fleet; returns GPUs received."""
         got = 0.0

@@ -11,6 +11,45 @@ to compare on a shared machine; the fastest repeat is the one of least CPU time.
 ``--reference-rounds`` rounds and scaled to ``--rounds``: set-up once plus the measured seconds per round; the
 vectorised mode is timed the same way at the same size for the side-by-side ratio. ``--profile FILE`` also writes
 a pyinstrument text profile of the largest vectorised run.
+
+Measured on 2026-12-08 (2 cores shared with other sessions: CPU seconds of ``--child 1000000 --rounds 120`` of
+this script, one fresh process each, the trees alternated run by run; every run given, least first):
+
+=======================================================  ===================================  ===========
+tree                                                     1M × 120, CPU s                      peak RSS MB
+=======================================================  ===================================  ===========
+31457f1 (before the speed work)                          28.6 29.7 33.0 33.4 33.6 34.9 38.3    355-358
+                                                         38.6 40.2
+exact speed-ups only (c20606f: the same CSV bytes)       33.0 33.0 36.5                        356
++ quarterly planning reviews (before merging main)       27.6 28.1 30.4 37.8                   358
+main be27627 (free-tier forecast with awareness)         42.7 43.3                             358
+  merged with this branch                                32.2 32.3                             379
+main 53aab1d (with the training and clones branches)     35.9 38.0 38.6 47.2                   356-363
+  merged with this branch (the branch's head)            31.3 36.2 37.4 41.3                   361-367
+=======================================================  ===================================  ===========
+
+The same code varies by a third from one run to the next on this machine, as much as any change measured here:
+at 1M the speed work is not distinguishable from the noise. Per round, where a comparison on one path is possible
+(CPU ms, 120 rounds, ``TokenMarket.step`` and its parts timed with ``time.process_time``, runs in sequence):
+
+=============  =====================  ==========  ===================  ==============  ================
+customers      tree                   round       firms decide (all)   profit curves   GPU fleets+split
+=============  =====================  ==========  ===================  ==============  ================
+2,000          31457f1                92.8-127    74.7-102             30.0-42.9       12.4-16.6
+2,000          exact (same path)      69.6-86.1   55.3-68.2            19.2-24.2       10.3-12.6
+2,000          + planning reviews     83.5-111    66.2-88.2            24.9-34.0       8.0-10.5
+100,000        31457f1                205.7       163.2                72.5            23.4
+100,000        exact (same path)      173.8       135.1                51.4            22.4
+100,000        main 53aab1d           189.7       156.9                54.2            43.2
+100,000        head (merged)          207.7       170.8                48.4            49.4
+=============  =====================  ==========  ===================  ==============  ================
+
+The exact speed-ups take a fifth to a quarter off the firm-level work on the same path. The planning reviews cut
+the GPU fleet step on the path before the training merge, but they move the path, and on the default scenario's
+new path there are more products and more wrappers that could switch supplier (75 against 70 priced products and
+227 against 146 joiner links a round at 2,000), whose profit curves cost more; after the training merge the
+lab's costly forecast (the worth of a quality point against rivals' trend) was already quarterly, so deciding
+the rest of the plan quarterly saves little. docs/design.md (Status) says what is left.
 """
 
 from __future__ import annotations

@@ -90,7 +90,8 @@ def figures_from_history(revenue_usd, gross_profit_usd, fixed_costs_usd, cash_us
 
     Growth is the geometric mean over the last ``growth_window_months`` (or the history there is):
     (R_now / R_then)^(1/months) − 1; a firm with no revenue then but some now counts as growing 100 % a month
-    over the window (assumption: traction is judged as very fast growth), none now as 0 growth. Gross margin is
+    over the window (assumption: traction is judged as very fast growth), none now — or so little that the
+    monthly rate rounds to −100 % in double precision — as 0 growth. Gross margin is
     gross profit / revenue this month (−1 when there is no revenue but variable cost).
 
     Raises:
@@ -107,6 +108,8 @@ def figures_from_history(revenue_usd, gross_profit_usd, fixed_costs_usd, cash_us
         growth = 0.0
     elif then > 0:
         growth = (now / then) ** (1.0 / k) - 1.0
+        if growth <= -1.0:  # (now / then)^(1/k) below 1e-16: no revenue now to speak of
+            growth = 0.0
     else:
         growth = 1.0
     margin = gp[-1] / now if now > 0 else (-1.0 if gp[-1] < 0 else 0.0)

@@ -143,14 +143,18 @@ class GpuMarket:
                 self.capex_usd += lab.capex_usd
 
     def decide(self, model) -> None:
-        """Step 3 (after prices are posted): labs' compute decisions, the rental market cleared, labs' fleets
-        split, GPU orders placed (pro rata on scarce deliveries)."""
+        """Step 3 (after prices are posted): the compute decisions of labs at a planning review
+        (``TokenMarket.plan_due``), the rental market cleared, fleets split (labs between reviews hold their
+        rental commitment and their plan's split), GPU orders placed by the reviewing labs (pro rata on scarce
+        deliveries)."""
         labs = model.alive(model.labs)
-        decisions = {lab.unique_id: model.compute_decision(lab, model.last_clearing) for lab in labs}
-        schedules = [self._lab_schedule(d) for d in decisions.values()]
+        decisions = {lab.unique_id: model.compute_decision(lab, model.last_clearing) for lab in labs
+                     if model.plan_due(lab)}
+        schedules = [self._lab_schedule(decisions[lab.unique_id]) if lab.unique_id in decisions
+                     else committed_schedule(lab, self.rents) for lab in labs]
         schedules += [host_schedule(model, p, model.last_clearing) for p in model.alive(model.providers)]
         self._clear(model, decisions, schedules)
-        requests = [decisions[lab.unique_id].order_gpus for lab in labs]
+        requests = [decisions[lab.unique_id].order_gpus if lab.unique_id in decisions else 0.0 for lab in labs]
         if labs and sum(requests) > 0:
             lead = [max(1, lab.cfg.capacity_lead_months) for lab in labs]  # an order arrives next month at the soonest
             for lt in sorted(set(lead)):  # labs with the same lead time claim the same month's deliveries
@@ -169,12 +173,21 @@ class GpuMarket:
         self.state, self.clearing = clear(self.state, schedules, self.cfg.opex_usd_per_gpu_hour,
                                           self.cfg.rent_ceiling_usd_per_hour)
         self.rent = self.clearing.rent_usd_per_gpu_hour
-        got = iter(self.clearing.rented_gpus)
+        got = iter(self.clearing.rented_gpus)  # schedules: every alive lab's, in order, then the hosts'
         for lab in model.alive(model.labs):
             if lab.unique_id in decisions:
                 lab.take_fleet(float(next(got)))
+            else:
+                lab.hold_fleet(float(next(got)))
         for p in model.alive(model.providers):
             p.gpus = float(next(got))
+
+
+def committed_schedule(lab, rents: np.ndarray) -> DemandSchedule:
+    """A lab's rental demand between its planning reviews: the GPUs it rented at its last review, at any rent of
+    ``rents`` ($/GPU-hour): a reservation held until the next review (assumption: capacity is reserved for the
+    plan's term, as in reserved-instance and committed-use contracts; ``labs[].plan_review_months``)."""
+    return DemandSchedule(tuple(float(r) for r in rents), tuple(float(lab.rented_gpus) for _ in rents))
 
 
 def initial_fleet_share(wanted_gpus: float, installed_gpus: float) -> float:

@@ -313,6 +313,12 @@ class TokenMarket(mesa.Model):
         lab.compute_observation = obs
         return lab.decide_compute(obs, self.gpus.rents)
 
+    def plan_due(self, lab: FrontierLab) -> bool:
+        """Whether ``lab`` reviews its compute plan (GPU orders, rental commitment, split) this round: every
+        ``labs[].plan_review_months``, staggered by its id as its quality reviews are (``market.compute_split``),
+        so that at the default cadences the value of a quality point is re-estimated at each planning review."""
+        return (self.round + lab.unique_id) % lab.cfg.plan_review_months == 0
+
     def _maybe_review(self, wrapper: WrapperApp) -> None:
         every = self.config.wrappers.review_months
         if wrapper.upstream is None or (self.round + wrapper.unique_id) % every == 0:

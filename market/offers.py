@@ -41,6 +41,7 @@ class OfferBook:
     def __init__(self, model) -> None:
         self.model = model
         self.entries: list[OfferEntry] = []
+        self._by_firm: dict[int, list[int]] = {}  # id(firm) → its offer ids in order (entries are only appended)
         self.index: dict[tuple[int, Product], int] = {}
         self.pool_firm: list[object] = []
         self.pool_kind: list[str] = []
@@ -56,6 +57,7 @@ class OfferBook:
     def _add(self, firm, kind: str, product: Product | None = None, vertical: str | None = None) -> int:
         self.entries.append(OfferEntry(firm, kind, product, vertical))
         j = len(self.entries) - 1
+        self._by_firm.setdefault(id(firm), []).append(j)
         if product is not None:
             self.index[(firm.unique_id, product)] = j
         return j
@@ -92,7 +94,8 @@ class OfferBook:
 
     def ids(self, firm, kind: str | None = None) -> list[int]:
         """Offer ids of ``firm`` (optionally of one kind)."""
-        return [j for j, e in enumerate(self.entries) if e.firm is firm and (kind is None or e.kind == kind)]
+        own = self._by_firm.get(id(firm), [])
+        return list(own) if kind is None else [j for j in own if self.entries[j].kind == kind]
 
     def offer_of(self, firm, product: Product) -> int:
         """The offer id of ``firm``'s ``product``."""

@@ -29,6 +29,7 @@ pool is full finds its best response at or above the price where demand fits (it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -53,6 +54,15 @@ class DemandSample:
     def size(self) -> int:
         """M, customers in the sample."""
         return int(self.positions.size)
+
+    @cached_property
+    def cells(self) -> list[tuple[int, int, np.ndarray]]:
+        """(segment, vertical, sample positions) of every non-empty cell, segment-major; computed once (the sample
+        is fixed for a run)."""
+        n_segments = int(self.segment.max()) + 1 if self.segment.size else 0
+        cells = [(s, v, np.flatnonzero((self.segment == s) & (self.vertical == v)))
+                 for s in range(n_segments) for v in range(len(VERTICALS))]
+        return [c for c in cells if c[2].size]
 
     @classmethod
     def draw(cls, cells: list[list[np.ndarray]], per_cell: int, rng: np.random.Generator,
@@ -199,12 +209,11 @@ class DemandOracle:
         self.segments = segments
         self.w = sample.weight * weight  # real customers per sampled customer
         m = sample.size
-        self.inv_mu = (np.array([segments[s].wtp_median / segments[s].mu for s in sample.segment]) / state.wtp_usd
-                       if m else np.zeros(0))
-        self.gamma = np.array([segments[s].gamma for s in sample.segment]) if m else np.zeros(0)
-        self.cells = [(s, v, np.flatnonzero((sample.segment == s) & (sample.vertical == v)))
-                      for s in range(len(segments)) for v in range(len(VERTICALS))]
-        self.cells = [c for c in self.cells if c[2].size]
+        # Per segment, then read per sampled customer: the same numbers as per customer, without a Python loop.
+        ratio = np.array([seg.wtp_median / seg.mu for seg in segments])
+        self.inv_mu = ratio[sample.segment] / state.wtp_usd if m else np.zeros(0)
+        self.gamma = np.array([seg.gamma for seg in segments], dtype=float)[sample.segment] if m else np.zeros(0)
+        self.cells = sample.cells
         self.owner_now = demand.current_owners(offers, state.choice)
         self._build(offers)
 
@@ -249,6 +258,7 @@ class DemandOracle:
     def _nests(self) -> None:
         """Nest sums log S_g (3, M) and log D (M,), and log D without each nest (3, M)."""
         nest = self.offers.nest
+        self._p_all = None  # the choice probabilities of every offer, computed on first use (:meth:`_all`)
         self.nest_rows = [np.flatnonzero(nest == g) for g in range(len(demand.NESTS))]
         self.log_s = np.vstack([_logsumexp_rows(self.V[r] / self.lam[g]) for g, r in enumerate(self.nest_rows)])
         self._outer()
@@ -286,13 +296,19 @@ class DemandOracle:
 
     def probabilities(self, rows: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
         """Current choice probabilities (len(rows), len(cols)) of offers ``rows`` for sampled customers ``cols``."""
-        cols = slice(None) if cols is None else cols
-        g = self.offers.nest[rows]
-        lam = self.lam[g][:, None]
-        ls = self.log_s[g][:, cols]
-        with np.errstate(invalid="ignore"):
-            lp = self.V[rows][:, cols] / lam + (lam - 1.0) * ls - self.log_d[cols][None, :]
-        return np.where(np.isfinite(lp), np.exp(lp), 0.0)
+        p = self._all()
+        return p[rows] if cols is None else p[rows][:, cols]
+
+    def _all(self) -> np.ndarray:
+        """(J, M) current choice probabilities of every offer for every sampled customer, computed once per state
+        of the oracle (pricing, sourcing and fleet forecasts read rows of it many times a round). Entry by entry
+        the same arithmetic as on any subset of rows, so a row read from it equals the row computed alone."""
+        if self._p_all is None:
+            lam = self.lam[self.offers.nest][:, None]
+            with np.errstate(invalid="ignore"):
+                lp = self.V / lam + (lam - 1.0) * self.log_s[self.offers.nest] - self.log_d[None, :]
+            self._p_all = np.where(np.isfinite(lp), np.exp(lp), 0.0)
+        return self._p_all
 
     # ------------------------------------------------------------------------------------------ profit
 
@@ -310,9 +326,17 @@ class DemandOracle:
         load on the paid pool reference-Mtok/month) at each candidate price, so that a caller can rescale the
         curve to another capacity (a lab's capacity shadow price, market/compute_split.py).
         """
-        p_all = self.probabilities(np.arange(self.offers.n)) if self.offers.n else np.zeros((0, self.sample.size))
+        p_all = self._all()
         w = self.w
         agg: dict[int, tuple] = {}
+        wrapper_flow: dict[int, float] = {}  # a wrapper's tokens at current terms, whichever seller looks at it
+
+        def flow_of(link: WrapperLink) -> float:
+            flow = wrapper_flow.get(link.wrapper_id)
+            if flow is None:
+                flow = wrapper_flow[link.wrapper_id] = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
+            return flow
+
         for fid, view in views.items():
             rows = view.rows
             p = p_all[rows]
@@ -325,19 +349,26 @@ class DemandOracle:
             flows = {}
             for t, links in view.wrappers.items():
                 for link in links:
-                    flow = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
-                    flows[link.wrapper_id] = flow
+                    flow = flows[link.wrapper_id] = flow_of(link)
                     profit += flow * (link.markup_factor * link.tier_price - view.marginal_cost * link.size)
                     load += flow * link.size
             for t, links in view.joiners.items():
                 for link in links:
-                    flows[link.wrapper_id] = float((p_all[link.rows] * self.X[link.rows]).sum(axis=0) @ w)
-            agg[fid] = (s_g, l_g, s_g.sum(axis=0), l_g.sum(axis=0), profit, load, flows)
+                    flows[link.wrapper_id] = flow_of(link)
+            position = {j: k for k, j in enumerate(rows.tolist())}
+            agg[fid] = (s_g, l_g, s_g.sum(axis=0), l_g.sum(axis=0), profit, load, flows, position)
+        # over: a capacity over a load of a few 1e-300 Mtok overflows where the load is within capacity, where it
+        # is not used
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return self._curves(views, products, loads, p_all, agg)
+
+    def _curves(self, views, products, loads, p_all, agg) -> list[np.ndarray]:
+        w = self.w
         out = []
         for fid, j, tier, prices in products:
             view = views[fid]
-            s_g, l_g, s_tot, l_tot, base_profit, base_load, flows = agg[fid]
-            k = int(np.flatnonzero(view.rows == j)[0])
+            s_g, l_g, s_tot, l_tot, base_profit, base_load, flows, position = agg[fid]
+            k = position[int(j)]
             prices = np.asarray(prices, dtype=float)
             cols = np.flatnonzero(np.isfinite(self.V[j]))
             g = int(self.offers.nest[j])
@@ -370,11 +401,11 @@ class DemandOracle:
                 nest_share = np.exp(lam * log_s0 - log_d0)
                 rest_share = np.exp(self.log_d_without[g, cols] - log_d0)  # 1 − nest_share, without cancellation
                 t = others_rel + e_rel
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    # t^(λ−1) from one logarithm; 0 where the nest empties (then no offer of it is chosen)
-                    r_same = np.log(t)
-                    r_same *= lam - 1.0
-                    np.exp(r_same, out=r_same)
+                # t^(λ−1) from one logarithm; 0 where the nest empties (then no offer of it is chosen); log 0 is
+                # silenced for the whole batch (one errstate, not one per product)
+                r_same = np.log(t)
+                r_same *= lam - 1.0
+                np.exp(r_same, out=r_same)
                 if not others_rel.all():  # only where j is alone in its nest can t be 0
                     r_same[t <= 0] = 0.0
                 r_other = t * r_same  # t^λ
@@ -410,11 +441,17 @@ class DemandOracle:
                     m_old = link.markup_factor * link.tier_price - view.marginal_cost * link.size
                     d_profit = d_profit + np.where(stay, flow * m_new, 0.0) - flow * m_old
                     d_load = d_load + np.where(stay, 0.0, -flow * link.size)
-                for link in view.joiners.get(tier, ()):
-                    flow = flows[link.wrapper_id]
-                    join = prices <= link.stay_below
-                    d_profit = d_profit + np.where(join, flow * (link.markup_factor * prices - view.marginal_cost * link.size), 0.0)
-                    d_load = d_load + np.where(join, flow * link.size, 0.0)
+                joiners = view.joiners.get(tier, ())
+                if joiners:
+                    # All joiners at once; np.add.accumulate adds the rows one after another, in the links' order,
+                    # as a loop over them would (the same sums to the last bit).
+                    flow = np.array([flows[link.wrapper_id] for link in joiners])[:, None]
+                    size = np.array([link.size for link in joiners])
+                    join = prices[None, :] <= np.array([link.stay_below for link in joiners])[:, None]
+                    markup = np.array([link.markup_factor for link in joiners])[:, None]
+                    gain = flow * (markup * prices[None, :] - (view.marginal_cost * size)[:, None])
+                    d_profit = np.add.accumulate(np.vstack([d_profit, np.where(join, gain, 0.0)]), axis=0)[-1]
+                    d_load = np.add.accumulate(np.vstack([d_load, np.where(join, flow * size[:, None], 0.0)]), axis=0)[-1]
             profit = base_profit + d_profit
             load = base_load + d_load
             cap = view.capacity_mtok

@@ -69,8 +69,22 @@ def _compute_thresholds(wrapper: WrapperApp) -> tuple[float, dict[tuple[int, int
     return stay, joins
 
 
-def firm_view(model, firm) -> FirmView:
-    """The seller's side of the demand oracle this round (see module docstring)."""
+def wrapper_terms(model) -> list[tuple]:
+    """Per alive wrapper with offers on the current book: (wrapper, its offer ids (R,), the tier price up to which
+    it stays $/Mtok, {(seller id, tier): price below which it would move there}) — what every seller's
+    :func:`firm_view` reads of it, computed once for all sellers."""
+    book, offers = model.book, model.current_offers
+    out = []
+    for w in model.alive(model.wrappers):
+        w_rows = np.array([j for j in book.ids(w) if j < offers.n], dtype=np.int64)
+        if w_rows.size:
+            out.append((w, w_rows, *_thresholds(model, w)))
+    return out
+
+
+def firm_view(model, firm, terms: list[tuple] | None = None) -> FirmView:
+    """The seller's side of the demand oracle this round (see module docstring). ``terms``: the
+    :func:`wrapper_terms` of the current book when the caller has them (computed here when None)."""
     book = model.book
     offers = model.current_offers
     rows = np.array([j for j in book.ids(firm) if j < offers.n and offers.alive[j]], dtype=np.int64)
@@ -86,12 +100,8 @@ def firm_view(model, firm) -> FirmView:
     capacity = float(costs.capacity_mtok_per_month(gpus, model.tech_of(firm))) if gpus > 0 else 0.0
     wrappers: dict[int, list[WrapperLink]] = {}
     joiners: dict[int, list[WrapperLink]] = {}
-    for w in model.alive(model.wrappers):
-        w_rows = np.array([j for j in book.ids(w) if j < offers.n], dtype=np.int64)
-        if w_rows.size == 0:
-            continue
+    for w, w_rows, stay, joins in (wrapper_terms(model) if terms is None else terms):
         factor = 1.0 + getattr(firm, "surcharge", {}).get(w.vertical, 0.0)
-        stay, joins = _thresholds(model, w)
         if w.upstream is not None and w.upstream[0] == firm.unique_id:
             t = w.upstream[1]
             wrappers.setdefault(t, []).append(WrapperLink(w.unique_id, w_rows, firm.tier_price(t), factor,
@@ -124,7 +134,8 @@ def evaluate_prices(model, record: bool = True, oracle=None) -> None:
     model.oracle = oracle = model.oracle_now(model.current_offers) if oracle is None else oracle
     offers = model.current_offers
     firms = model.alive([*model.labs, *model.providers, *model.wrappers])
-    views = {f.unique_id: firm_view(model, f) for f in firms}
+    terms = wrapper_terms(model)
+    views = {f.unique_id: firm_view(model, f, terms) for f in firms}
     for f in firms:
         f.curves = {}
     products, meta = priced_products(model, oracle, firms, views)
@@ -171,10 +182,20 @@ def priced_products(model, oracle: DemandOracle, firms: list, views: dict[int, F
             posted = f.price(product)
             # A campaign posts a multiple of the best response: the grid is centred where the best response is.
             centre = posted / f.price_factor(product)
-            grid = np.unique(np.append(policy.candidates(centre, float(view.cost_per_mtok[k]) * unit), posted))
+            grid = _with_price(policy.candidates(centre, float(view.cost_per_mtok[k]) * unit), posted)
             products.append((f.unique_id, j, product.tier if product.kind == "api" else None, grid))
             meta.append((f, product, grid, posted))
     return products, meta
+
+
+def _with_price(candidates: np.ndarray, price: float) -> np.ndarray:
+    """Sorted distinct ``candidates`` ($ per unit) with ``price`` among them: ``np.unique`` of both, by one
+    insertion when the candidates are already sorted and distinct (every shipped rule's are)."""
+    c = np.asarray(candidates, dtype=float)
+    if c.size < 2 or not (np.all(c[1:] > c[:-1]) and np.isfinite(price)):
+        return np.unique(np.append(c, price))
+    i = int(np.searchsorted(c, price))
+    return c if i < c.size and c[i] == price else np.insert(c, i, price)
 
 
 def price_observation(model, firm, product: Product) -> PriceObservation:

@@ -129,6 +129,16 @@ def test_figures_from_history_read_growth_and_margin():
     assert fig.fixed_costs_usd_per_month == 30.0 and fig.cash_usd == 7.0
 
 
+def test_revenue_that_vanishes_against_its_past_counts_as_none_now():
+    # (now / then)^(1/k) − 1 rounds to −1 when the ratio is below about 1e-16^k: an impossible growth rate (a crash
+    # in a forecast of a rival whose revenue vanished); it reads as no revenue now, 0 growth.
+    fig = cap.figures_from_history([1e9, 5e-324], [0.0, 0.0], [1.0, 1.0], cash_usd=0.0)
+    assert fig.revenue_growth_per_month == 0.0
+    vanished = [1e9] + [1e-100] * 6
+    assert cap.figures_from_history(vanished, [0.0] * 7, [1.0] * 7, 0.0).revenue_growth_per_month == 0.0
+    assert cap.figures_from_history([1e9, 1e-6], [0.0, 0.0], [1.0, 1.0], 0.0).revenue_growth_per_month == pytest.approx(1e-15 - 1.0)
+
+
 def test_pricer_reports_what_a_round_and_a_sale_would_fetch():
     pricer = cap.RoundPricer((cap.Investor("d", 0.0, 0.25, 1e12),), STEADY)
     rev, gp, fc = np.full(7, 10e6), np.full(7, 6e6), np.full(7, 4e6)

@@ -83,9 +83,12 @@ def test_model_totals_equal_the_sums_over_agents_every_round(scenario):
 
 def test_totals_hold_in_exit_and_acquisition_months():
     # A lab made to buy wrappers (a forced move), wrappers with little cash and investors who fund only profit:
-    # exits and acquisitions happen within two years.
+    # exits and acquisitions happen within two years. Labs re-plan their compute monthly here: on that path a
+    # wrapper with sales exits (month 18), the case the last assertion needs; with quarterly plans every exit of
+    # these 24 months is of a wrapper that never sold.
     r = recorded("baseline", **{"wrappers.cash_usd": 2e6, "capital.appetites": [0.0],
-                                "forced": [{"firm": "lab_investor_a", "move": "vertical", "option": "acquire"}]})
+                                "forced": [{"firm": "lab_investor_a", "move": "vertical", "option": "acquire"}],
+                                **{f"labs.{i}.plan_review_months": 1 for i in range(4)}})
     kinds = set(r.events["kind"])
     assert {"exit", "acquisition"} <= kinds
     assert_totals_add_up(r.model, r.agents)
