@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 
-from market.config import config_from  # noqa: E402
+from market.scenario import config_from  # noqa: E402
 from market.model import TokenMarket  # noqa: E402
 from market.simulate import RunResult, run_once  # noqa: E402
 from runs.sweeps.executors import DaskExecutor, ProcessExecutor, RunTask, evaluate, simulate  # noqa: E402

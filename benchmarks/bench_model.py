@@ -72,7 +72,7 @@ POPULATION_WORK = ("reconsider", "tally", "counts", "ration", "drop_offers", "re
 def one(n: int, rounds: int, mode: str) -> dict:
     """Set-up and step times (s), time inside the customer population's methods during the steps (s), and peak
     RSS (MB) of the default scenario with ``n`` customers."""
-    from market.config import config_from
+    from market.scenario import config_from
     from market.model import TokenMarket
 
     cfg = config_from(None, {"customers.n_customers": n, "world.rounds": rounds, "customers.mode": mode})

@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from market.config import config_from
+    from market.scenario import config_from
     from market.model import TokenMarket
 
     spent: dict[str, float] = defaultdict(float)

@@ -25,7 +25,7 @@ import statistics
 import numpy as np
 
 from market import path_targets
-from market.config import config_from
+from market.scenario import config_from
 from market.simulate import run_once
 
 PUBLIC = ("h100_rental_2024_10", "h100_1yr_contract_2025_10", "h100_1yr_contract_2026_06", "alphabet_capex_2024",

@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from market.config import config_from  # noqa: E402
+from market.scenario import config_from  # noqa: E402
 from market.simulate import run_once  # noqa: E402
 
 WRAPPER_VERTICALS = ("coding", "customer_support", "writing")

@@ -37,7 +37,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from market import path_targets  # noqa: E402
-from market.config import MOVES, config_from  # noqa: E402
+from market.config import MOVES  # noqa: E402
+from market.scenario import config_from  # noqa: E402
 from market.simulate import run_once  # noqa: E402
 from runs.calibration.moments import mean_errors, moment_frame  # noqa: E402
 from runs.calibration.targets import TargetTable, load_targets  # noqa: E402

@@ -64,7 +64,7 @@ def shortfall(ref: tuple, price: float) -> float:
 
 def main() -> None:
     """Print the table."""
-    from market.config import config_from
+    from market.scenario import config_from
     from market.model import TokenMarket
     from market.threads import one_blas_thread
 

@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from market.config import config_from, parse_overrides  # noqa: E402
+from market.config import parse_overrides  # noqa: E402
+from market.scenario import config_from  # noqa: E402
 from market.model import TokenMarket  # noqa: E402
 from market.offers import API, FREE  # noqa: E402
 

@@ -9,7 +9,7 @@ A scenario's config is resolved in four layers, each overriding the one before:
 4. ``--set`` overrides.
 
 A scenario file opts out with ``calibrated = false`` at its top: it then stands on the schema defaults alone.
-With no scenario at all (:func:`market.config.config_from` given ``None``, :func:`market.config.build_config`)
+With no scenario at all (:func:`market.scenario.config_from` given ``None``, :func:`market.config.build_config`)
 there is no layer either: those are the bare schema.
 
 The file holds one ``[calibration]`` table, the record of the calibration that produced the estimates (its
@@ -369,25 +369,6 @@ def apply_layer(data: dict[str, Any], layer: Layer) -> tuple[dict[str, Any], dic
                 items[i] = {**element, parts[3]: e.value}
                 applied[f"{parts[0]}.{parts[1]}.{i}.{parts[3]}"] = e
     return out, applied
-
-
-def layer_record(scenario: str | Path | None) -> dict[str, Any] | None:
-    """What a run's manifest records of the layer under ``scenario`` (:meth:`Layer.manifest_record`), or None
-    when no layer was applied (no scenario, or a file with ``calibrated = false``). The manifest's config holds
-    the values themselves, so a run reproduces from it alone; this says where they came from.
-
-    Raises:
-        ConfigError: as :func:`market.config.read_scenario` and :func:`read_layer`.
-    """
-    from market.config import read_scenario
-
-    if not scenario:
-        return None
-    data, wanted = read_scenario(scenario)
-    if not wanted:
-        return None
-    layer = read_layer()
-    return layer.manifest_record(sorted(apply_layer(data, layer)[1]))
 
 
 def _required(path: str) -> list[str]:

@@ -815,7 +815,7 @@ _NOT_TOML = object()
 MAX_NESTING = 64  # the schema nests a few levels; this keeps tomllib far from the interpreter's recursion limit
 
 
-def _nesting(text: str) -> int:
+def nesting_depth(text: str) -> int:
     """The deepest nesting of ``[``/``{`` in TOML text, outside strings and comments (a cheap pre-check, so that a
     deeply nested file is refused before the parser recurses toward the interpreter's limit)."""
     depth = deepest = 0
@@ -845,7 +845,7 @@ def _nesting(text: str) -> int:
 
 def _toml_value(text: str) -> Any:
     """``text`` read as one TOML value, or ``_NOT_TOML`` (not TOML, or more than one value, e.g. ``1\\nx = 2``)."""
-    if _nesting(text) > MAX_NESTING:
+    if nesting_depth(text) > MAX_NESTING:
         return _NOT_TOML
     try:
         parsed = tomllib.loads(f"v = {text}")
@@ -1032,63 +1032,6 @@ def scenario_source(name_or_path: str | Path) -> tuple[str, str]:
         raise ConfigError(f"scenario: {str(path)!r} is not UTF-8 text (byte {err.start}): TOML files must be UTF-8") from None
     except OSError as err:
         raise ConfigError(f"scenario: cannot read {str(path)!r} ({err.strerror})") from None
-
-
-def read_scenario(name_or_path: str | Path) -> tuple[dict[str, Any], bool]:
-    """A scenario file as written (a shipped name or a path to a TOML file), its name filled in, and whether it
-    takes the calibrated layer (:mod:`market.calibrated`; ``calibrated = false`` at its top keeps it out; the
-    key is removed from the data).
-
-    Raises:
-        ConfigError: unknown scenario name, unreadable file, bad TOML, ``calibrated`` not a boolean.
-    """
-    from market.calibrated import wants_layer
-
-    text, name = scenario_source(name_or_path)
-    if _nesting(text) > MAX_NESTING:
-        raise ConfigError(f"scenario: {name_or_path}: values nested too deeply to be a scenario (more than "
-                          f"{MAX_NESTING} levels of [ or {{); allowed: a TOML file with the schema's nesting")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"scenario: {name_or_path}: bad TOML: {err}") from None
-    except RecursionError:
-        raise ConfigError(f"scenario: {name_or_path}: values nested too deeply to be a scenario") from None
-    data.setdefault("name", name)
-    return data, wants_layer(data, f"scenario: {name_or_path}")
-
-
-def load_scenario(name_or_path: str | Path, calibrated: bool | None = None) -> dict[str, Any]:
-    """Parse a scenario (a shipped name or a path to a TOML file) into nested config data, with the calibrated
-    layer (:mod:`market.calibrated`) under the file's own values.
-
-    Args:
-        name_or_path: a shipped scenario name or a path to a TOML file.
-        calibrated: None: as the file says (the layer unless it sets ``calibrated = false``); False: never the
-            layer (the calibration estimates on the schema defaults, not on its own previous estimates); True:
-            the layer even under a file that opts out.
-
-    A list element the file writes under the name of an element of the schema's default list takes the fields
-    the schema requires and the file omits from the layers below (:func:`market.calibrated.fill_required`).
-
-    Raises:
-        ConfigError: unknown scenario name, unreadable file or bad TOML, or a bad layer file (naming the
-            estimate's field, value and allowed range).
-    """
-    from market.calibrated import apply_layer, fill_required, read_layer
-
-    data, wanted = read_scenario(name_or_path)
-    if calibrated if calibrated is not None else wanted:
-        data = apply_layer(data, read_layer())[0]
-    return fill_required(data)
-
-
-def config_from(scenario: str | Path | None = None, overrides: dict[str, Any] | None = None,
-                calibrated: bool | None = None) -> MarketConfig:
-    """Scenario (with the calibrated layer under it, see :func:`load_scenario`; ``None``: the bare schema
-    defaults) plus overrides, validated. Raises :class:`ConfigError`."""
-    base = load_scenario(scenario, calibrated) if scenario else {}
-    return build_config(base, overrides)
 
 
 def field_meta(model: type[BaseModel], name: str) -> dict[str, Any]:

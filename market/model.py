@@ -16,7 +16,8 @@ from agents.types import SourcingObservation
 from agents.wrapper import WrapperApp
 from market import compute_split, costs, demand, learning, objective, skills
 from market.clearing import Clearing, clear_market
-from market.config import VERTICALS, MarketConfig, config_from
+from market.config import VERTICALS, MarketConfig
+from market.scenario import config_from
 from market.entry import enter
 from market.finance import CapitalMarket, fund_and_exit
 from market.fleets import GpuMarket

@@ -35,7 +35,7 @@ class RunManifest:
         csv: ``plain`` or ``excel`` (UTF-8 BOM, formula-like text neutralised).
         from_manifest: the manifest this run was reproduced from, if any.
         calibrated: the calibrated layer under the scenario (file, sha256, the calibration's date, commit and J,
-            the paths it set; :func:`market.calibrated.layer_record`), or None without one. For the record: the
+            the paths it set; :func:`market.scenario.layer_record`), or None without one. For the record: the
             config already holds the values, so a replay does not read the layer.
         versions, git_commit, started_utc, finished_utc, files: provenance of the run.
     """

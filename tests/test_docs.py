@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from market import costs
-from market.config import WorldConfig, config_from, list_scenarios, schema_fields
+from market.config import WorldConfig, list_scenarios, schema_fields
+from market.scenario import config_from
 from runs.commands.main import build_parser
 from runs.sweeps.designs import parse_grid
 from runs.reports.params import odd_block, odd_table_paths, splice_odd

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from market.config import ConfigError, config_from
+from market.config import ConfigError
+from market.scenario import config_from
 from runs import io
 from runs.sweeps.loop import now_utc as _now
 from runs.calibration import CalibrationError

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from market.config import ConfigError, config_from, load_scenario
+from market.config import ConfigError
+from market.scenario import config_from, load_scenario
 from runs import io
 from runs.calibration import identification as ident
 from runs.calibration.estimate import (MOMENTS, CalibrationPlan, error_array, evaluate_points, moment_rows,

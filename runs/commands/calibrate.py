@@ -184,7 +184,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _population_check(args: argparse.Namespace) -> int:
-    from market.config import config_from
+    from market.scenario import config_from
     from runs import io
     from runs.calibration import CalibrationError
     from runs.calibration.population import CHECK, FIGURE, population_chart, population_check

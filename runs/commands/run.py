@@ -32,8 +32,8 @@ def _from_manifest(args: argparse.Namespace):
 
 def _planned(args: argparse.Namespace):
     """The run to do, as a manifest without results (config validated, overrides parsed)."""
-    from market.calibrated import layer_record
-    from market.config import config_from, parse_overrides, split_key
+    from market.config import parse_overrides, split_key
+    from market.scenario import config_from, layer_record
     from runs.manifest import RunManifest
 
     if args.from_manifest is not None:

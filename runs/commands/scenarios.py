@@ -12,7 +12,8 @@ WIDTH = 100
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
     """List shipped scenarios and scenario pairs."""
-    from market.config import config_from, list_scenarios
+    from market.config import list_scenarios
+    from market.scenario import config_from
     from runs.compare.pairs import SHIPPED_PAIRS
     from runs.reports.horizon import built_horizon
 

@@ -13,7 +13,7 @@ DEFAULT_PORT = 8765  # runs.page.server.DEFAULT_PORT; repeated here so that --he
 
 def cmd_viz(args: argparse.Namespace) -> int:
     """Validate the scenario and port, prepare the assets, then run the solara server until Ctrl-C."""
-    from market.config import config_from
+    from market.scenario import config_from
 
     require("solara", "ipyvuetify")  # before fetching 170 MB of assets for a server that cannot start
     from runs.page.server import PortError, check_port, prepare_assets, serve

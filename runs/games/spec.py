@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from market.config import MOVES, VERTICALS, ConfigError, build_config, load_scenario
+from market.config import MOVES, VERTICALS, ConfigError, build_config
+from market.scenario import load_scenario
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 MAX_PROFILES = 20_000  # assumption: beyond this a game is better sampled than enumerated (issue 16 speaks of 3 × 3)

@@ -28,7 +28,8 @@ import solara
 from pydantic import BaseModel
 
 from market import outcomes as detectors
-from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, load_scenario, resolve
+from market.config import ConfigError, MarketConfig, build_config, field_meta, list_scenarios, resolve
+from market.scenario import load_scenario
 from market.model import TokenMarket
 from runs.page.copy_button import CopyButton
 from runs.page.vega import VegaChart, spec_json

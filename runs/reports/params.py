@@ -19,8 +19,8 @@ from pydantic import BaseModel
 
 from market import calibration
 from market.calibrated import apply_layer, fill_required, read_layer
-from market.config import (MarketConfig, build_config, field_meta, leaf_values, read_scenario, scenario_source,
-                           schema_fields)
+from market.config import MarketConfig, build_config, field_meta, leaf_values, scenario_source, schema_fields
+from market.scenario import read_scenario
 from market.provenance import (ESTIMATED_PREFIX, VALUE_SOURCES, Source, cited_keys, comment_for, resolve_source,
                                scenario_comments)
 

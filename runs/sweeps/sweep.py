@@ -29,7 +29,8 @@ from typing import Any
 
 import pandas as pd
 
-from market.config import ConfigError, build_config, config_from
+from market.config import ConfigError, build_config
+from market.scenario import config_from
 from runs import io
 from runs.sweeps.loop import check_resume, execute, now_utc as _now
 from runs.sweeps.designs import Design, design_from_dict, make_design

@@ -8,7 +8,8 @@ import textwrap
 import pytest
 
 from market.calibrated import apply_layer, parse_layer, read_layer
-from market.config import ConfigError, build_config, config_from, load_scenario, read_scenario, shipped_scenarios
+from market.config import ConfigError, build_config, shipped_scenarios
+from market.scenario import config_from, load_scenario, read_scenario
 
 LAYER = read_layer()
 

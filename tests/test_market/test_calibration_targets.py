@@ -13,7 +13,7 @@ not the inputs' scale.
 import pytest
 
 from market import calibration as cal
-from market.config import config_from
+from market.scenario import config_from
 from market.simulate import run_once
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from market.config import config_from
+from market.scenario import config_from
 from market.simulate import run_once
 
 VERTICALS = ("coding", "customer_support", "writing")

@@ -3,8 +3,9 @@
 import pytest
 
 from market import calibration
-from market.config import (ConfigError, GpuMarketConfig, LabConfig, MarketConfig, build_config, config_from,
-                           field_meta, list_scenarios)
+from market.config import (ConfigError, GpuMarketConfig, LabConfig, MarketConfig, build_config, field_meta,
+                           list_scenarios)
+from market.scenario import config_from
 
 
 def _all_fields(model, seen=None):

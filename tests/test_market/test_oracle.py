@@ -7,7 +7,8 @@ import pytest
 from agents.policies import BestResponse
 from agents.types import PriceObservation, Product
 from market import demand, pricing, theory
-from market.config import VERTICALS, config_from
+from market.config import VERTICALS
+from market.scenario import config_from
 from market.model import TokenMarket
 from market.oracle import DemandOracle, DemandSample, FirmView, SampleState, SegmentTerms
 

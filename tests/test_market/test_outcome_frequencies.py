@@ -32,7 +32,7 @@ SEEDS, CUSTOMERS, ROUNDS = range(4), 10_000, 36
 
 
 def _runs(scenario: str) -> list:
-    from market.config import config_from
+    from market.scenario import config_from
     from market.simulate import run_once
 
     cfg = config_from(scenario, {"customers.n_customers": CUSTOMERS, "world.rounds": ROUNDS})

@@ -6,7 +6,7 @@ import pytest
 
 from agents.customers import AI_AWARE, brand_bit
 from market import demand
-from market.config import config_from
+from market.scenario import config_from
 from market.model import TokenMarket
 from market.segments import News
 from tests.conftest import small_config

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market.config import OutcomesConfig, config_from
+from market.config import OutcomesConfig
+from market.scenario import config_from
 from market.outcomes import detect
 from market.simulate import run_once
 from runs.compare.pairs import SHIPPED_PAIRS

@@ -12,7 +12,8 @@ import pytest
 
 from agents.customers import OUTSIDE, Customer
 from market import choice, demand
-from market.config import SegmentConfig, config_from
+from market.config import SegmentConfig
+from market.scenario import config_from
 from market.model import TokenMarket
 from market.reference import offer_terms
 from market.simulate import run_once

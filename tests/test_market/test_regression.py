@@ -28,7 +28,7 @@ RTOL = 1e-6
 
 def measure(scenario: str) -> dict:
     """The pinned figures of one small run."""
-    from market.config import config_from
+    from market.scenario import config_from
     from market.simulate import run_once
 
     cfg = config_from(scenario, {"customers.n_customers": CUSTOMERS, "world.rounds": ROUNDS})

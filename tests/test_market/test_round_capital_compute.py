@@ -140,7 +140,7 @@ def test_initial_fleet_share_rations_pro_rata_to_the_installed_base():
 def test_differentiated_at_1000_customers_starts_with_fleets_rationed_to_the_stock():
     """Seed 5 of ``differentiated`` at 1,000 customers: labs' wanted fleets (897,095 GPUs) exceed the round-0
     stock of gpu_market.supply_share (821,757); before the fix the run was refused at round 0."""
-    from market.config import config_from
+    from market.scenario import config_from
     from market.gpu_market import stock_at
     cfg = config_from("differentiated", {"customers.n_customers": 1000, "world.rounds": 2})
     model = TokenMarket(cfg, rng=5)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from market import demand
-from market.config import config_from
+from market.scenario import config_from
 from market.model import TokenMarket
 from market.tallies import ChoiceTally
 

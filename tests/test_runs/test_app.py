@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import solara
 
-from market.config import ConfigError, config_from, field_meta
+from market.config import ConfigError, field_meta
+from market.scenario import config_from
 from market.model import TokenMarket
 from runs.page import app
 from tests.conftest import small_config

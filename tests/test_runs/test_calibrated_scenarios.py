@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import market.calibrated as layer_module
-from market.config import config_from, list_scenarios
+from market.config import list_scenarios
+from market.scenario import config_from
 from runs.calibration.parameters import load_parameters
 from runs.commands.main import main
 from runs.reports.params import parameter_rows

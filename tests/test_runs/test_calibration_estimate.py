@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market.config import build_config, load_scenario
+from market.config import build_config
+from market.scenario import load_scenario
 from market.provenance import resolve_source
 from market.simulate import RunResult
 from runs.calibration.uncertainty import draw_overrides
@@ -289,7 +290,7 @@ def _scenario_files() -> dict[str, bytes]:
 def test_apply_rewrites_only_the_layer_and_every_scenario_stands_on_it(done, tmp_path, monkeypatch):
     import market.calibrated as layer_module
     from market.calibrated import read_layer
-    from market.config import config_from
+    from market.scenario import config_from
     from runs.calibration.apply import apply_calibration
 
     out, _ = done

@@ -7,7 +7,8 @@ import json
 
 import pandas as pd
 
-from market.config import build_config, load_scenario
+from market.config import build_config
+from market.scenario import load_scenario
 from runs.calibration.uncertainty import draw_overrides
 from runs.calibration.targets import load_targets
 from runs.commands.main import main

@@ -311,14 +311,18 @@ def test_shipped_priors_contain_the_assumed_defaults():
 
 
 def test_calibrate_starts_from_the_baseline_scenario_by_default():
-    # The help says "default: baseline"; the baseline holds estimates that differ from the schema defaults.
-    from market.config import config_from
+    # The help says "default: baseline". The estimation stands on the baseline's file without the calibrated layer
+    # (it owes nothing to the last estimates); the population check on the market as runs see it (with the layer).
+    from market.scenario import config_from
     from runs.commands.calibrate import _plan
     from runs.commands.main import build_parser
 
     args = build_parser().parse_args(["calibrate", "--population-check", "--customers", "1000"])
-    plan = _plan(args)
-    baseline = config_from("baseline", {}).model_dump(mode="json")
-    assert plan.base_config["world"]["usage_growth_per_year"] == baseline["world"]["usage_growth_per_year"]
-    assert plan.base_config["customers"]["segments"] == baseline["customers"]["segments"]
-    assert plan.scenario == "baseline"
+    for calibrated in (False, True):
+        plan = _plan(args, calibrated=calibrated)
+        baseline = config_from("baseline", {}, calibrated=calibrated).model_dump(mode="json")
+        assert plan.base_config["world"]["usage_growth_per_year"] == baseline["world"]["usage_growth_per_year"]
+        assert plan.base_config["customers"]["segments"] == baseline["customers"]["segments"]
+        assert plan.scenario == "baseline"
+    bare, layered = (config_from("baseline", {}, calibrated=c).model_dump(mode="json") for c in (False, True))
+    assert bare["world"]["usage_growth_per_year"] != layered["world"]["usage_growth_per_year"]  # the two differ

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from market.config import config_from, list_scenarios
+from market.config import list_scenarios
+from market.scenario import config_from
 from runs.commands.main import main
 
 SMALL = ["--set", "customers.n_customers=5000", "--rounds", "3", "--quiet"]

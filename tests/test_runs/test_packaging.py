@@ -35,7 +35,8 @@ def _python(target: Path, cwd: Path, code: str) -> subprocess.CompletedProcess:
 def test_installed_wheel_lists_and_loads_every_shipped_scenario(installed, tmp_path):
     res = _python(installed, tmp_path, """
 import market
-from market.config import config_from, list_scenarios
+from market.config import list_scenarios
+from market.scenario import config_from
 print(market.__file__)
 names = list(list_scenarios())
 for name in names:

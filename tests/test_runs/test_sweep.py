@@ -119,7 +119,7 @@ def test_serial_processes_and_dask_give_identical_results(tmp_path, dask_cluster
 
 def test_same_seed_same_numbers_as_a_single_run(tmp_path):
     """A sweep run gives exactly what run_once gives for its config and seed."""
-    from market.config import config_from
+    from market.scenario import config_from
     from market.simulate import run_once
 
     plan = tiny_plan(grid=[("providers.n", [2])], master_seed=4)

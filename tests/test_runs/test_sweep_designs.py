@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from market.config import ConfigError, config_from
+from market.config import ConfigError
+from market.scenario import config_from
 from runs.commands.main import main
 from runs.sweeps.designs import field_kind, make_design, parse_grid, parse_ranges, run_seed
 
