@@ -100,13 +100,16 @@ def serve(port: int, scenario: str | None, *, open_browser: bool = True) -> int:
     def stop(signum, frame):  # noqa: ARG001
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # SIGINT explicitly too: a process started with SIGINT ignored (nohup, a test runner's worker) inherits the
+    # disposition, and Python then installs no KeyboardInterrupt handler, so Ctrl-C would not stop the page.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         return proc.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             try:

@@ -23,12 +23,20 @@ def _up(url: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_viz_stops_the_server(sig):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sig, inherited_ignore", [(signal.SIGTERM, False), (signal.SIGINT, False),
+                                                    (signal.SIGINT, True)])
+def test_stopping_viz_stops_the_server(sig, inherited_ignore):
+    # inherited_ignore: started by a process that ignores SIGINT (nohup, a test runner's worker): the disposition
+    # survives exec and Python then installs no KeyboardInterrupt handler of its own.
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     proc = subprocess.Popen([sys.executable, "-m", "runs.commands", "viz", "--no-open", "--quiet", "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_ignore_sigint if inherited_ignore else None)
     try:
         deadline = time.time() + 90
         while not _up(url):
